@@ -1,0 +1,138 @@
+//! `yibao bench`: throughput and memory of the settlement engine on a claims file
+//! (use `yibao gen` data). Reports; never passes or fails on timing.
+
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+use yibao_core::ledger::{reverse, settle, MemLedger};
+use yibao_core::YearAccumulators;
+use yibao_files::record::{parse_line, Record};
+use yibao_files::{load_dir, load_policy};
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// 政策文件（TOML）
+    #[arg(long)]
+    policy: PathBuf,
+    /// 参考数据目录
+    #[arg(long)]
+    data: PathBuf,
+    /// 结算单文件（JSONL）
+    #[arg(long)]
+    claims: PathBuf,
+    /// 端到端测试额外使用的并行线程数（0 = 不测并行）
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+pub fn run(a: BenchArgs) -> Result<()> {
+    let policy = load_policy(&a.policy).map_err(anyhow::Error::msg)?;
+    let refdata = load_dir(&a.data).map_err(anyhow::Error::msg)?;
+    let bytes = std::fs::read(&a.claims)
+        .with_context(|| format!("无法读取结算单文件 {}", a.claims.display()))?;
+    let lines: Vec<&[u8]> = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let n = lines.len();
+    println!("结算单 {} 条，{:.1} MiB", n, bytes.len() as f64 / 1048576.0);
+
+    let t = Instant::now();
+    let records: Vec<Record<'_>> = lines.iter().map(|l| parse_line(l)).collect();
+    let parse_s = t.elapsed().as_secs_f64();
+    println!(
+        "JSON 解析（单核）：{:.3} 秒，{:.0} 条/秒",
+        parse_s,
+        n as f64 / parse_s
+    );
+    let drafts: Vec<_> = records
+        .iter()
+        .map(|r| match r {
+            Record::Settle(raw) => Some(raw.draft()),
+            _ => None,
+        })
+        .collect();
+
+    // Engine only: validation + computation + ledger, on pre-parsed drafts, one core.
+    let mut ledger = MemLedger::new();
+    let (mut ok, mut rejected) = (0u64, 0u64);
+    let t = Instant::now();
+    for (rec, draft) in records.iter().zip(&drafts) {
+        let r = match (rec, draft) {
+            (_, Some(d)) => settle(&policy, &refdata, &mut ledger, d, false).map(|_| ()),
+            (Record::Reverse { target, .. }, None) => match target.as_str() {
+                Some(t) => reverse(&mut ledger, t).map(|_| ()),
+                None => Err(yibao_core::Rejection::invalid("")),
+            },
+            _ => Err(yibao_core::Rejection::invalid("")),
+        };
+        if r.is_ok() {
+            ok += 1;
+        } else {
+            rejected += 1;
+        }
+    }
+    let engine_s = t.elapsed().as_secs_f64();
+    println!(
+        "引擎（单核，校验+计算+累计）：{:.3} 秒，{:.0} 条/秒（成功 {ok}，拒绝 {rejected}）",
+        engine_s,
+        n as f64 / engine_s
+    );
+    let acc_size = std::mem::size_of::<YearAccumulators>();
+    // A hash-map entry holds the (person, year) key and the value, plus one control byte.
+    let entry = std::mem::size_of::<((u32, u16), YearAccumulators)>() + 1;
+    println!(
+        "累计值状态：{} 个人员年度，每人年 {} 字节（含键与哈希表控制字节约 {} 字节）",
+        ledger.person_years(),
+        acc_size,
+        entry
+    );
+    drop(drafts);
+    drop(records);
+    drop(ledger);
+
+    let exe = std::env::current_exe().context("找不到 yibao 可执行文件")?;
+    let mut jobs_list = vec![1];
+    if a.jobs > 1 {
+        jobs_list.push(a.jobs);
+    }
+    for jobs in jobs_list {
+        let t = Instant::now();
+        let out = Command::new(&exe)
+            .arg("settle")
+            .arg("--policy")
+            .arg(&a.policy)
+            .arg("--data")
+            .arg(&a.data)
+            .arg("--claims")
+            .arg(&a.claims)
+            .arg("--out")
+            .arg("/dev/null")
+            .arg("--jobs")
+            .arg(jobs.to_string())
+            .output()
+            .context("无法启动 yibao settle")?;
+        let secs = t.elapsed().as_secs_f64();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        println!(
+            "端到端 yibao settle --jobs {jobs}（JSONL 进、JSONL 出，含加载参考数据）：{:.3} 秒，{:.0} 条/秒；{}",
+            secs,
+            n as f64 / secs,
+            stderr.trim()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! `yibao`: the one binary. Thin: parses arguments, calls the adapters, reports in Chinese.
+
+mod bench;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use yibao_files::{load_dir, load_policy, run_batch, BatchOptions};
+
+/// yibao 医保核心经办系统
+#[derive(Parser)]
+#[command(
+    name = "yibao",
+    version,
+    about = "yibao 医保核心经办系统（城乡居民/职工医保一站式结算）"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// 批量结算：按顺序结算 JSONL 结算单，每行输出一条结果
+    Settle(SettleArgs),
+    /// 生成可复现的合成数据（参考数据目录 + 结算单）
+    Gen(GenArgs),
+    /// 性能基准：引擎吞吐、端到端吞吐、内存
+    Bench(bench::BenchArgs),
+    /// 政策文件操作
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// 校验政策文件并打印摘要
+    Check {
+        /// 政策文件（TOML）
+        file: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct SettleArgs {
+    /// 政策文件（TOML），如 policies/sample-county-2024.toml
+    #[arg(long)]
+    policy: PathBuf,
+    /// 参考数据目录（institutions.csv、catalog.csv、persons.jsonl）
+    #[arg(long)]
+    data: PathBuf,
+    /// 结算单文件（JSONL，每行一条）；"-" 表示标准输入
+    #[arg(long)]
+    claims: PathBuf,
+    /// 结果输出文件；缺省为标准输出
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// 在每条成功结果中附上逐项、逐层的计算说明
+    #[arg(long)]
+    explain: bool,
+    /// 并行线程数（按人员分区，输出顺序不变）
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+}
+
+#[derive(clap::Args)]
+struct GenArgs {
+    /// 输出目录（写入 institutions.csv、catalog.csv、persons.jsonl、claims.jsonl）
+    #[arg(long)]
+    out: PathBuf,
+    /// 参保人数
+    #[arg(long, default_value_t = 10_000)]
+    persons: usize,
+    /// 结算单条数；缺省按人均就诊率推算
+    #[arg(long)]
+    claims: Option<usize>,
+    /// 随机种子（相同种子生成完全相同的数据）
+    #[arg(long, default_value_t = 2024)]
+    seed: u64,
+    /// 年度
+    #[arg(long, default_value_t = 2024)]
+    year: i32,
+    /// 每千条中故意注入的错误记录数（演示拒付用）；缺省 0
+    #[arg(long, default_value_t = 0)]
+    bad_per_mille: u32,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Settle(a) => settle(a),
+        Command::Gen(a) => gen(a),
+        Command::Bench(a) => bench::run(a),
+        Command::Policy {
+            command: PolicyCommand::Check { file },
+        } => policy_check(file),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误：{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn settle(a: SettleArgs) -> Result<()> {
+    if a.jobs == 0 || a.jobs > 256 {
+        bail!("--jobs={} 无效：应为 1 到 256 之间的整数", a.jobs);
+    }
+    let policy = load_policy(&a.policy).map_err(anyhow::Error::msg)?;
+    let refdata = load_dir(&a.data).map_err(anyhow::Error::msg)?;
+    let input: Box<dyn io::BufRead> = if a.claims.as_os_str() == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        let f = File::open(&a.claims)
+            .with_context(|| format!("无法打开结算单文件 {}", a.claims.display()))?;
+        Box::new(BufReader::with_capacity(1 << 20, f))
+    };
+    let output: Box<dyn Write> = match &a.out {
+        Some(p) => Box::new(BufWriter::with_capacity(
+            1 << 20,
+            File::create(p).with_context(|| format!("无法创建输出文件 {}", p.display()))?,
+        )),
+        None => Box::new(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
+    };
+    let opts = BatchOptions {
+        jobs: a.jobs,
+        explain: a.explain,
+        ..BatchOptions::default()
+    };
+    let stats = run_batch(&policy, &refdata, input, output, opts).context("结算过程中读写失败")?;
+    let mut summary = format!(
+        "已处理 {} 条：结算 {}，撤销 {}，拒绝 {}",
+        stats.records, stats.settled, stats.reversed, stats.rejected
+    );
+    if !stats.rejected_by_code.is_empty() {
+        let parts: Vec<String> = stats
+            .rejected_by_code
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        summary.push_str(&format!("（{}）", parts.join("，")));
+    }
+    if let Some(kib) = bench::peak_rss_kib() {
+        summary.push_str(&format!("；峰值内存 {:.1} MiB", kib as f64 / 1024.0));
+    }
+    eprintln!("{summary}");
+    Ok(())
+}
+
+fn gen(a: GenArgs) -> Result<()> {
+    let cfg = yibao_gen::GenConfig {
+        seed: a.seed,
+        persons: a.persons,
+        year: a.year,
+        claims: a.claims,
+        bad_per_mille: a.bad_per_mille,
+        ..yibao_gen::GenConfig::default()
+    };
+    let s = yibao_gen::generate(&cfg, &a.out)
+        .with_context(|| format!("生成数据到 {} 失败", a.out.display()))?;
+    eprintln!(
+        "已生成到 {}：机构 {}，目录项目 {}，参保人 {}，结算单 {}（其中撤销 {}，错误记录 {}）",
+        a.out.display(),
+        s.institutions,
+        s.catalog_items,
+        s.persons,
+        s.claims,
+        s.reversals,
+        s.bad
+    );
+    Ok(())
+}
+
+fn policy_check(file: PathBuf) -> Result<()> {
+    let p = load_policy(&file).map_err(anyhow::Error::msg)?;
+    println!("政策《{}》校验通过", p.name);
+    println!(
+        "  统筹区 {}，险种 {}，年度 {}",
+        p.admdvs, p.insutype, p.year
+    );
+    println!(
+        "  人员类别：{}",
+        p.categories
+            .iter()
+            .map(|c| format!("{}（{}）", c.code, c.name))
+            .collect::<Vec<_>>()
+            .join("、")
+    );
+    println!(
+        "  统筹基金年度限额 {} 元",
+        yibao_core::format_fen(p.basic.annual_cap)
+    );
+    if let Some(c) = &p.critical {
+        println!(
+            "  {}：起付线 {} 元，{} 段",
+            c.name,
+            yibao_core::format_fen(c.threshold),
+            c.segments.len()
+        );
+    }
+    if let Some(a) = &p.assistance {
+        println!("  {}：{} 类救助对象", a.name, a.rules.len());
+    }
+    for s in &p.supplementary {
+        println!("  {}：比例 {}", s.name, s.ratio);
+    }
+    if let Some(c) = &p.ceiling {
+        println!("  {}：个人负担上限 {}", c.name, c.share);
+    }
+    Ok(())
+}

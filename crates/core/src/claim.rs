@@ -1,0 +1,411 @@
+//! Claims as they arrive (drafts of text fields) and as the engine settles them (validated).
+//!
+//! Validation happens in one place, in the order `interface.md` §2 fixes, so the batch CLI and
+//! the gateway reject the same record with the same code.
+
+use crate::date::Date;
+use crate::money::{parse_yuan, Fen, MAX_LINES_PER_CLAIM};
+use crate::policy::{Policy, VisitKind};
+use crate::refdata::{parse_price_scaled, RefData, PRICE_UNITS_PER_FEN};
+use std::fmt;
+
+/// One field of an incoming record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Val<'a> {
+    #[default]
+    Missing,
+    /// A JSON string's content, or a JSON number's text.
+    Text(&'a str),
+    /// Present but neither a string nor a number (object, array, bool, null).
+    WrongType,
+}
+
+impl<'a> Val<'a> {
+    pub fn text(self) -> Option<&'a str> {
+        match self {
+            Val::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// A fee line before validation.
+#[derive(Clone, Debug, Default)]
+pub struct LineDraft<'a> {
+    pub code: Val<'a>,
+    pub price: Val<'a>,
+    pub qty: Val<'a>,
+    pub amount: Val<'a>,
+    pub date: Val<'a>,
+}
+
+/// The lines of a draft: present as a list, or missing / not a list.
+#[derive(Clone, Debug)]
+pub enum LinesDraft<'a> {
+    List(Vec<LineDraft<'a>>),
+    Missing,
+    WrongType,
+}
+
+/// A settlement record before validation (`interface.md` §2).
+#[derive(Clone, Debug)]
+pub struct ClaimDraft<'a> {
+    pub claim_id: &'a str,
+    pub psn_no: Val<'a>,
+    pub fixmedins_code: Val<'a>,
+    pub med_type: Val<'a>,
+    pub begndate: Val<'a>,
+    pub enddate: Val<'a>,
+    pub dise_codg: Val<'a>,
+    pub lines: LinesDraft<'a>,
+}
+
+/// A validated fee line. Prices and quantities are scaled by 10^6 (numeric(16,6)).
+#[derive(Clone, Copy, Debug)]
+pub struct Line {
+    pub item: u32,
+    pub price: i64,
+    pub qty: i64,
+    pub amount: Fen,
+    pub date: Option<Date>,
+}
+
+/// A validated claim, ready to settle.
+#[derive(Clone, Debug)]
+pub struct Claim<'a> {
+    pub claim_id: &'a str,
+    pub person: u32,
+    pub institution: u32,
+    pub med_type: &'a str,
+    pub kind: VisitKind,
+    pub begndate: Date,
+    pub enddate: Date,
+    pub dise_codg: &'a str,
+    /// For 门诊慢特病: (class, group) of the diagnosis.
+    pub chronic_group: Option<(usize, usize)>,
+    pub lines: Vec<Line>,
+}
+
+impl Claim<'_> {
+    /// Annual accumulators are keyed by the calendar year of the end date.
+    pub fn year(&self) -> u16 {
+        self.enddate.year()
+    }
+}
+
+/// Rejection codes of `interface.md` §2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RejectCode {
+    UnknownPerson,
+    UnknownInstitution,
+    UnknownItem,
+    NotEnrolled,
+    NotRegistered,
+    InvalidClaim,
+    DuplicateClaim,
+    UnknownClaim,
+}
+
+impl RejectCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectCode::UnknownPerson => "UNKNOWN_PERSON",
+            RejectCode::UnknownInstitution => "UNKNOWN_INSTITUTION",
+            RejectCode::UnknownItem => "UNKNOWN_ITEM",
+            RejectCode::NotEnrolled => "NOT_ENROLLED",
+            RejectCode::NotRegistered => "NOT_REGISTERED",
+            RejectCode::InvalidClaim => "INVALID_CLAIM",
+            RejectCode::DuplicateClaim => "DUPLICATE_CLAIM",
+            RejectCode::UnknownClaim => "UNKNOWN_CLAIM",
+        }
+    }
+}
+
+/// Why a record was not settled; `message` is a Chinese sentence naming the field and value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub code: RejectCode,
+    pub message: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}：{}", self.code.as_str(), self.message)
+    }
+}
+
+impl Rejection {
+    pub fn new(code: RejectCode, message: impl Into<String>) -> Rejection {
+        Rejection {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Rejection {
+        Rejection::new(RejectCode::InvalidClaim, message)
+    }
+}
+
+/// Shortens a value for a message so a huge input cannot make a huge message.
+pub fn shown(text: &str) -> String {
+    const MAX_CHARS: usize = 40;
+    if text.chars().count() <= MAX_CHARS {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(MAX_CHARS).collect();
+        format!("{head:?}…")
+    }
+}
+
+fn require<'a>(field: &str, v: Val<'a>) -> Result<&'a str, Rejection> {
+    match v {
+        Val::Text(t) => Ok(t),
+        Val::Missing => Err(Rejection::invalid(format!("缺少字段 {field}"))),
+        Val::WrongType => Err(Rejection::invalid(format!(
+            "字段 {field} 的类型错误：应为字符串或数字"
+        ))),
+    }
+}
+
+/// Validates a draft against the policy and reference data, in the order of §2:
+/// `UNKNOWN_PERSON`, `UNKNOWN_INSTITUTION`, header `INVALID_CLAIM`, `NOT_ENROLLED`,
+/// line by line (`UNKNOWN_ITEM`, then that line's `INVALID_CLAIM`), `NOT_REGISTERED`.
+/// (`DUPLICATE_CLAIM` comes first and needs the ledger: see [`crate::ledger::settle`].)
+pub fn validate<'a>(
+    policy: &Policy,
+    refdata: &RefData,
+    draft: &ClaimDraft<'a>,
+) -> Result<Claim<'a>, Rejection> {
+    let psn_no = require("psn_no", draft.psn_no)?;
+    let person = refdata.person(psn_no).ok_or_else(|| {
+        Rejection::new(
+            RejectCode::UnknownPerson,
+            format!("人员编号 psn_no={} 不存在", shown(psn_no)),
+        )
+    })?;
+    let fixmedins_code = require("fixmedins_code", draft.fixmedins_code)?;
+    let institution = refdata.institution(fixmedins_code).ok_or_else(|| {
+        Rejection::new(
+            RejectCode::UnknownInstitution,
+            format!(
+                "定点医药机构编码 fixmedins_code={} 不存在",
+                shown(fixmedins_code)
+            ),
+        )
+    })?;
+
+    let med_type = require("med_type", draft.med_type)?;
+    let kind = policy.visit_kind(med_type).ok_or_else(|| {
+        Rejection::invalid(format!(
+            "医疗类别 med_type={} 不在政策《{}》中",
+            shown(med_type),
+            policy.name
+        ))
+    })?;
+    let date = |field: &str, v: Val<'a>| -> Result<Date, Rejection> {
+        let t = require(field, v)?;
+        Date::parse(t).ok_or_else(|| {
+            Rejection::invalid(format!(
+                "{field}={} 不是有效日期（应为 YYYY-MM-DD）",
+                shown(t)
+            ))
+        })
+    };
+    let begndate = date("begndate", draft.begndate)?;
+    let enddate = date("enddate", draft.enddate)?;
+    if begndate > enddate {
+        return Err(Rejection::invalid(format!(
+            "开始日期 begndate={begndate} 晚于结束日期 enddate={enddate}"
+        )));
+    }
+    if enddate.year() != policy.year {
+        return Err(Rejection::invalid(format!(
+            "结束日期 enddate={enddate} 不在政策《{}》的年度 {} 内",
+            policy.name, policy.year
+        )));
+    }
+    let dise_codg = match draft.dise_codg {
+        Val::Text(t) => t.trim(),
+        Val::Missing => "",
+        Val::WrongType => {
+            return Err(Rejection::invalid("字段 dise_codg 的类型错误：应为字符串"));
+        }
+    };
+    let line_drafts = match &draft.lines {
+        LinesDraft::List(l) if l.is_empty() => {
+            return Err(Rejection::invalid("费用明细 lines 为空"));
+        }
+        LinesDraft::List(l) if l.len() > MAX_LINES_PER_CLAIM => {
+            return Err(Rejection::invalid(format!(
+                "费用明细 lines 有 {} 条，超过上限 {MAX_LINES_PER_CLAIM}",
+                l.len()
+            )));
+        }
+        LinesDraft::List(l) => l,
+        LinesDraft::Missing => return Err(Rejection::invalid("缺少费用明细 lines")),
+        LinesDraft::WrongType => {
+            return Err(Rejection::invalid("费用明细 lines 的类型错误：应为数组"));
+        }
+    };
+
+    let p = &refdata.persons[person as usize];
+    if !p.enrolled(enddate.year()) {
+        return Err(Rejection::new(
+            RejectCode::NotEnrolled,
+            format!(
+                "人员 {} 未参保或未缴费：{} 年度",
+                shown(psn_no),
+                enddate.year()
+            ),
+        ));
+    }
+
+    let mut lines = Vec::with_capacity(line_drafts.len());
+    for (i, l) in line_drafts.iter().enumerate() {
+        lines.push(validate_line(refdata, i + 1, l)?);
+    }
+
+    let chronic_group = if kind == VisitKind::Chronic {
+        Some(chronic_registration(
+            policy, refdata, person, dise_codg, enddate,
+        )?)
+    } else {
+        None
+    };
+
+    Ok(Claim {
+        claim_id: draft.claim_id,
+        person,
+        institution,
+        med_type,
+        kind,
+        begndate,
+        enddate,
+        dise_codg,
+        chronic_group,
+        lines,
+    })
+}
+
+fn validate_line(refdata: &RefData, n: usize, l: &LineDraft<'_>) -> Result<Line, Rejection> {
+    let at = |field: &str| format!("第 {n} 条明细的 {field}");
+    let code = require(&at("code"), l.code)?;
+    let item = refdata.item(code).ok_or_else(|| {
+        Rejection::new(
+            RejectCode::UnknownItem,
+            format!("第 {n} 条明细的项目编码 code={} 不在目录中", shown(code)),
+        )
+    })?;
+    let scaled = |field: &str, v: Val<'_>| -> Result<i64, Rejection> {
+        let t = require(&at(field), v)?;
+        parse_price_scaled(t).map_err(|e| {
+            Rejection::invalid(format!("{}={} 不是有效数值：{e}", at(field), shown(t)))
+        })
+    };
+    let price = scaled("price", l.price)?;
+    if price < 0 {
+        return Err(Rejection::invalid(format!(
+            "{} 为负数：{}",
+            at("price"),
+            shown(l.price.text().unwrap_or_default())
+        )));
+    }
+    let qty = scaled("qty", l.qty)?;
+    if qty <= 0 {
+        return Err(Rejection::invalid(format!(
+            "{} 必须大于 0：{}",
+            at("qty"),
+            shown(l.qty.text().unwrap_or_default())
+        )));
+    }
+    let amount_text = require(&at("amount"), l.amount)?;
+    let amount = parse_yuan(amount_text).map_err(|e| {
+        Rejection::invalid(format!(
+            "{}={} 不是有效金额：{e}",
+            at("amount"),
+            shown(amount_text)
+        ))
+    })?;
+    let expected = line_amount(price, qty);
+    if amount != expected {
+        return Err(Rejection::invalid(format!(
+            "{}={} 不等于单价 × 数量（应为 {}）",
+            at("amount"),
+            shown(amount_text),
+            crate::money::format_fen(expected)
+        )));
+    }
+    let date = match l.date {
+        Val::Missing => None,
+        v => {
+            let t = require(&at("date"), v)?;
+            Some(Date::parse(t).ok_or_else(|| {
+                Rejection::invalid(format!("{}={} 不是有效日期", at("date"), shown(t)))
+            })?)
+        }
+    };
+    Ok(Line {
+        item,
+        price,
+        qty,
+        amount,
+        date,
+    })
+}
+
+/// `round(price × qty)` to the fen, half up; both scaled by 10^6.
+pub fn line_amount(price: i64, qty: i64) -> Fen {
+    scaled_product_fen(price, qty)
+}
+
+/// `round(a × b)` in fen where `a` is yuan and `b` a quantity, both scaled by 10^6.
+pub fn scaled_product_fen(a: i64, b: i64) -> Fen {
+    const QTY_SCALE: i128 = 1_000_000;
+    crate::money::div_round_half_up(
+        i128::from(a) * i128::from(b),
+        QTY_SCALE * i128::from(PRICE_UNITS_PER_FEN),
+    ) as Fen
+}
+
+/// The (class, group) of a 门诊慢特病 diagnosis, if the person holds a registration valid on
+/// `on` for that same group.
+fn chronic_registration(
+    policy: &Policy,
+    refdata: &RefData,
+    person: u32,
+    dise_codg: &str,
+    on: Date,
+) -> Result<(usize, usize), Rejection> {
+    let chronic = policy.basic.chronic.as_ref();
+    let group = chronic.and_then(|c| c.group_of(dise_codg));
+    let Some((class, gi)) = group else {
+        return Err(Rejection::new(
+            RejectCode::NotRegistered,
+            format!(
+                "诊断 dise_codg={} 不属于任何门诊慢特病病种",
+                shown(dise_codg)
+            ),
+        ));
+    };
+    let chronic = chronic.expect("group found implies chronic rules");
+    let p = &refdata.persons[person as usize];
+    let registered = p
+        .chronic
+        .iter()
+        .any(|r| r.range.contains(on) && chronic.group_of(&r.dise_codg) == Some((class, gi)));
+    if registered {
+        Ok((class, gi))
+    } else {
+        let cl = &chronic.classes[class];
+        Err(Rejection::new(
+            RejectCode::NotRegistered,
+            format!(
+                "人员在 {on} 没有有效的门诊慢特病备案：病种 {}（{}，诊断 dise_codg={}）",
+                cl.groups[gi].name,
+                cl.name,
+                shown(dise_codg)
+            ),
+        ))
+    }
+}

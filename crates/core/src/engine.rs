@@ -1,0 +1,605 @@
+//! The one settlement engine: a validated claim and the person's year-to-date accumulators in,
+//! every payer's amount, the accumulator change and (on request) the explanation out.
+//!
+//! Pure: no I/O, no clock, no allocation on the hot path unless an explanation is asked for.
+//! Layers run in the order of the policy sheet: line classification → 基本医保统筹 →
+//! 大病保险 → supplementary layers → 医疗救助 → 兜底.
+
+use crate::claim::{scaled_product_fen, Claim};
+use crate::explain::{Explanation, LayerExplanation, LineExplanation, SegmentExplanation, Yuan};
+use crate::money::{apply_ratio, div_round_half_up, Fen, Ratio, PPM_ONE};
+use crate::policy::{
+    ChronicRatio, FundField, Policy, RepeatRule, Tilt, VisitKind, MAX_CHRONIC_CLASSES,
+    MAX_SUPPLEMENTARY,
+};
+use crate::refdata::{ItemClass, Person, RefData};
+
+/// A person's running totals for one calendar year. Every field is additive, so a settlement's
+/// change is itself a `YearAccumulators` and a reversal subtracts exactly what was added.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct YearAccumulators {
+    /// Settled, not reversed inpatient admissions (for 再次住院起付线).
+    pub admissions: i64,
+    /// 统筹基金 paid toward the basic annual cap (inpatient + 门诊慢特病).
+    pub basic_paid: Fen,
+    /// 门诊统筹 deductible used.
+    pub outpatient_deductible: Fen,
+    /// 门诊统筹 paid.
+    pub outpatient_paid: Fen,
+    /// 门诊慢特病 paid, per class.
+    pub chronic_paid: [Fen; MAX_CHRONIC_CLASSES],
+    /// 大病 compliant burden accumulated (`cb`).
+    pub critical_base: Fen,
+    /// 大病 paid.
+    pub critical_paid: Fen,
+    /// Supplementary layers paid, per layer.
+    pub supplementary_paid: [Fen; MAX_SUPPLEMENTARY],
+    /// 医疗救助 base accumulated (`mb`) over visits that qualified.
+    pub assistance_base: Fen,
+    /// 医疗救助 paid.
+    pub assistance_paid: Fen,
+}
+
+impl YearAccumulators {
+    fn zip_with(&mut self, other: &YearAccumulators, f: impl Fn(i64, i64) -> i64) {
+        self.admissions = f(self.admissions, other.admissions);
+        self.basic_paid = f(self.basic_paid, other.basic_paid);
+        self.outpatient_deductible = f(self.outpatient_deductible, other.outpatient_deductible);
+        self.outpatient_paid = f(self.outpatient_paid, other.outpatient_paid);
+        for (a, b) in self.chronic_paid.iter_mut().zip(other.chronic_paid) {
+            *a = f(*a, b);
+        }
+        self.critical_base = f(self.critical_base, other.critical_base);
+        self.critical_paid = f(self.critical_paid, other.critical_paid);
+        for (a, b) in self
+            .supplementary_paid
+            .iter_mut()
+            .zip(other.supplementary_paid)
+        {
+            *a = f(*a, b);
+        }
+        self.assistance_base = f(self.assistance_base, other.assistance_base);
+        self.assistance_paid = f(self.assistance_paid, other.assistance_paid);
+    }
+
+    pub fn add(&mut self, delta: &YearAccumulators) {
+        self.zip_with(delta, |a, b| a + b);
+    }
+
+    pub fn subtract(&mut self, delta: &YearAccumulators) {
+        self.zip_with(delta, |a, b| a - b);
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == YearAccumulators::default()
+    }
+}
+
+/// What one settlement pays, by the national field names (`interface.md` §2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Amounts {
+    pub medfee_sumamt: Fen,
+    pub fulamt_ownpay_amt: Fen,
+    pub overlmt_selfpay: Fen,
+    pub preselfpay_amt: Fen,
+    pub inscp_scp_amt: Fen,
+    pub act_pay_dedc: Fen,
+    pub hifp_pay: Fen,
+    pub hifmi_pay: Fen,
+    pub cvlserv_pay: Fen,
+    pub hifob_pay: Fen,
+    pub maf_pay: Fen,
+    pub oth_pay: Fen,
+    pub hosp_part_amt: Fen,
+    pub fund_pay_sumamt: Fen,
+    pub psn_part_amt: Fen,
+    pub acct_pay: Fen,
+    pub psn_cash_pay: Fen,
+}
+
+impl Amounts {
+    /// Field names and values in output order.
+    pub fn fields(&self) -> [(&'static str, Fen); 17] {
+        [
+            ("medfee_sumamt", self.medfee_sumamt),
+            ("fulamt_ownpay_amt", self.fulamt_ownpay_amt),
+            ("overlmt_selfpay", self.overlmt_selfpay),
+            ("preselfpay_amt", self.preselfpay_amt),
+            ("inscp_scp_amt", self.inscp_scp_amt),
+            ("act_pay_dedc", self.act_pay_dedc),
+            ("hifp_pay", self.hifp_pay),
+            ("hifmi_pay", self.hifmi_pay),
+            ("cvlserv_pay", self.cvlserv_pay),
+            ("hifob_pay", self.hifob_pay),
+            ("maf_pay", self.maf_pay),
+            ("oth_pay", self.oth_pay),
+            ("hosp_part_amt", self.hosp_part_amt),
+            ("fund_pay_sumamt", self.fund_pay_sumamt),
+            ("psn_part_amt", self.psn_part_amt),
+            ("acct_pay", self.acct_pay),
+            ("psn_cash_pay", self.psn_cash_pay),
+        ]
+    }
+}
+
+/// The outcome of computing one claim.
+#[derive(Clone, Debug)]
+pub struct Settlement {
+    pub amounts: Amounts,
+    /// The basic fund's effective ratio for this visit (`pool_prop_selfpay` on the wire).
+    pub basic_ratio: Ratio,
+    /// Year of the accumulators this settlement changes.
+    pub year: u16,
+    /// What to add to the person's accumulators for `year`.
+    pub delta: YearAccumulators,
+    pub explanation: Option<Box<Explanation>>,
+}
+
+/// The slice `(before, before + add]` measured above `threshold`: `(lo, hi)` above it.
+fn slice_above(before: Fen, add: Fen, threshold: Fen) -> (Fen, Fen) {
+    let lo = before.max(threshold) - threshold;
+    let hi = (before + add).max(threshold) - threshold;
+    (lo, hi)
+}
+
+fn first_tilt<'t>(tilts: &'t [Tilt], person: &Person, on: crate::date::Date) -> Option<&'t Tilt> {
+    tilts
+        .iter()
+        .find(|t| t.categories.iter().any(|c| person.holds_category(c, on)))
+}
+
+/// Remaining room under a cap (never negative).
+fn room(cap: Fen, used: Fen) -> Fen {
+    (cap - used).max(0)
+}
+
+/// Computes a validated claim against the person's accumulators for the claim's year.
+/// Does not change anything: the caller applies `delta` where it keeps state.
+pub fn compute(
+    policy: &Policy,
+    refdata: &RefData,
+    claim: &Claim<'_>,
+    acc: &YearAccumulators,
+    explain: bool,
+) -> Settlement {
+    let person = &refdata.persons[claim.person as usize];
+    let level = refdata.institutions[claim.institution as usize].level;
+    let on = claim.enddate;
+    let mut ex = explain.then(|| Box::<Explanation>::default());
+    let mut a = Amounts::default();
+    let mut delta = YearAccumulators::default();
+
+    // §2 line classification.
+    for line in &claim.lines {
+        let item = &refdata.catalog[line.item as usize];
+        let amount = line.amount;
+        let (mut fulamt, mut over, mut pre, mut inscp) = (0, 0, 0, 0);
+        if item.class == ItemClass::C {
+            fulamt = amount;
+        } else {
+            if let Some(limit) = item.price_limit {
+                if line.price > limit {
+                    over = scaled_product_fen(line.price - limit, line.qty);
+                }
+            }
+            let b = amount - over;
+            if item.class == ItemClass::B {
+                pre = apply_ratio(b, item.selfpay_prop);
+            }
+            inscp = b - pre;
+        }
+        a.medfee_sumamt += amount;
+        a.fulamt_ownpay_amt += fulamt;
+        a.overlmt_selfpay += over;
+        a.preselfpay_amt += pre;
+        a.inscp_scp_amt += inscp;
+        if let Some(ex) = ex.as_mut() {
+            ex.lines
+                .push(LineExplanation::new(item, line, fulamt, over, pre, inscp));
+        }
+    }
+
+    // §3 basic fund.
+    let basic = &policy.basic;
+    let mut basic_ratio = Ratio::ZERO;
+    let offsite_registered = person.offsite_registered(claim.begndate);
+    match claim.kind {
+        VisitKind::Inpatient => {
+            let ip = &basic.inpatient;
+            let rate = ip
+                .rate(level, offsite_registered)
+                .expect("policy validation guarantees a rate row for every level");
+            let tilt = first_tilt(&ip.tilts, person, on);
+            let mut dedc_std = rate.deductible;
+            let mut note = format!("{}级起付线 {}", level.code(), Yuan(rate.deductible));
+            if tilt.is_some_and(|t| t.waives_deductible_at(level)) {
+                dedc_std = 0;
+                note.push_str("，倾斜政策免起付线");
+            } else if acc.admissions > 0 {
+                dedc_std = match ip.repeat {
+                    RepeatRule::None => dedc_std,
+                    RepeatRule::Factor(f) => apply_ratio(dedc_std, f),
+                    RepeatRule::Step { step, floor } => {
+                        (dedc_std - step.saturating_mul(acc.admissions)).max(floor)
+                    }
+                };
+                note.push_str(&format!(
+                    "，年内第 {} 次住院，起付线调整为 {}",
+                    acc.admissions + 1,
+                    Yuan(dedc_std)
+                ));
+            }
+            a.act_pay_dedc = a.inscp_scp_amt.min(dedc_std);
+            let pool_base = a.inscp_scp_amt - a.act_pay_dedc;
+            basic_ratio = rate
+                .ratio
+                .plus_capped(tilt.map_or(Ratio::ZERO, |t| t.ratio_points));
+            let raw = apply_ratio(pool_base, basic_ratio);
+            let cap_room = room(basic.annual_cap, acc.basic_paid);
+            a.hifp_pay = raw.min(cap_room);
+            delta.admissions = 1;
+            delta.basic_paid = a.hifp_pay;
+            if let Some(ex) = ex.as_mut() {
+                ex.layers.push(LayerExplanation {
+                    layer: "hifp_pay",
+                    name: format!("{}（住院）", basic.name),
+                    base: Yuan(pool_base),
+                    deductible: Some(Yuan(a.act_pay_dedc)),
+                    ratio: Some(basic_ratio),
+                    cap: Some(Yuan(basic.annual_cap)),
+                    cap_room: Some(Yuan(cap_room)),
+                    cap_hit: raw > cap_room,
+                    paid: Yuan(a.hifp_pay),
+                    note,
+                    ..Default::default()
+                });
+            }
+        }
+        VisitKind::Outpatient => {
+            let op = basic
+                .outpatient
+                .as_ref()
+                .expect("kind implies outpatient rules");
+            if op.levels.contains(&level) {
+                let tilt = first_tilt(&op.tilts, person, on);
+                let waived = tilt.is_some_and(|t| t.waives_deductible_at(level));
+                let ded_room = if waived {
+                    0
+                } else {
+                    room(op.annual_deductible, acc.outpatient_deductible)
+                };
+                a.act_pay_dedc = a.inscp_scp_amt.min(ded_room);
+                let pool_base = a.inscp_scp_amt - a.act_pay_dedc;
+                basic_ratio = op
+                    .ratio
+                    .plus_capped(tilt.map_or(Ratio::ZERO, |t| t.ratio_points));
+                let raw = apply_ratio(pool_base, basic_ratio);
+                let cap_room = room(op.annual_cap, acc.outpatient_paid);
+                a.hifp_pay = raw.min(cap_room);
+                delta.outpatient_deductible = a.act_pay_dedc;
+                delta.outpatient_paid = a.hifp_pay;
+                if let Some(ex) = ex.as_mut() {
+                    let note = if waived {
+                        "门诊统筹，倾斜政策免起付线".to_string()
+                    } else {
+                        format!(
+                            "门诊统筹，年度起付线 {}，此前已累计 {}",
+                            Yuan(op.annual_deductible),
+                            Yuan(acc.outpatient_deductible)
+                        )
+                    };
+                    ex.layers.push(LayerExplanation {
+                        layer: "hifp_pay",
+                        name: format!("{}（门诊统筹）", basic.name),
+                        base: Yuan(pool_base),
+                        deductible: Some(Yuan(a.act_pay_dedc)),
+                        ratio: Some(basic_ratio),
+                        cap: Some(Yuan(op.annual_cap)),
+                        cap_room: Some(Yuan(cap_room)),
+                        cap_hit: raw > cap_room,
+                        paid: Yuan(a.hifp_pay),
+                        note,
+                        ..Default::default()
+                    });
+                }
+            } else if let Some(ex) = ex.as_mut() {
+                ex.layers.push(LayerExplanation {
+                    layer: "hifp_pay",
+                    name: format!("{}（门诊统筹）", basic.name),
+                    note: format!("门诊统筹仅在指定等级机构支付，{}级机构不支付", level.code()),
+                    ..Default::default()
+                });
+            }
+        }
+        VisitKind::Chronic => {
+            let chronic = basic.chronic.as_ref().expect("kind implies chronic rules");
+            let (ci, gi) = claim
+                .chronic_group
+                .expect("validated chronic claim has a group");
+            let class = &chronic.classes[ci];
+            basic_ratio = match class.ratio {
+                ChronicRatio::FromInpatient => {
+                    let ip = &basic.inpatient;
+                    let rate = ip
+                        .rate(level, offsite_registered)
+                        .expect("policy validation guarantees a rate row for every level");
+                    let points =
+                        first_tilt(&ip.tilts, person, on).map_or(Ratio::ZERO, |t| t.ratio_points);
+                    rate.ratio.plus_capped(points)
+                }
+                ChronicRatio::Fixed(r) => {
+                    let points = first_tilt(&class.tilts, person, on)
+                        .map_or(Ratio::ZERO, |t| t.ratio_points);
+                    r.plus_capped(points)
+                }
+            };
+            let raw = apply_ratio(a.inscp_scp_amt, basic_ratio);
+            let mut cap_room = Fen::MAX;
+            let mut class_cap = None;
+            if let Some((base, per_extra)) = class.annual_cap {
+                let groups = approved_groups(person, chronic, ci, on);
+                let cap = base + per_extra * (groups.max(1) - 1);
+                class_cap = Some((cap, groups));
+                cap_room = room(cap, acc.chronic_paid[ci]);
+            }
+            if class.counts_toward_annual_cap {
+                cap_room = cap_room.min(room(basic.annual_cap, acc.basic_paid));
+            }
+            a.hifp_pay = raw.min(cap_room);
+            delta.chronic_paid[ci] = a.hifp_pay;
+            if class.counts_toward_annual_cap {
+                delta.basic_paid = a.hifp_pay;
+            }
+            if let Some(ex) = ex.as_mut() {
+                let mut note = format!(
+                    "门诊慢特病 {}：{}，无起付线",
+                    class.name, class.groups[gi].name
+                );
+                if let Some((cap, groups)) = class_cap {
+                    note.push_str(&format!(
+                        "；已备案 {groups} 个病种，类别年度限额 {}",
+                        Yuan(cap)
+                    ));
+                }
+                ex.layers.push(LayerExplanation {
+                    layer: "hifp_pay",
+                    name: format!("{}（门诊慢特病）", basic.name),
+                    base: Yuan(a.inscp_scp_amt),
+                    deductible: Some(Yuan(0)),
+                    ratio: Some(basic_ratio),
+                    cap: class_cap.map(|(c, _)| Yuan(c)),
+                    cap_room: (cap_room != Fen::MAX).then_some(Yuan(cap_room)),
+                    cap_hit: raw > cap_room,
+                    paid: Yuan(a.hifp_pay),
+                    note,
+                    ..Default::default()
+                });
+            }
+        }
+    }
+
+    // §4 大病保险 on the compliant burden.
+    let compliant_burden = a.preselfpay_amt + a.inscp_scp_amt - a.hifp_pay;
+    let applies = |med_types: &[String]| med_types.iter().any(|m| m == claim.med_type);
+    if let Some(cr) = policy.critical.as_ref().filter(|c| applies(&c.med_types)) {
+        let tilt = first_tilt(&cr.tilts, person, on);
+        let points = tilt.map_or(Ratio::ZERO, |t| t.ratio_points);
+        let threshold = match tilt.and_then(|t| t.threshold_factor) {
+            Some(f) => apply_ratio(cr.threshold, f),
+            None => cr.threshold,
+        };
+        let (lo, hi) = slice_above(acc.critical_base, compliant_burden, threshold);
+        let mut exact: i128 = 0;
+        let mut seg_ex = Vec::new();
+        let mut seg_lo = 0;
+        for seg in &cr.segments {
+            let seg_hi = seg.upto.unwrap_or(Fen::MAX);
+            let part = (hi.min(seg_hi) - lo.max(seg_lo)).max(0);
+            if part > 0 {
+                let ratio = seg.ratio.plus_capped(points);
+                exact += i128::from(part) * i128::from(ratio.ppm());
+                if ex.is_some() {
+                    seg_ex.push(SegmentExplanation {
+                        from: Yuan(threshold + lo.max(seg_lo)),
+                        to: Yuan(threshold + hi.min(seg_hi)),
+                        amount: Yuan(part),
+                        ratio,
+                    });
+                }
+            }
+            seg_lo = seg_hi;
+        }
+        let raw = div_round_half_up(exact, i128::from(PPM_ONE)) as Fen;
+        let cap_room = cr
+            .annual_cap
+            .map_or(Fen::MAX, |cap| room(cap, acc.critical_paid));
+        a.hifmi_pay = raw.min(cap_room);
+        delta.critical_base = compliant_burden;
+        delta.critical_paid = a.hifmi_pay;
+        if let Some(ex) = ex.as_mut() {
+            ex.layers.push(LayerExplanation {
+                layer: "hifmi_pay",
+                name: cr.name.clone(),
+                base: Yuan(compliant_burden),
+                threshold: Some(Yuan(threshold)),
+                accumulated_before: Some(Yuan(acc.critical_base)),
+                segments: seg_ex,
+                cap: cr.annual_cap.map(Yuan),
+                cap_room: cr.annual_cap.map(|_| Yuan(cap_room)),
+                cap_hit: raw > cap_room,
+                paid: Yuan(a.hifmi_pay),
+                note: "合规自付 = 先行自付 + 起付线 + 政策范围内统筹未付部分；按年度累计分段"
+                    .into(),
+                ..Default::default()
+            });
+        }
+    }
+
+    // Supplementary fixed-share layers on what 大病 left of the compliant burden.
+    let mut remaining_burden = compliant_burden - a.hifmi_pay;
+    let mut supplementary_total = 0;
+    for (i, s) in policy.supplementary.iter().enumerate() {
+        if !applies(&s.med_types)
+            || !(s.diseases.is_empty()
+                || s.diseases
+                    .iter()
+                    .any(|d| claim.dise_codg.starts_with(d.as_str())))
+            || !(s.categories.is_empty()
+                || s.categories.iter().any(|c| person.holds_category(c, on)))
+        {
+            continue;
+        }
+        let points = first_tilt(&s.tilts, person, on).map_or(Ratio::ZERO, |t| t.ratio_points);
+        let ratio = s.ratio.plus_capped(points);
+        let raw = apply_ratio(remaining_burden, ratio);
+        let cap_room = s
+            .annual_cap
+            .map_or(Fen::MAX, |cap| room(cap, acc.supplementary_paid[i]));
+        let paid = raw.min(cap_room);
+        match s.pays_into {
+            FundField::OthPay => a.oth_pay += paid,
+            FundField::CvlservPay => a.cvlserv_pay += paid,
+            FundField::HifobPay => a.hifob_pay += paid,
+        }
+        delta.supplementary_paid[i] = paid;
+        if let Some(ex) = ex.as_mut() {
+            ex.layers.push(LayerExplanation {
+                layer: match s.pays_into {
+                    FundField::OthPay => "oth_pay",
+                    FundField::CvlservPay => "cvlserv_pay",
+                    FundField::HifobPay => "hifob_pay",
+                },
+                name: s.name.clone(),
+                base: Yuan(remaining_burden),
+                ratio: Some(ratio),
+                cap: s.annual_cap.map(Yuan),
+                cap_room: s.annual_cap.map(|_| Yuan(cap_room)),
+                cap_hit: raw > cap_room,
+                paid: Yuan(paid),
+                note: "大病保险后剩余的合规自付按固定比例支付".into(),
+                ..Default::default()
+            });
+        }
+        remaining_burden -= paid;
+        supplementary_total += paid;
+    }
+
+    // §5 医疗救助.
+    if let Some(asst) = policy.assistance.as_ref().filter(|x| applies(&x.med_types)) {
+        let rule = asst
+            .rules
+            .iter()
+            .find(|r| person.holds_category(&r.category, on));
+        if let Some(rule) = rule {
+            let base = remaining_burden;
+            let (lo, hi) = slice_above(acc.assistance_base, base, rule.threshold);
+            let raw = apply_ratio(hi - lo, rule.ratio);
+            let cap_room = asst
+                .annual_cap
+                .map_or(Fen::MAX, |cap| room(cap, acc.assistance_paid));
+            a.maf_pay = raw.min(cap_room);
+            delta.assistance_base = base;
+            delta.assistance_paid = a.maf_pay;
+            if let Some(ex) = ex.as_mut() {
+                let cat = policy
+                    .category_name(&rule.category)
+                    .unwrap_or(&rule.category);
+                ex.layers.push(LayerExplanation {
+                    layer: "maf_pay",
+                    name: asst.name.clone(),
+                    base: Yuan(base),
+                    threshold: Some(Yuan(rule.threshold)),
+                    accumulated_before: Some(Yuan(acc.assistance_base)),
+                    ratio: Some(rule.ratio),
+                    cap: asst.annual_cap.map(Yuan),
+                    cap_room: asst.annual_cap.map(|_| Yuan(cap_room)),
+                    cap_hit: raw > cap_room,
+                    paid: Yuan(a.maf_pay),
+                    note: format!("救助对象类别：{cat}；年度累计超过起付标准的部分按比例救助"),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+
+    // §6 兜底.
+    if let Some(ceil) = policy.ceiling.as_ref().filter(|c| applies(&c.med_types)) {
+        if ceil.categories.iter().any(|c| person.holds_category(c, on)) {
+            let burden =
+                a.medfee_sumamt - a.hifp_pay - a.hifmi_pay - supplementary_total - a.maf_pay;
+            let limit = apply_ratio(a.medfee_sumamt, ceil.share);
+            let excess = (burden - limit).max(0);
+            let hospital = ceil.hospital_levels.contains(&level);
+            if hospital {
+                a.hosp_part_amt = excess;
+            } else {
+                a.oth_pay += excess;
+            }
+            if let Some(ex) = ex.as_mut() {
+                ex.layers.push(LayerExplanation {
+                    layer: if hospital { "hosp_part_amt" } else { "oth_pay" },
+                    name: ceil.name.clone(),
+                    base: Yuan(burden),
+                    ratio: Some(ceil.share),
+                    cap: Some(Yuan(limit)),
+                    cap_hit: excess > 0,
+                    paid: Yuan(excess),
+                    note: format!(
+                        "个人负担上限为总费用的 {}（{}），超出部分由{}承担",
+                        ceil.share,
+                        Yuan(limit),
+                        if hospital {
+                            "医疗机构"
+                        } else {
+                            "政府兜底资金"
+                        }
+                    ),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+
+    // §8 totals.
+    a.fund_pay_sumamt =
+        a.hifp_pay + a.hifmi_pay + a.cvlserv_pay + a.hifob_pay + a.maf_pay + a.oth_pay;
+    a.psn_part_amt = a.medfee_sumamt - a.fund_pay_sumamt - a.hosp_part_amt;
+    a.acct_pay = 0;
+    a.psn_cash_pay = a.psn_part_amt;
+    debug_assert_eq!(
+        a.fulamt_ownpay_amt + a.overlmt_selfpay + a.preselfpay_amt + a.inscp_scp_amt,
+        a.medfee_sumamt
+    );
+    debug_assert!(
+        a.fields().iter().all(|(_, v)| *v >= 0),
+        "negative amount: {a:?}"
+    );
+
+    Settlement {
+        amounts: a,
+        basic_ratio,
+        year: claim.year(),
+        delta,
+        explanation: ex,
+    }
+}
+
+/// Distinct groups of chronic class `class` the person holds a registration for on `on`.
+fn approved_groups(
+    person: &Person,
+    chronic: &crate::policy::Chronic,
+    class: usize,
+    on: crate::date::Date,
+) -> Fen {
+    let mut seen = [false; 64];
+    let mut n = 0;
+    for r in person.chronic.iter().filter(|r| r.range.contains(on)) {
+        if let Some((c, g)) = chronic.group_of(&r.dise_codg) {
+            if c == class && g < seen.len() && !seen[g] {
+                seen[g] = true;
+                n += 1;
+            }
+        }
+    }
+    n
+}

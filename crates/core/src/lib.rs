@@ -1,0 +1,22 @@
+//! yibao-core: the pure core of the yibao medical-insurance system.
+//!
+//! Policy, reference data, claims and the settlement engine as plain data and pure functions:
+//! no I/O, no clock, no database, no async. Adapters (files, storage, gateway) call in here;
+//! they never decide a benefit themselves.
+
+pub mod claim;
+pub mod date;
+pub mod engine;
+pub mod explain;
+pub mod ledger;
+pub mod money;
+pub mod policy;
+pub mod refdata;
+
+pub use claim::{validate, Claim, ClaimDraft, LineDraft, LinesDraft, RejectCode, Rejection, Val};
+pub use date::{Date, DateRange};
+pub use engine::{compute, Amounts, Settlement, YearAccumulators};
+pub use ledger::{reverse, settle, LedgerStore, MemLedger, SettledEntry};
+pub use money::{format_fen, Fen, Ratio};
+pub use policy::{Policy, PolicyError};
+pub use refdata::RefData;

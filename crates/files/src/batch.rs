@@ -1,0 +1,342 @@
+//! `yibao settle`: claims JSONL in, one result line per input line out, in input order.
+//!
+//! Records are processed strictly in input order per person. With `jobs > 1` a chunk of lines
+//! is split into groups that share no state (no person, no claim id in common: union-find over
+//! both keys), groups are settled in parallel against a sharded ledger, and output is written
+//! in input order. Every group sees its records in input order and no other group touches its
+//! state, so the output is identical to the sequential run.
+
+use crate::output::{write_rejection, write_reversal_ok, write_settlement};
+use crate::record::{parse_line, Record};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, Write};
+use std::sync::Mutex;
+use yibao_core::ledger::{reverse, settle, LedgerStore, MemLedger, SettledEntry};
+use yibao_core::{Policy, RefData, Rejection, YearAccumulators};
+
+/// Options of a batch run.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchOptions {
+    /// Worker threads (1 = sequential).
+    pub jobs: usize,
+    /// Add the explanation to every success line.
+    pub explain: bool,
+    /// Lines read and settled per chunk.
+    pub chunk_lines: usize,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        BatchOptions {
+            jobs: 1,
+            explain: false,
+            chunk_lines: 32_768,
+        }
+    }
+}
+
+/// Counts of a batch run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BatchStats {
+    pub records: u64,
+    pub settled: u64,
+    pub reversed: u64,
+    pub rejected: u64,
+    pub rejected_by_code: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Clone, Copy)]
+enum Outcome {
+    Settled,
+    Reversed,
+    Rejected(&'static str),
+}
+
+impl BatchStats {
+    fn count(&mut self, o: Outcome) {
+        self.records += 1;
+        match o {
+            Outcome::Settled => self.settled += 1,
+            Outcome::Reversed => self.reversed += 1,
+            Outcome::Rejected(code) => {
+                self.rejected += 1;
+                *self.rejected_by_code.entry(code).or_default() += 1;
+            }
+        }
+    }
+}
+
+/// Settles or reverses one record against `store`, appending its output line to `out`.
+fn process<S: LedgerStore + ?Sized>(
+    policy: &Policy,
+    refdata: &RefData,
+    store: &mut S,
+    rec: &Record<'_>,
+    explain: bool,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    let result: Result<Option<yibao_core::Settlement>, Rejection> = match rec {
+        Record::Settle(raw) => settle(policy, refdata, store, &raw.draft(), explain).map(Some),
+        Record::Reverse { target, .. } => match target.as_str() {
+            Some(t) => reverse(store, t).map(|_| None),
+            None => Err(Rejection::invalid("撤销记录缺少字符串字段 target")),
+        },
+        Record::Invalid { message, .. } => Err(Rejection::invalid(message.clone())),
+    };
+    let claim_id = rec.claim_id();
+    match result {
+        Ok(Some(s)) => {
+            write_settlement(out, claim_id.unwrap_or_default(), &s);
+            Outcome::Settled
+        }
+        Ok(None) => {
+            write_reversal_ok(out, claim_id.unwrap_or_default());
+            Outcome::Reversed
+        }
+        Err(r) => {
+            write_rejection(out, claim_id, &r);
+            Outcome::Rejected(r.code.as_str())
+        }
+    }
+}
+
+/// The ledger split into shards, so groups settled in parallel lock only what they touch.
+/// Person-years live in shard `person % n`, settled claims in shard `hash(claim_id) % n`.
+pub struct ShardedLedger {
+    shards: Vec<Mutex<MemLedger>>,
+}
+
+impl ShardedLedger {
+    pub fn new(n: usize) -> ShardedLedger {
+        ShardedLedger {
+            shards: (0..n.max(1))
+                .map(|_| Mutex::new(MemLedger::new()))
+                .collect(),
+        }
+    }
+
+    fn person_shard(&self, person: u32) -> std::sync::MutexGuard<'_, MemLedger> {
+        lock(&self.shards[person as usize % self.shards.len()])
+    }
+
+    fn claim_shard(&self, claim_id: &str) -> std::sync::MutexGuard<'_, MemLedger> {
+        use std::hash::BuildHasher;
+        let h = rustc_hash::FxBuildHasher.hash_one(claim_id);
+        lock(&self.shards[(h % self.shards.len() as u64) as usize])
+    }
+
+    pub fn person_years(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).person_years()).sum()
+    }
+}
+
+/// A poisoned shard only means another worker panicked; the run is failing anyway.
+fn lock(m: &Mutex<MemLedger>) -> std::sync::MutexGuard<'_, MemLedger> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl LedgerStore for &ShardedLedger {
+    fn is_settled(&mut self, claim_id: &str) -> bool {
+        self.claim_shard(claim_id).is_settled(claim_id)
+    }
+
+    fn accumulators(&mut self, person: u32, year: u16) -> YearAccumulators {
+        self.person_shard(person).accumulators(person, year)
+    }
+
+    fn record_settlement(&mut self, claim_id: &str, entry: SettledEntry) {
+        self.person_shard(entry.person)
+            .add_accumulators(entry.person, entry.year, &entry.delta);
+        self.claim_shard(claim_id).insert_settled(claim_id, entry);
+    }
+
+    fn remove_settlement(&mut self, claim_id: &str) -> Option<SettledEntry> {
+        let entry = self.claim_shard(claim_id).take_settled(claim_id)?;
+        self.person_shard(entry.person).subtract_accumulators(
+            entry.person,
+            entry.year,
+            &entry.delta,
+        );
+        Some(entry)
+    }
+}
+
+/// Reads up to `max` lines into `buf`; returns the line ranges. A final line without a
+/// newline counts; `\r\n` endings are accepted.
+fn read_chunk<R: BufRead>(
+    input: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<Vec<(usize, usize)>> {
+    buf.clear();
+    let mut ranges = Vec::with_capacity(max);
+    while ranges.len() < max {
+        let start = buf.len();
+        let n = input.read_until(b'\n', buf)?;
+        if n == 0 {
+            break;
+        }
+        let mut end = buf.len();
+        if buf[end - 1] == b'\n' {
+            end -= 1;
+        }
+        if end > start && buf[end - 1] == b'\r' {
+            end -= 1;
+        }
+        ranges.push((start, end));
+    }
+    Ok(ranges)
+}
+
+/// Groups record indices so that no two groups share a person or a claim id.
+fn independent_groups(records: &[Record<'_>]) -> Vec<Vec<u32>> {
+    let n = records.len();
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    fn find(parent: &mut [u32], mut x: u32) -> u32 {
+        while parent[x as usize] != x {
+            parent[x as usize] = parent[parent[x as usize] as usize];
+            x = parent[x as usize];
+        }
+        x
+    }
+    let mut by_person: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut by_claim: FxHashMap<&str, u32> = FxHashMap::default();
+    for (i, rec) in records.iter().enumerate() {
+        let i = i as u32;
+        for (map, key) in [
+            (&mut by_person, rec.psn_no()),
+            (&mut by_claim, rec.claim_key()),
+        ] {
+            if let Some(k) = key {
+                match map.get(k) {
+                    Some(&j) => {
+                        let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                        if a != b {
+                            parent[a.max(b) as usize] = a.min(b);
+                        }
+                    }
+                    None => {
+                        map.insert(k, i);
+                    }
+                }
+            }
+        }
+    }
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    let mut slot: FxHashMap<u32, usize> = FxHashMap::default();
+    for i in 0..n as u32 {
+        let root = find(&mut parent, i);
+        let g = *slot.entry(root).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i);
+    }
+    groups
+}
+
+/// Runs a whole claims stream. Returns the counts; fails only when reading or writing fails.
+pub fn run_batch<R: BufRead, W: Write>(
+    policy: &Policy,
+    refdata: &RefData,
+    mut input: R,
+    mut output: W,
+    opts: BatchOptions,
+) -> io::Result<BatchStats> {
+    let mut stats = BatchStats::default();
+    let mut buf = Vec::new();
+    let chunk = opts.chunk_lines.max(1);
+    if opts.jobs <= 1 {
+        let mut ledger = MemLedger::new();
+        let mut out = Vec::with_capacity(1 << 20);
+        loop {
+            let ranges = read_chunk(&mut input, &mut buf, chunk)?;
+            if ranges.is_empty() {
+                break;
+            }
+            out.clear();
+            for &(s, e) in &ranges {
+                let rec = parse_line(&buf[s..e]);
+                let o = process(policy, refdata, &mut ledger, &rec, opts.explain, &mut out);
+                stats.count(o);
+            }
+            output.write_all(&out)?;
+        }
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.jobs)
+            .build()
+            .map_err(io::Error::other)?;
+        let ledger = ShardedLedger::new(opts.jobs * 16);
+        loop {
+            let ranges = read_chunk(&mut input, &mut buf, chunk)?;
+            if ranges.is_empty() {
+                break;
+            }
+            let buf = &buf;
+            let ordered = pool.install(|| {
+                let records: Vec<Record<'_>> = ranges
+                    .par_iter()
+                    .map(|&(s, e)| parse_line(&buf[s..e]))
+                    .collect();
+                let groups = independent_groups(&records);
+                let results: Vec<Vec<(u32, Vec<u8>, Outcome)>> = groups
+                    .par_iter()
+                    .map(|g| {
+                        let mut store = &ledger;
+                        g.iter()
+                            .map(|&i| {
+                                let mut out = Vec::with_capacity(512);
+                                let rec = &records[i as usize];
+                                let o = process(
+                                    policy,
+                                    refdata,
+                                    &mut store,
+                                    rec,
+                                    opts.explain,
+                                    &mut out,
+                                );
+                                (i, out, o)
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let mut ordered: Vec<Option<(Vec<u8>, Outcome)>> = vec![None; records.len()];
+                for (i, out, o) in results.into_iter().flatten() {
+                    ordered[i as usize] = Some((out, o));
+                }
+                ordered
+            });
+            let mut all = Vec::with_capacity(ordered.len() * 512);
+            for (out, o) in ordered.into_iter().flatten() {
+                all.extend_from_slice(&out);
+                stats.count(o);
+            }
+            output.write_all(&all)?;
+        }
+    }
+    output.flush()?;
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_share_nothing() {
+        let lines: Vec<&[u8]> = vec![
+            br#"{"claim_id":"A","psn_no":"P1"}"#,
+            br#"{"claim_id":"B","psn_no":"P2"}"#,
+            br#"{"claim_id":"R","type":"reversal","target":"A"}"#,
+            br#"{"claim_id":"A","psn_no":"P3"}"#,
+            br#"{"claim_id":"C","psn_no":"P4"}"#,
+            b"garbage",
+        ];
+        let records: Vec<Record> = lines.iter().map(|l| parse_line(l)).collect();
+        let groups = independent_groups(&records);
+        assert_eq!(groups, vec![vec![0, 2, 3], vec![1], vec![4], vec![5]]);
+    }
+}

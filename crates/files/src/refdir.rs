@@ -1,0 +1,272 @@
+//! The reference data directory (`interface.md` §1): `institutions.csv`, `catalog.csv`,
+//! `persons.jsonl`. Every problem names the file, the line, the field and the value.
+
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use yibao_core::date::{Date, DateRange};
+use yibao_core::refdata::{
+    validate_certno, CatalogItem, CatalogRow, CategorySpan, ChronicRegistration, Institution,
+    Person, RefData,
+};
+
+/// A problem loading the data directory.
+#[derive(Debug)]
+pub struct LoadError {
+    pub file: PathBuf,
+    /// 1-based line (CSV: the header is line 1); 0 when the whole file is at fault.
+    pub line: u64,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}：{}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{} 第 {} 行：{}",
+                self.file.display(),
+                self.line,
+                self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+fn err(file: &Path, line: u64, message: impl Into<String>) -> LoadError {
+    LoadError {
+        file: file.to_path_buf(),
+        line,
+        message: message.into(),
+    }
+}
+
+fn read(file: &Path) -> Result<Vec<u8>, LoadError> {
+    std::fs::read(file).map_err(|e| err(file, 0, format!("无法读取文件：{e}")))
+}
+
+/// Loads a complete data directory.
+pub fn load_dir(dir: &Path) -> Result<RefData, LoadError> {
+    let mut data = RefData::default();
+    load_institutions(&dir.join("institutions.csv"), &mut data)?;
+    load_catalog(&dir.join("catalog.csv"), &mut data)?;
+    load_persons(&dir.join("persons.jsonl"), &mut data)?;
+    Ok(data)
+}
+
+/// Reads a UTF-8 CSV with a header; calls `row` with (line number, field by column name).
+fn for_each_csv_row(
+    file: &Path,
+    required: &[&str],
+    mut row: impl FnMut(u64, &dyn Fn(&str) -> String) -> Result<(), LoadError>,
+) -> Result<(), LoadError> {
+    let bytes = read(file)?;
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
+    let headers = rdr
+        .headers()
+        .map_err(|e| err(file, 1, format!("表头无法读取：{e}")))?
+        .clone();
+    for name in required {
+        if !headers.iter().any(|h| h.trim() == *name) {
+            return Err(err(file, 1, format!("表头缺少列 {name}")));
+        }
+    }
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i as u64 + 2;
+        let rec = rec.map_err(|e| match e.kind() {
+            csv::ErrorKind::Utf8 { .. } => err(file, line, "不是有效的 UTF-8 文本"),
+            csv::ErrorKind::UnequalLengths { .. } => err(file, line, "列数与表头不一致"),
+            _ => err(file, line, format!("无法解析：{e}")),
+        })?;
+        let get = |name: &str| -> String {
+            headers
+                .iter()
+                .position(|h| h.trim() == name)
+                .and_then(|i| rec.get(i))
+                .unwrap_or("")
+                .to_string()
+        };
+        row(line, &get)?;
+    }
+    Ok(())
+}
+
+pub fn load_institutions(file: &Path, data: &mut RefData) -> Result<(), LoadError> {
+    for_each_csv_row(file, &["code", "name", "level"], |line, get| {
+        let inst = Institution::new(&get("code"), &get("name"), &get("level"))
+            .map_err(|e| err(file, line, e.to_string()))?;
+        data.add_institution(inst)
+            .map_err(|e| err(file, line, e.to_string()))
+    })
+}
+
+pub fn load_catalog(file: &Path, data: &mut RefData) -> Result<(), LoadError> {
+    let required = [
+        "code",
+        "name",
+        "kind",
+        "class",
+        "selfpay_prop",
+        "price_limit",
+    ];
+    for_each_csv_row(file, &required, |line, get| {
+        let fields: Vec<String> = [
+            "code",
+            "name",
+            "kind",
+            "class",
+            "selfpay_prop",
+            "price_limit",
+            "sex_limit",
+            "age_min",
+            "age_max",
+            "max_qty_per_day",
+            "indication",
+        ]
+        .iter()
+        .map(|n| get(n))
+        .collect();
+        let row = CatalogRow {
+            code: &fields[0],
+            name: &fields[1],
+            kind: &fields[2],
+            class: &fields[3],
+            selfpay_prop: &fields[4],
+            price_limit: &fields[5],
+            sex_limit: &fields[6],
+            age_min: &fields[7],
+            age_max: &fields[8],
+            max_qty_per_day: &fields[9],
+            indication: &fields[10],
+        };
+        let item = CatalogItem::from_row(&row).map_err(|e| err(file, line, e.to_string()))?;
+        data.add_catalog_item(item)
+            .map_err(|e| err(file, line, e.to_string()))
+    })
+}
+
+#[derive(Deserialize)]
+struct RawSpan {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    dise_codg: Option<String>,
+    from: String,
+    to: String,
+}
+
+#[derive(Deserialize)]
+struct RawPerson {
+    psn_no: String,
+    certno: String,
+    name: String,
+    gend: String,
+    brdy: String,
+    #[serde(default)]
+    enrolments: Vec<i64>,
+    #[serde(default)]
+    categories: Vec<RawSpan>,
+    #[serde(default)]
+    chronic: Vec<RawSpan>,
+    #[serde(default)]
+    offsite: Vec<RawSpan>,
+}
+
+fn range(field: &str, s: &RawSpan) -> Result<DateRange, String> {
+    let from =
+        Date::parse(&s.from).ok_or_else(|| format!("{field}.from={:?} 不是有效日期", s.from))?;
+    let to = Date::parse(&s.to).ok_or_else(|| format!("{field}.to={:?} 不是有效日期", s.to))?;
+    if from > to {
+        return Err(format!("{field} 的起始日期 {from} 晚于终止日期 {to}"));
+    }
+    Ok(DateRange { from, to })
+}
+
+/// Validates one `persons.jsonl` record.
+pub fn person_from_json(text: &str) -> Result<Person, String> {
+    let raw: RawPerson =
+        serde_json::from_str(text).map_err(|e| format!("不是有效的人员记录：{e}"))?;
+    // The sex digit is not checked against `gend` here: the reference data directory (§1)
+    // does not promise it (the sample's IDs use sequence 000 for men); roster import (§4) does.
+    let (birth, _sex) =
+        validate_certno(&raw.certno).map_err(|m| format!("certno={:?}：{m}", raw.certno))?;
+    let brdy = Date::parse(&raw.brdy).ok_or_else(|| format!("brdy={:?} 不是有效日期", raw.brdy))?;
+    if brdy != birth {
+        return Err(format!(
+            "brdy={} 与身份证号码中的出生日期 {birth} 不一致",
+            raw.brdy
+        ));
+    }
+    if raw.gend != "1" && raw.gend != "2" {
+        return Err(format!("gend={:?} 应为 1（男）或 2（女）", raw.gend));
+    }
+    let mut enrolments = Vec::with_capacity(raw.enrolments.len());
+    for y in raw.enrolments {
+        let year = u16::try_from(y)
+            .ok()
+            .filter(|y| (1990..=2199).contains(y))
+            .ok_or_else(|| format!("enrolments 中的年度 {y} 不合理"))?;
+        enrolments.push(year);
+    }
+    let mut categories = Vec::new();
+    for s in &raw.categories {
+        let code = s
+            .code
+            .clone()
+            .filter(|c| !c.is_empty())
+            .ok_or("categories 缺少 code")?;
+        categories.push(CategorySpan {
+            code,
+            range: range("categories", s)?,
+        });
+    }
+    let mut chronic = Vec::new();
+    for s in &raw.chronic {
+        let dise_codg = s
+            .dise_codg
+            .clone()
+            .filter(|c| !c.is_empty())
+            .ok_or("chronic 缺少 dise_codg")?;
+        chronic.push(ChronicRegistration {
+            dise_codg,
+            range: range("chronic", s)?,
+        });
+    }
+    let offsite = raw
+        .offsite
+        .iter()
+        .map(|s| range("offsite", s))
+        .collect::<Result<_, _>>()?;
+    Ok(Person {
+        psn_no: raw.psn_no,
+        certno: raw.certno,
+        name: raw.name,
+        gend: raw.gend,
+        brdy,
+        enrolments,
+        categories,
+        chronic,
+        offsite,
+    })
+}
+
+pub fn load_persons(file: &Path, data: &mut RefData) -> Result<(), LoadError> {
+    let bytes = read(file)?;
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line_no = i as u64 + 1;
+        let text =
+            std::str::from_utf8(line).map_err(|_| err(file, line_no, "不是有效的 UTF-8 文本"))?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let person = person_from_json(text).map_err(|m| err(file, line_no, m))?;
+        data.add_person(person)
+            .map_err(|e| err(file, line_no, e.to_string()))?;
+    }
+    Ok(())
+}
