@@ -102,6 +102,10 @@ impl MemLedger {
 impl MemLedger {
     /// Adds `delta` to one person-year (low-level: for stores that shard a ledger).
     pub fn add_accumulators(&mut self, person: u32, year: u16, delta: &YearAccumulators) {
+        // A zero change leaves no entry behind: absent and all-zero mean the same.
+        if delta.is_zero() {
+            return;
+        }
         self.accumulators
             .entry((person, year))
             .or_default()
@@ -121,6 +125,10 @@ impl MemLedger {
 
     pub fn insert_settled(&mut self, claim_id: &str, entry: SettledEntry) {
         self.settled.insert(claim_id.into(), entry);
+    }
+
+    pub fn settled_entry(&self, claim_id: &str) -> Option<&SettledEntry> {
+        self.settled.get(claim_id)
     }
 
     pub fn take_settled(&mut self, claim_id: &str) -> Option<SettledEntry> {

@@ -130,6 +130,13 @@ impl ShardedLedger {
     pub fn person_years(&self) -> usize {
         self.shards.iter().map(|s| lock(s).person_years()).sum()
     }
+
+    /// The person of a currently settled claim.
+    fn settled_person(&self, claim_id: &str) -> Option<u32> {
+        self.claim_shard(claim_id)
+            .settled_entry(claim_id)
+            .map(|e| e.person)
+    }
 }
 
 /// A poisoned shard only means another worker panicked; the run is failing anyway.
@@ -190,8 +197,13 @@ fn read_chunk<R: BufRead>(
     Ok(ranges)
 }
 
-/// Groups record indices so that no two groups share a person or a claim id.
-fn independent_groups(records: &[Record<'_>]) -> Vec<Vec<u32>> {
+/// Groups record indices so that no two groups share a person or a claim id. A reversal also
+/// touches the person of its target: `settled_person` names that person for targets settled
+/// before this chunk (targets settled inside the chunk are joined through the claim id).
+fn independent_groups<'r>(
+    records: &'r [Record<'_>],
+    settled_person: impl Fn(&str) -> Option<&'r str>,
+) -> Vec<Vec<u32>> {
     let n = records.len();
     let mut parent: Vec<u32> = (0..n as u32).collect();
     fn find(parent: &mut [u32], mut x: u32) -> u32 {
@@ -201,25 +213,29 @@ fn independent_groups(records: &[Record<'_>]) -> Vec<Vec<u32>> {
         }
         x
     }
-    let mut by_person: FxHashMap<&str, u32> = FxHashMap::default();
-    let mut by_claim: FxHashMap<&str, u32> = FxHashMap::default();
+    // Keys are tagged so persons and claim ids never collide: (false, psn_no), (true, claim_id).
+    let mut first_with: FxHashMap<(bool, &str), u32> = FxHashMap::default();
     for (i, rec) in records.iter().enumerate() {
         let i = i as u32;
-        for (map, key) in [
-            (&mut by_person, rec.psn_no()),
-            (&mut by_claim, rec.claim_key()),
-        ] {
-            if let Some(k) = key {
-                match map.get(k) {
-                    Some(&j) => {
-                        let (a, b) = (find(&mut parent, i), find(&mut parent, j));
-                        if a != b {
-                            parent[a.max(b) as usize] = a.min(b);
-                        }
+        let target_person = match rec {
+            Record::Reverse { .. } => rec.claim_key().and_then(&settled_person),
+            _ => None,
+        };
+        let keys = [
+            rec.psn_no().map(|k| (false, k)),
+            rec.claim_key().map(|k| (true, k)),
+            target_person.map(|k| (false, k)),
+        ];
+        for key in keys.into_iter().flatten() {
+            match first_with.get(&key) {
+                Some(&j) => {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    if a != b {
+                        parent[a.max(b) as usize] = a.min(b);
                     }
-                    None => {
-                        map.insert(k, i);
-                    }
+                }
+                None => {
+                    first_with.insert(key, i);
                 }
             }
         }
@@ -281,7 +297,10 @@ pub fn run_batch<R: BufRead, W: Write>(
                     .par_iter()
                     .map(|&(s, e)| parse_line(&buf[s..e]))
                     .collect();
-                let groups = independent_groups(&records);
+                let groups = independent_groups(&records, |claim_id| {
+                    let person = ledger.settled_person(claim_id)?;
+                    Some(refdata.persons[person as usize].psn_no.as_str())
+                });
                 let results: Vec<Vec<(u32, Vec<u8>, Outcome)>> = groups
                     .par_iter()
                     .map(|g| {
@@ -336,7 +355,16 @@ mod tests {
             b"garbage",
         ];
         let records: Vec<Record> = lines.iter().map(|l| parse_line(l)).collect();
-        let groups = independent_groups(&records);
+        let groups = independent_groups(&records, |_| None);
         assert_eq!(groups, vec![vec![0, 2, 3], vec![1], vec![4], vec![5]]);
+        // A reversal of a claim settled in an earlier chunk joins that claim's person.
+        let lines: Vec<&[u8]> = vec![
+            br#"{"claim_id":"R","type":"reversal","target":"OLD"}"#,
+            br#"{"claim_id":"B","psn_no":"P2"}"#,
+            br#"{"claim_id":"C","psn_no":"P9"}"#,
+        ];
+        let records: Vec<Record> = lines.iter().map(|l| parse_line(l)).collect();
+        let groups = independent_groups(&records, |c| (c == "OLD").then_some("P9"));
+        assert_eq!(groups, vec![vec![0, 2], vec![1]]);
     }
 }

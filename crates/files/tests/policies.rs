@@ -1,0 +1,162 @@
+//! Policy files: both shipped policies load; the 2013 municipal rural 大病 plan's segments pay
+//! exactly; bad policy files are refused with file, key and reason.
+
+use std::path::PathBuf;
+use yibao_core::ledger::{settle, MemLedger};
+use yibao_core::refdata::{CatalogItem, CatalogRow, Institution, Person, RefData};
+use yibao_core::{ClaimDraft, Date, LineDraft, LinesDraft, Policy, Val};
+use yibao_files::load_policy;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn rural_2013() -> (Policy, RefData) {
+    let policy = load_policy(&root().join("policies/municipal-rural-critical-2013.toml")).unwrap();
+    let mut r = RefData::default();
+    r.add_institution(Institution::new("H3", "市医院", "3").unwrap())
+        .unwrap();
+    let item = CatalogItem::from_row(&CatalogRow {
+        code: "A1",
+        name: "甲类项目",
+        kind: "service",
+        class: "A",
+        ..Default::default()
+    })
+    .unwrap();
+    r.add_catalog_item(item).unwrap();
+    r.add_person(Person {
+        psn_no: "P1".into(),
+        certno: "11010519491231002X".into(),
+        name: "测试".into(),
+        gend: "2".into(),
+        brdy: Date::parse("1949-12-31").unwrap(),
+        enrolments: vec![2013],
+        categories: vec![],
+        chronic: vec![],
+        offsite: vec![],
+    })
+    .unwrap();
+    (policy, r)
+}
+
+fn inpatient<'a>(id: &'a str, amount: &'a str) -> ClaimDraft<'a> {
+    ClaimDraft {
+        claim_id: id,
+        psn_no: Val::Text("P1"),
+        fixmedins_code: Val::Text("H3"),
+        med_type: Val::Text("21"),
+        begndate: Val::Text("2013-05-01"),
+        enddate: Val::Text("2013-05-10"),
+        dise_codg: Val::Text("I63.9"),
+        lines: LinesDraft::List(vec![LineDraft {
+            code: Val::Text("A1"),
+            price: Val::Text(amount),
+            qty: Val::Text("1"),
+            amount: Val::Text(amount),
+            date: Val::Missing,
+        }]),
+    }
+}
+
+/// 新农合 pays round((in-scope − 800) × 60%) at level 3 (no repeat rule in this plan).
+fn compliant_selfpay(amount_fen: i64) -> i64 {
+    let fund = ((amount_fen - 80_000) * 60 + 50) / 100;
+    amount_fen - fund
+}
+
+/// The 2013 scale, computed independently: 50% of (9,800, 29,800], 60% beyond, no cap.
+fn critical_2013(before: i64, add: i64) -> i64 {
+    let seg = |lo: i64, hi: i64, a: i64, b: i64| (b.min(hi) - a.max(lo)).max(0);
+    let (a, b) = (before, before + add);
+    let exact = seg(980_000, 2_980_000, a, b) * 50 + seg(2_980_000, i64::MAX, a, b) * 60;
+    (exact + 50) / 100
+}
+
+#[test]
+fn rural_2013_critical_segments() {
+    let (policy, refdata) = rural_2013();
+    let mut ledger = MemLedger::new();
+    let mut before = 0;
+    // Below the threshold, across it, inside the first segment, across the 20,000 boundary,
+    // and far beyond (no cap).
+    for (i, amount) in ["9000.00", "12000.00", "8000.00", "30000.00", "150000.00"]
+        .iter()
+        .enumerate()
+    {
+        let id = format!("C{i}");
+        let s = settle(
+            &policy,
+            &refdata,
+            &mut ledger,
+            &inpatient(&id, amount),
+            true,
+        )
+        .unwrap();
+        let fen = yibao_core::money::parse_yuan(amount).unwrap();
+        let cb = compliant_selfpay(fen);
+        assert_eq!(s.amounts.act_pay_dedc, 80_000);
+        assert_eq!(s.amounts.hifmi_pay, critical_2013(before, cb), "claim {id}");
+        before += cb;
+    }
+    // The whole year's 大病 payment equals the scale applied to the year's total.
+    assert_eq!(
+        ledger.all_accumulators().next().unwrap().1.critical_paid,
+        critical_2013(0, before)
+    );
+}
+
+#[test]
+fn both_policies_load() {
+    for f in [
+        "sample-county-2024.toml",
+        "municipal-rural-critical-2013.toml",
+    ] {
+        load_policy(&root().join("policies").join(f)).unwrap();
+    }
+}
+
+fn policy_error(text: &str) -> String {
+    Policy::from_toml("bad.toml", text).unwrap_err().to_string()
+}
+
+#[test]
+fn bad_policies_name_file_key_and_reason() {
+    let good = std::fs::read_to_string(root().join("policies/sample-county-2024.toml")).unwrap();
+    let e = policy_error(&good.replace("ratio = \"0.90\"", "ratio = \"1.90\""));
+    assert!(
+        e.contains("bad.toml") && e.contains("basic.inpatient.rates[0].ratio"),
+        "{e}"
+    );
+    let e = policy_error(&good.replace("deductible = \"500\"", "deductible = \"5x0\""));
+    assert!(e.contains("basic.inpatient.rates[1].deductible"), "{e}");
+    let e = policy_error(&good.replace(
+        "categories = [\"pk\", \"db\", \"tk\"]",
+        "categories = [\"pk\", \"zz\"]",
+    ));
+    assert!(
+        e.contains("critical.tilts[0].categories[1]") && e.contains("zz"),
+        "{e}"
+    );
+    let e = policy_error(&good.replace("upto = \"150000\"", "upto = \"40000\""));
+    assert!(e.contains("critical.segments[1].upto"), "{e}");
+    let e = policy_error(&good.replace("annual_cap = \"200000\"", "anual_cap = \"200000\""));
+    assert!(e.contains("anual_cap"), "{e}");
+    let e = policy_error(&good.replace("level = \"3P\"", "level = \"4\""));
+    assert!(
+        e.contains("basic.inpatient.rates[3].level") && e.contains("3P"),
+        "{e}"
+    );
+    let e = policy_error("not toml [");
+    assert!(e.contains("TOML"), "{e}");
+    // Several problems are reported together.
+    let e = policy_error(
+        &good
+            .replace("\"0.90\"", "\"9\"")
+            .replace("\"0.80\"", "\"8\""),
+    );
+    assert!(
+        e.contains("3 处错误") && e.contains("critical.segments[2].ratio"),
+        "{e}"
+    );
+}
