@@ -1,6 +1,7 @@
 //! `yibao`: the one binary. Thin: parses arguments, calls the adapters, reports in Chinese.
 
 mod bench;
+mod demo;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -28,6 +29,8 @@ enum Command {
     Settle(SettleArgs),
     /// 生成可复现的合成数据（参考数据目录 + 结算单）
     Gen(GenArgs),
+    /// 演示：生成示范县数据、结算、打印汇总和一张明白卡
+    Demo(demo::DemoArgs),
     /// 性能基准：引擎吞吐、端到端吞吐、内存
     Bench(bench::BenchArgs),
     /// 政策文件操作
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Settle(a) => settle(a),
         Command::Gen(a) => gen(a),
+        Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Policy {
             command: PolicyCommand::Check { file },

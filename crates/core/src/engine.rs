@@ -165,7 +165,7 @@ pub fn compute(
     let person = &refdata.persons[claim.person as usize];
     let level = refdata.institutions[claim.institution as usize].level;
     let on = claim.enddate;
-    let mut ex = explain.then(|| Box::<Explanation>::default());
+    let mut ex = explain.then(Box::<Explanation>::default);
     let mut a = Amounts::default();
     let mut delta = YearAccumulators::default();
 

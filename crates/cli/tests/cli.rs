@@ -1,0 +1,272 @@
+//! The `yibao` binary as users and scripts call it: exit status, stdout/stderr, files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn yibao(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_yibao"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("yibao-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const POLICY: &str = "policies/sample-county-2024.toml";
+const DATA: &str = "tests/fixtures/sample-county-2024";
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn settle_reference_case_to_file_and_stdout() {
+    let dir = tmp("ref");
+    let out = dir.join("out.jsonl");
+    let claims = format!("{DATA}/claims.jsonl");
+    let o = yibao(&[
+        "settle",
+        "--policy",
+        POLICY,
+        "--data",
+        DATA,
+        "--claims",
+        &claims,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("已处理 207 条"), "{}", stderr(&o));
+    let got = std::fs::read_to_string(&out).unwrap();
+    let want = std::fs::read_to_string(root().join(DATA).join("expected.jsonl")).unwrap();
+    assert_eq!(got.lines().count(), want.lines().count());
+    // stdout and --claims - give the same bytes.
+    let o2 = yibao(&[
+        "settle", "--policy", POLICY, "--data", DATA, "--claims", &claims,
+    ]);
+    assert_eq!(String::from_utf8(o2.stdout).unwrap(), got);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_yibao"))
+        .args([
+            "settle", "--policy", POLICY, "--data", DATA, "--claims", "-",
+        ])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = std::fs::read(root().join(&claims)).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        stdin.write_all(&input).unwrap();
+    });
+    let o3 = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(String::from_utf8(o3.stdout).unwrap(), got);
+}
+
+#[test]
+fn runs_that_cannot_proceed_fail_with_a_chinese_message() {
+    let claims = format!("{DATA}/claims.jsonl");
+    let o = yibao(&[
+        "settle",
+        "--policy",
+        "policies/none.toml",
+        "--data",
+        DATA,
+        "--claims",
+        &claims,
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("无法读取政策文件"), "{}", stderr(&o));
+
+    let o = yibao(&[
+        "settle",
+        "--policy",
+        POLICY,
+        "--data",
+        DATA,
+        "--claims",
+        "nope.jsonl",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("无法打开结算单文件"), "{}", stderr(&o));
+
+    let o = yibao(&[
+        "settle", "--policy", POLICY, "--data", DATA, "--claims", &claims, "--jobs", "0",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--jobs=0"), "{}", stderr(&o));
+
+    // A bad policy names the key.
+    let dir = tmp("badpolicy");
+    let text = std::fs::read_to_string(root().join(POLICY))
+        .unwrap()
+        .replace("\"0.65\"", "\"abc\"");
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, text).unwrap();
+    let o = yibao(&[
+        "settle",
+        "--policy",
+        bad.to_str().unwrap(),
+        "--data",
+        DATA,
+        "--claims",
+        &claims,
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("basic.inpatient.rates[2].ratio"),
+        "{}",
+        stderr(&o)
+    );
+
+    // A bad reference data row names the file, line, field and value.
+    let data = tmp("baddata");
+    for f in ["institutions.csv", "persons.jsonl"] {
+        std::fs::copy(root().join(DATA).join(f), data.join(f)).unwrap();
+    }
+    let catalog = std::fs::read_to_string(root().join(DATA).join("catalog.csv")).unwrap();
+    std::fs::write(
+        data.join("catalog.csv"),
+        catalog.replacen(",A,,", ",Q,,", 1),
+    )
+    .unwrap();
+    let o = yibao(&[
+        "settle",
+        "--policy",
+        POLICY,
+        "--data",
+        data.to_str().unwrap(),
+        "--claims",
+        &claims,
+    ]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("catalog.csv")
+            && e.contains("第 3 行")
+            && e.contains("class")
+            && e.contains("\"Q\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_lines_are_rejected_and_the_run_goes_on() {
+    let dir = tmp("badlines");
+    let claims = dir.join("claims.jsonl");
+    let mut input = Vec::new();
+    input.extend_from_slice(b"not json\n");
+    input.extend_from_slice(b"\xff\xfe\n");
+    input.extend_from_slice(br#"{"claim_id":"X1","psn_no":"P01000001","fixmedins_code":"H99010110000","med_type":"21","begndate":"2024-03-01","enddate":"2024-03-02","dise_codg":"I10","lines":[{"code":"S0100001","price":"1e400","qty":"1","amount":"1"}]}"#);
+    input.push(b'\n');
+    input.extend_from_slice(br#"{"claim_id":"X2","psn_no":"P01000001","fixmedins_code":"H99010110000","med_type":"21","begndate":"2024-03-01","enddate":"2024-03-02","dise_codg":"I10","lines":[{"code":"S0100001","price":"99999999999999999999999","qty":"1","amount":"1"}]}"#);
+    input.push(b'\n');
+    input.extend_from_slice(br#"{"claim_id":"X3","psn_no":"P01000001","fixmedins_code":"H99010110000","med_type":"21","begndate":"2024-03-01","enddate":"2024-03-02","dise_codg":"I10","lines":[{"code":"S0100001","price":"100","qty":"2","amount":"200.00"}]}"#);
+    input.push(b'\n');
+    std::fs::write(&claims, input).unwrap();
+    let o = yibao(&[
+        "settle",
+        "--policy",
+        POLICY,
+        "--data",
+        DATA,
+        "--claims",
+        claims.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    for l in &lines[..4] {
+        assert_eq!(l["ok"], false);
+        assert_eq!(l["error"]["code"], "INVALID_CLAIM");
+    }
+    assert!(lines[0]["claim_id"].is_null());
+    assert!(lines[1]["claim_id"].is_null());
+    assert_eq!(lines[2]["claim_id"], "X1");
+    assert!(lines[3]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("price"));
+    assert_eq!(lines[4]["ok"], true);
+    assert_eq!(lines[4]["medfee_sumamt"], "200.00");
+}
+
+fn files_equal(a: &Path, b: &Path) {
+    for f in [
+        "institutions.csv",
+        "catalog.csv",
+        "persons.jsonl",
+        "claims.jsonl",
+    ] {
+        assert!(
+            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+}
+
+#[test]
+fn generated_data_is_deterministic_and_settles_cleanly() {
+    let (a, b) = (tmp("gen-a"), tmp("gen-b"));
+    for d in [&a, &b] {
+        let o = yibao(&[
+            "gen",
+            "--out",
+            d.to_str().unwrap(),
+            "--persons",
+            "3000",
+            "--seed",
+            "7",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    files_equal(&a, &b);
+    let claims = a.join("claims.jsonl");
+    let mut outs = Vec::new();
+    for jobs in ["1", "2"] {
+        let o = yibao(&[
+            "settle",
+            "--policy",
+            POLICY,
+            "--data",
+            a.to_str().unwrap(),
+            "--claims",
+            claims.to_str().unwrap(),
+            "--jobs",
+            jobs,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        // Typical generated data has no malformed or unknown references.
+        let e = stderr(&o);
+        for code in [
+            "INVALID_CLAIM",
+            "UNKNOWN_PERSON",
+            "UNKNOWN_INSTITUTION",
+            "UNKNOWN_ITEM",
+        ] {
+            assert!(!e.contains(code), "{e}");
+        }
+        outs.push(o.stdout);
+    }
+    assert!(
+        outs[0] == outs[1],
+        "--jobs 1 and --jobs 2 differ on generated data"
+    );
+}
