@@ -36,7 +36,9 @@ pub fn certno_is_valid(certno: &str) -> bool {
         b[r].iter().fold(0, |n, c| n * 10 + u32::from(c - b'0'))
     };
     let (y, m, d) = (num(6..10) as i32, num(10..12), num(12..14));
-    (1..=12).contains(&m) && (1..=31).contains(&d) && civil_from_days(days_from_civil(y, m, d)) == (y, m, d)
+    (1..=12).contains(&m)
+        && (1..=31).contains(&d)
+        && civil_from_days(days_from_civil(y, m, d)) == (y, m, d)
 }
 
 /// Builds the resident ID for a region, a birth day number and a sequence `0..=999`.

@@ -34,10 +34,38 @@ impl Level {
 
 /// Township (乡镇) names; their health centres come first, villages hang off them.
 const TOWNS: [&str; 32] = [
-    "城关镇", "青山镇", "石桥镇", "河口镇", "柳林镇", "白沙镇", "龙泉镇", "新店乡", "马坪乡", "东岳乡",
-    "桃源镇", "双河镇", "高桥镇", "杨柳乡", "清水镇", "长岭乡", "黄土镇", "金鸡镇", "梅花乡", "太平镇",
-    "松林镇", "三合乡", "永兴镇", "大坪乡", "古城镇", "安乐乡", "红星镇", "凤凰镇", "水口乡", "塘坊镇",
-    "西湖乡", "南岗镇",
+    "城关镇",
+    "青山镇",
+    "石桥镇",
+    "河口镇",
+    "柳林镇",
+    "白沙镇",
+    "龙泉镇",
+    "新店乡",
+    "马坪乡",
+    "东岳乡",
+    "桃源镇",
+    "双河镇",
+    "高桥镇",
+    "杨柳乡",
+    "清水镇",
+    "长岭乡",
+    "黄土镇",
+    "金鸡镇",
+    "梅花乡",
+    "太平镇",
+    "松林镇",
+    "三合乡",
+    "永兴镇",
+    "大坪乡",
+    "古城镇",
+    "安乐乡",
+    "红星镇",
+    "凤凰镇",
+    "水口乡",
+    "塘坊镇",
+    "西湖乡",
+    "南岗镇",
 ];
 
 /// Village (村) names.
@@ -94,10 +122,15 @@ const PROVINCE_REGION: &str = "990100";
 /// Chinese numeral for 1..=99 (`第十二人民医院`).
 fn chinese_number(n: usize) -> String {
     const D: [&str; 10] = ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    // 十, 十二, 二十, 二十三: the units digit is silent when zero.
+    let units = match n % 10 {
+        0 => "",
+        u => D[u],
+    };
     match n {
         0..=9 => D[n].to_string(),
-        10..=19 => format!("十{}", if n == 10 { "" } else { D[n % 10] }),
-        20..=99 => format!("{}十{}", D[n / 10], if n % 10 == 0 { "" } else { D[n % 10] }),
+        10..=19 => format!("十{units}"),
+        20..=99 => format!("{}十{units}", D[n / 10]),
         _ => n.to_string(),
     }
 }
@@ -157,16 +190,33 @@ impl Institutions {
                         let town = TOWNS[k % n_centres];
                         let village = VILLAGES[(k / n_centres) % VILLAGES.len()];
                         let round = k / (n_centres * VILLAGES.len());
-                        let suffix = if round == 0 { String::new() } else { format!("第{}", round + 1) };
+                        let suffix = if round == 0 {
+                            String::new()
+                        } else {
+                            format!("第{}", round + 1)
+                        };
                         (COUNTY_REGION, format!("{town}{village}村{suffix}卫生室"))
                     }
-                    Level::L2 => (COUNTY_REGION, named(&COUNTY_HOSPITALS, j, "示范县第", "人民医院")),
-                    Level::L3 => (CITY_REGION, named(&CITY_HOSPITALS, j, "示范市第", "人民医院")),
-                    Level::L3P => (PROVINCE_REGION, named(&PROVINCIAL_HOSPITALS, j, "省第", "人民医院")),
+                    Level::L2 => (
+                        COUNTY_REGION,
+                        named(&COUNTY_HOSPITALS, j, "示范县第", "人民医院"),
+                    ),
+                    Level::L3 => (
+                        CITY_REGION,
+                        named(&CITY_HOSPITALS, j, "示范市第", "人民医院"),
+                    ),
+                    Level::L3P => (
+                        PROVINCE_REGION,
+                        named(&PROVINCIAL_HOSPITALS, j, "省第", "人民医院"),
+                    ),
                     Level::Out => {
                         let (region, name) = OUT_HOSPITALS[j % OUT_HOSPITALS.len()];
                         let round = j / OUT_HOSPITALS.len();
-                        let name = if round == 0 { name.to_string() } else { format!("{name}{}", round + 1) };
+                        let name = if round == 0 {
+                            name.to_string()
+                        } else {
+                            format!("{name}{}", round + 1)
+                        };
                         (region, name)
                     }
                 };
@@ -187,7 +237,13 @@ impl Institutions {
     pub(crate) fn write_csv(&self, w: &mut impl Write) -> io::Result<()> {
         w.write_all(b"code,name,level\n")?;
         for i in 0..self.codes.len() {
-            writeln!(w, "{},{},{}", self.codes[i], self.names[i], self.levels[i].code())?;
+            writeln!(
+                w,
+                "{},{},{}",
+                self.codes[i],
+                self.names[i],
+                self.levels[i].code()
+            )?;
         }
         Ok(())
     }
@@ -195,7 +251,10 @@ impl Institutions {
     /// The township centre a level-1 institution belongs to (itself for a centre).
     pub(crate) fn centre_of(&self, level1_pos: usize) -> u32 {
         let n_centres = self.centres.len().max(1);
-        self.centres.get(level1_pos % n_centres).copied().unwrap_or(0)
+        self.centres
+            .get(level1_pos % n_centres)
+            .copied()
+            .unwrap_or(0)
     }
 }
 

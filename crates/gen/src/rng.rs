@@ -57,5 +57,6 @@ pub(crate) fn chance<R: Rng>(rng: &mut R, per_mille: u32) -> bool {
 /// Index of the first cumulative total above `r` (`cum` is non-decreasing, `r` below
 /// its last element).
 pub(crate) fn search_cumulative(cum: &[u64], r: u64) -> usize {
-    cum.partition_point(|&c| c <= r).min(cum.len().saturating_sub(1))
+    cum.partition_point(|&c| c <= r)
+        .min(cum.len().saturating_sub(1))
 }

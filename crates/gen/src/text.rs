@@ -34,17 +34,15 @@ pub(crate) fn push_fen(buf: &mut Vec<u8>, fen: i64) {
 /// `2500` → `2.5`, `125` → `0.125`.
 pub(crate) fn push_qty(buf: &mut Vec<u8>, milli: u32) {
     push_u64(buf, u64::from(milli / 1000));
-    let mut frac = milli % 1000;
-    if frac == 0 {
-        return;
-    }
-    let mut digits = 3;
-    while frac % 10 == 0 {
-        frac /= 10;
-        digits -= 1;
-    }
+    let frac = milli % 1000;
+    let (digits, shown) = match frac {
+        0 => return,
+        f if f % 100 == 0 => (1, f / 100),
+        f if f % 10 == 0 => (2, f / 10),
+        f => (3, f),
+    };
     buf.push(b'.');
-    push_padded(buf, u64::from(frac), digits);
+    push_padded(buf, u64::from(shown), digits);
 }
 
 /// `price × qty` rounded half up (away from zero) to the fen, in exact integers:
