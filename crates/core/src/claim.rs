@@ -158,7 +158,7 @@ pub fn shown(text: &str) -> String {
     }
 }
 
-fn require<'a>(field: &str, v: Val<'a>) -> Result<&'a str, Rejection> {
+fn require<'a>(field: impl std::fmt::Display, v: Val<'a>) -> Result<&'a str, Rejection> {
     match v {
         Val::Text(t) => Ok(t),
         Val::Missing => Err(Rejection::invalid(format!("缺少字段 {field}"))),
@@ -289,16 +289,17 @@ pub fn validate<'a>(
 }
 
 fn validate_line(refdata: &RefData, n: usize, l: &LineDraft<'_>) -> Result<Line, Rejection> {
-    let at = |field: &str| format!("第 {n} 条明细的 {field}");
-    let code = require(&at("code"), l.code)?;
+    // Formatted only when a message needs it.
+    let at = |field: &'static str| LineField { n, field };
+    let code = require(at("code"), l.code)?;
     let item = refdata.item(code).ok_or_else(|| {
         Rejection::new(
             RejectCode::UnknownItem,
             format!("第 {n} 条明细的项目编码 code={} 不在目录中", shown(code)),
         )
     })?;
-    let scaled = |field: &str, v: Val<'_>| -> Result<i64, Rejection> {
-        let t = require(&at(field), v)?;
+    let scaled = |field: &'static str, v: Val<'_>| -> Result<i64, Rejection> {
+        let t = require(at(field), v)?;
         parse_price_scaled(t).map_err(|e| {
             Rejection::invalid(format!("{}={} 不是有效数值：{e}", at(field), shown(t)))
         })
@@ -319,7 +320,7 @@ fn validate_line(refdata: &RefData, n: usize, l: &LineDraft<'_>) -> Result<Line,
             shown(l.qty.text().unwrap_or_default())
         )));
     }
-    let amount_text = require(&at("amount"), l.amount)?;
+    let amount_text = require(at("amount"), l.amount)?;
     let amount = parse_yuan(amount_text).map_err(|e| {
         Rejection::invalid(format!(
             "{}={} 不是有效金额：{e}",
@@ -339,7 +340,7 @@ fn validate_line(refdata: &RefData, n: usize, l: &LineDraft<'_>) -> Result<Line,
     let date = match l.date {
         Val::Missing => None,
         v => {
-            let t = require(&at("date"), v)?;
+            let t = require(at("date"), v)?;
             Some(Date::parse(t).ok_or_else(|| {
                 Rejection::invalid(format!("{}={} 不是有效日期", at("date"), shown(t)))
             })?)
@@ -352,6 +353,18 @@ fn validate_line(refdata: &RefData, n: usize, l: &LineDraft<'_>) -> Result<Line,
         amount,
         date,
     })
+}
+
+/// "第 n 条明细的 field", for messages.
+struct LineField {
+    n: usize,
+    field: &'static str,
+}
+
+impl std::fmt::Display for LineField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "第 {} 条明细的 {}", self.n, self.field)
+    }
 }
 
 /// `round(price × qty)` to the fen, half up; both scaled by 10^6.

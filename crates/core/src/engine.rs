@@ -73,6 +73,48 @@ impl YearAccumulators {
     pub fn is_zero(&self) -> bool {
         *self == YearAccumulators::default()
     }
+
+    /// Number of counters (the length of [`YearAccumulators::to_array`]).
+    pub const COUNTERS: usize = 8 + MAX_CHRONIC_CLASSES + MAX_SUPPLEMENTARY;
+
+    /// Every counter, in declaration order.
+    pub fn to_array(&self) -> [i64; Self::COUNTERS] {
+        let mut out = [0; Self::COUNTERS];
+        let mut i = 0;
+        let mut push = |v: i64| {
+            out[i] = v;
+            i += 1;
+        };
+        push(self.admissions);
+        push(self.basic_paid);
+        push(self.outpatient_deductible);
+        push(self.outpatient_paid);
+        self.chronic_paid.iter().for_each(|&v| push(v));
+        push(self.critical_base);
+        push(self.critical_paid);
+        self.supplementary_paid.iter().for_each(|&v| push(v));
+        push(self.assistance_base);
+        push(self.assistance_paid);
+        out
+    }
+
+    /// The inverse of [`YearAccumulators::to_array`].
+    pub fn from_array(a: &[i64; Self::COUNTERS]) -> YearAccumulators {
+        let mut it = a.iter().copied();
+        let mut next = || it.next().unwrap_or_default();
+        YearAccumulators {
+            admissions: next(),
+            basic_paid: next(),
+            outpatient_deductible: next(),
+            outpatient_paid: next(),
+            chronic_paid: std::array::from_fn(|_| next()),
+            critical_base: next(),
+            critical_paid: next(),
+            supplementary_paid: std::array::from_fn(|_| next()),
+            assistance_base: next(),
+            assistance_paid: next(),
+        }
+    }
 }
 
 /// What one settlement pays, by the national field names (`interface.md` §2).

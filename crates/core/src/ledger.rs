@@ -73,11 +73,129 @@ pub fn reverse<S: LedgerStore + ?Sized>(
     })
 }
 
+/// Settled claims held compactly for large batches: claim ids packed in one string, each
+/// delta as its non-zero counters (a typical claim changes three or four of sixteen).
+#[derive(Default, Debug, Clone)]
+pub struct SettledClaims {
+    /// Indices into `slots` of the claims currently settled, hashed by claim id.
+    table: hashbrown::HashTable<u32>,
+    slots: Vec<Slot>,
+    ids: String,
+    values: Vec<i64>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    id_start: usize,
+    id_len: u32,
+    person: u32,
+    year: u16,
+    /// Bit `i` set: counter `i` of the delta is non-zero and stored in `values`.
+    mask: u32,
+    values_start: usize,
+}
+
+fn id_hash(claim_id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(claim_id)
+}
+
+impl SettledClaims {
+    fn id(&self, slot: u32) -> &str {
+        let s = &self.slots[slot as usize];
+        &self.ids[s.id_start..s.id_start + s.id_len as usize]
+    }
+
+    fn entry(&self, slot: u32) -> SettledEntry {
+        let s = &self.slots[slot as usize];
+        let mut counters = [0i64; YearAccumulators::COUNTERS];
+        let mut v = s.values_start;
+        for (i, c) in counters.iter_mut().enumerate() {
+            if s.mask & (1 << i) != 0 {
+                *c = self.values[v];
+                v += 1;
+            }
+        }
+        SettledEntry {
+            person: s.person,
+            year: s.year,
+            delta: YearAccumulators::from_array(&counters),
+        }
+    }
+
+    fn find(&self, claim_id: &str) -> Option<u32> {
+        self.table
+            .find(id_hash(claim_id), |&slot| self.id(slot) == claim_id)
+            .copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    pub fn contains(&self, claim_id: &str) -> bool {
+        self.find(claim_id).is_some()
+    }
+
+    pub fn get(&self, claim_id: &str) -> Option<SettledEntry> {
+        self.find(claim_id).map(|slot| self.entry(slot))
+    }
+
+    /// Marks `claim_id` settled with `entry` (replacing a current entry for it).
+    pub fn insert(&mut self, claim_id: &str, entry: SettledEntry) {
+        self.remove(claim_id);
+        let values_start = self.values.len();
+        let mut mask = 0u32;
+        for (i, v) in entry.delta.to_array().into_iter().enumerate() {
+            if v != 0 {
+                mask |= 1 << i;
+                self.values.push(v);
+            }
+        }
+        let slot = u32::try_from(self.slots.len()).expect("fewer than 2^32 settlements a run");
+        self.slots.push(Slot {
+            id_start: self.ids.len(),
+            id_len: u32::try_from(claim_id.len()).unwrap_or(u32::MAX),
+            person: entry.person,
+            year: entry.year,
+            mask,
+            values_start,
+        });
+        self.ids.push_str(claim_id);
+        let Self {
+            table, slots, ids, ..
+        } = self;
+        table.insert_unique(id_hash(claim_id), slot, |&s| {
+            let s = &slots[s as usize];
+            id_hash(&ids[s.id_start..s.id_start + s.id_len as usize])
+        });
+    }
+
+    /// Forgets `claim_id` and returns what it had added. (Its bytes stay in the arena:
+    /// reversals are rare, and a batch run is short-lived.)
+    pub fn remove(&mut self, claim_id: &str) -> Option<SettledEntry> {
+        let hash = id_hash(claim_id);
+        let Self {
+            table, slots, ids, ..
+        } = &mut *self;
+        let found = table.find_entry(hash, |&s| {
+            let s = &slots[s as usize];
+            &ids[s.id_start..s.id_start + s.id_len as usize] == claim_id
+        });
+        let (slot, _) = found.ok()?.remove();
+        Some(self.entry(slot))
+    }
+}
+
 /// The in-memory store: accumulators per person-year and the settled claims.
 #[derive(Default, Debug, Clone)]
 pub struct MemLedger {
     accumulators: FxHashMap<(u32, u16), YearAccumulators>,
-    settled: FxHashMap<Box<str>, SettledEntry>,
+    settled: SettledClaims,
 }
 
 impl MemLedger {
@@ -124,10 +242,10 @@ impl MemLedger {
     }
 
     pub fn insert_settled(&mut self, claim_id: &str, entry: SettledEntry) {
-        self.settled.insert(claim_id.into(), entry);
+        self.settled.insert(claim_id, entry);
     }
 
-    pub fn settled_entry(&self, claim_id: &str) -> Option<&SettledEntry> {
+    pub fn settled_entry(&self, claim_id: &str) -> Option<SettledEntry> {
         self.settled.get(claim_id)
     }
 
@@ -138,7 +256,7 @@ impl MemLedger {
 
 impl LedgerStore for MemLedger {
     fn is_settled(&mut self, claim_id: &str) -> bool {
-        self.settled.contains_key(claim_id)
+        self.settled.contains(claim_id)
     }
 
     fn accumulators(&mut self, person: u32, year: u16) -> YearAccumulators {
@@ -157,5 +275,63 @@ impl LedgerStore for MemLedger {
         let entry = self.take_settled(claim_id)?;
         self.subtract_accumulators(entry.person, entry.year, &entry.delta);
         Some(entry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delta(seed: i64) -> YearAccumulators {
+        let mut a = [0i64; YearAccumulators::COUNTERS];
+        for (i, v) in a.iter_mut().enumerate() {
+            if (seed + i as i64) % 3 == 0 {
+                *v = seed * 100 + i as i64 - 7;
+            }
+        }
+        YearAccumulators::from_array(&a)
+    }
+
+    #[test]
+    fn counters_round_trip() {
+        let d = delta(5);
+        assert_eq!(YearAccumulators::from_array(&d.to_array()), d);
+        assert_eq!(
+            std::mem::size_of::<YearAccumulators>(),
+            8 * YearAccumulators::COUNTERS
+        );
+    }
+
+    #[test]
+    fn settled_claims_give_back_what_they_took() {
+        let mut s = SettledClaims::default();
+        for i in 0..1000 {
+            let e = SettledEntry {
+                person: i,
+                year: 2024,
+                delta: delta(i64::from(i)),
+            };
+            s.insert(&format!("S{i}"), e);
+        }
+        assert_eq!(s.len(), 1000);
+        assert_eq!(s.get("S17").map(|e| e.delta), Some(delta(17)));
+        assert_eq!(s.remove("S17").map(|e| e.person), Some(17));
+        assert!(!s.contains("S17") && s.remove("S17").is_none());
+        // Settled again after its reversal: the new entry counts.
+        let e = SettledEntry {
+            person: 99,
+            year: 2025,
+            delta: delta(3),
+        };
+        s.insert("S17", e);
+        assert_eq!(s.get("S17"), Some(e));
+        assert_eq!(s.len(), 1000);
+        for i in (0..1000).filter(|&i| i != 17) {
+            assert_eq!(
+                s.get(&format!("S{i}")).map(|e| e.delta),
+                Some(delta(i.into()))
+            );
+        }
+        assert!(s.get("S1000").is_none());
     }
 }

@@ -158,10 +158,29 @@ pub fn format_fen(fen: Fen) -> String {
 
 /// Appends fen as yuan with two decimals to `out` (no allocation for the hot output path).
 pub fn write_fen(out: &mut String, fen: Fen) {
-    use std::fmt::Write;
-    let sign = if fen < 0 { "-" } else { "" };
+    // By hand: this runs for every amount of every result line.
+    if fen < 0 {
+        out.push('-');
+    }
     let abs = fen.unsigned_abs();
-    let _ = write!(out, "{sign}{}.{:02}", abs / 100, abs % 100);
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut yuan = abs / 100;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (yuan % 10) as u8;
+        yuan /= 10;
+        if yuan == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(d as char);
+    }
+    let cents = (abs % 100) as u8;
+    out.push('.');
+    out.push((b'0' + cents / 10) as char);
+    out.push((b'0' + cents % 10) as char);
 }
 
 #[cfg(test)]
@@ -213,5 +232,7 @@ mod tests {
         assert_eq!(format_fen(5), "0.05");
         assert_eq!(format_fen(0), "0.00");
         assert_eq!(format_fen(-310), "-3.10");
+        assert_eq!(format_fen(i64::MIN), "-92233720368547758.08");
+        assert_eq!(format_fen(i64::MAX), "92233720368547758.07");
     }
 }

@@ -61,17 +61,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct RawLine<'a> {
-    #[serde(borrow, default)]
     pub code: Scalar<'a>,
-    #[serde(borrow, default)]
     pub price: Scalar<'a>,
-    #[serde(borrow, default)]
     pub qty: Scalar<'a>,
-    #[serde(borrow, default)]
     pub amount: Scalar<'a>,
-    #[serde(borrow, default)]
     pub date: Scalar<'a>,
 }
 
@@ -82,16 +77,82 @@ pub enum LineSlot<'a> {
     NotAnObject,
 }
 
+/// The fields of a fee line; anything else is ignored.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum LineField {
+    Code,
+    Price,
+    Qty,
+    Amount,
+    Date,
+    #[serde(other)]
+    Other,
+}
+
+struct LineSlotVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for LineSlotVisitor<'a> {
+    type Value = LineSlot<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a fee line")
+    }
+
+    // One pass over the object: a field given twice makes the line unusable, like any other
+    // line that is not a proper object.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut line = RawLine::default();
+        let mut twice = false;
+        while let Some(key) = map.next_key::<LineField>()? {
+            let slot = match key {
+                LineField::Code => &mut line.code,
+                LineField::Price => &mut line.price,
+                LineField::Qty => &mut line.qty,
+                LineField::Amount => &mut line.amount,
+                LineField::Date => &mut line.date,
+                LineField::Other => {
+                    map.next_value::<de::IgnoredAny>()?;
+                    continue;
+                }
+            };
+            twice |= !matches!(slot, Scalar::Missing);
+            *slot = map.next_value::<Scalar<'de>>()?;
+        }
+        Ok(if twice {
+            LineSlot::NotAnObject
+        } else {
+            LineSlot::Line(line)
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(LineSlot::NotAnObject)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(LineSlot::NotAnObject)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(LineSlot::NotAnObject)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(LineSlot::NotAnObject)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(LineSlot::NotAnObject)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(LineSlot::NotAnObject)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(LineSlot::NotAnObject)
+    }
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for LineSlot<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw: &'de RawValue = Deserialize::deserialize(d)?;
-        if raw.get().starts_with('{') {
-            serde_json::from_str::<RawLine<'de>>(raw.get())
-                .map(LineSlot::Line)
-                .or(Ok(LineSlot::NotAnObject))
-        } else {
-            Ok(LineSlot::NotAnObject)
-        }
+        d.deserialize_any(LineSlotVisitor(std::marker::PhantomData))
     }
 }
 
