@@ -260,6 +260,18 @@ pub fn validate<'a>(
             ),
         ));
     }
+    if let Some(susp) = p.suspension_on(enddate) {
+        return Err(Rejection::new(
+            RejectCode::NotEnrolled,
+            format!(
+                "人员 {} 在 {enddate} 待遇暂停（{}，{} 至 {}）",
+                shown(psn_no),
+                susp.reason,
+                susp.range.from,
+                susp.range.to
+            ),
+        ));
+    }
 
     let mut lines = Vec::with_capacity(line_drafts.len());
     for (i, l) in line_drafts.iter().enumerate() {

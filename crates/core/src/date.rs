@@ -68,6 +68,16 @@ impl Date {
         Date::from_ymd(v / 10_000, v / 100 % 100, v % 100)
     }
 
+    /// The `yyyymmdd` number (for storage).
+    pub fn as_u32(self) -> u32 {
+        self.0
+    }
+
+    /// A date from its `yyyymmdd` number, if it is a real date.
+    pub fn from_u32(v: u32) -> Option<Date> {
+        Date::from_ymd(v / 10_000, v / 100 % 100, v % 100)
+    }
+
     pub fn year(self) -> u16 {
         (self.0 / 10_000) as u16
     }

@@ -126,11 +126,26 @@ pub struct Person {
     pub chronic: Vec<ChronicRegistration>,
     /// 异地就医备案 validity ranges.
     pub offsite: Vec<DateRange>,
+    /// Periods without benefits although enrolled (待遇暂停: arrears without a deferral,
+    /// 锁定 under investigation, the waiting period after a late payment).
+    pub suspensions: Vec<Suspension>,
+}
+
+/// A period without benefits, and why (shown to the hospital and the person).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suspension {
+    pub range: DateRange,
+    pub reason: String,
 }
 
 impl Person {
     pub fn enrolled(&self, year: u16) -> bool {
         self.enrolments.contains(&year)
+    }
+
+    /// The suspension in force on `on`, if any.
+    pub fn suspension_on(&self, on: Date) -> Option<&Suspension> {
+        self.suspensions.iter().find(|s| s.range.contains(on))
     }
 
     pub fn holds_category(&self, code: &str, on: Date) -> bool {

@@ -105,49 +105,58 @@ pub fn load_institutions(file: &Path, data: &mut RefData) -> Result<(), LoadErro
     })
 }
 
+/// Columns of `catalog.csv`, required first (§1).
+pub const CATALOG_COLUMNS: [&str; 11] = [
+    "code",
+    "name",
+    "kind",
+    "class",
+    "selfpay_prop",
+    "price_limit",
+    "sex_limit",
+    "age_min",
+    "age_max",
+    "max_qty_per_day",
+    "indication",
+];
+
+/// A catalogue row as written, in [`CATALOG_COLUMNS`] order (for storing it as given).
+pub type CatalogFields = [String; 11];
+
 pub fn load_catalog(file: &Path, data: &mut RefData) -> Result<(), LoadError> {
-    let required = [
-        "code",
-        "name",
-        "kind",
-        "class",
-        "selfpay_prop",
-        "price_limit",
-    ];
-    for_each_csv_row(file, &required, |line, get| {
-        let fields: Vec<String> = [
-            "code",
-            "name",
-            "kind",
-            "class",
-            "selfpay_prop",
-            "price_limit",
-            "sex_limit",
-            "age_min",
-            "age_max",
-            "max_qty_per_day",
-            "indication",
-        ]
-        .iter()
-        .map(|n| get(n))
-        .collect();
-        let row = CatalogRow {
-            code: &fields[0],
-            name: &fields[1],
-            kind: &fields[2],
-            class: &fields[3],
-            selfpay_prop: &fields[4],
-            price_limit: &fields[5],
-            sex_limit: &fields[6],
-            age_min: &fields[7],
-            age_max: &fields[8],
-            max_qty_per_day: &fields[9],
-            indication: &fields[10],
-        };
-        let item = CatalogItem::from_row(&row).map_err(|e| err(file, line, e.to_string()))?;
+    load_catalog_rows(file, data).map(drop)
+}
+
+/// Loads `catalog.csv` into `data` and returns its rows as written.
+pub fn load_catalog_rows(file: &Path, data: &mut RefData) -> Result<Vec<CatalogFields>, LoadError> {
+    let mut rows = Vec::new();
+    for_each_csv_row(file, &CATALOG_COLUMNS[..6], |line, get| {
+        let fields: CatalogFields = CATALOG_COLUMNS.map(get);
+        let item = CatalogItem::from_row(&catalog_row(&fields))
+            .map_err(|e| err(file, line, e.to_string()))?;
         data.add_catalog_item(item)
-            .map_err(|e| err(file, line, e.to_string()))
-    })
+            .map_err(|e| err(file, line, e.to_string()))?;
+        rows.push(fields);
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// The core's view of a catalogue row.
+pub fn catalog_row(f: &CatalogFields) -> CatalogRow<'_> {
+    CatalogRow {
+        code: &f[0],
+        name: &f[1],
+        kind: &f[2],
+        class: &f[3],
+        selfpay_prop: &f[4],
+        price_limit: &f[5],
+        sex_limit: &f[6],
+        age_min: &f[7],
+        age_max: &f[8],
+        max_qty_per_day: &f[9],
+        indication: &f[10],
+    }
 }
 
 #[derive(Deserialize)]
@@ -252,6 +261,7 @@ pub fn person_from_json(text: &str) -> Result<Person, String> {
         categories,
         chronic,
         offsite,
+        suspensions: Vec::new(),
     })
 }
 

@@ -35,6 +35,7 @@ fn rural_2013() -> (Policy, RefData) {
         categories: vec![],
         chronic: vec![],
         offsite: vec![],
+        suspensions: vec![],
     })
     .unwrap();
     (policy, r)

@@ -1,1 +1,305 @@
-//! Storage.
+//! Storage for yibao: SQLite embedded (the default, a file under `./yibao-data/`) or
+//! PostgreSQL (`postgres://…`), behind one API. Migrations for both are applied on open.
+//!
+//! Both databases are reached through `sqlx::Any`, so every query is written once: plain
+//! SQL with `$1…` placeholders, BIGINT for dates (`yyyymmdd`), money (fen) and flags.
+//! Rows of record (enrolments, contributions, category spans, registration events, locks,
+//! payments) are only ever inserted; a change is a new row that supersedes an older one.
+
+mod contribution;
+mod eligibility;
+mod import;
+mod load;
+mod register;
+
+pub use eligibility::Eligibility;
+
+pub use load::{load_reference, LoadReport};
+pub use register::*;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::path::Path;
+
+/// The embedded database when no URL is given.
+pub const DEFAULT_SQLITE_PATH: &str = "yibao-data/yibao.db";
+
+/// Which database is behind the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A storage failure or a refused change, in Chinese.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("数据库错误：{0}")]
+    Database(#[from] sqlx::Error),
+    #[error("数据库迁移失败：{0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Refused(String),
+    #[error("无法创建数据目录 {path}：{source}")]
+    Dir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub(crate) fn refused<T>(message: impl Into<String>) -> Result<T> {
+    Err(StoreError::Refused(message.into()))
+}
+
+/// Who does something (for the operation log).
+#[derive(Clone, Debug)]
+pub struct Operator(pub String);
+
+impl Operator {
+    /// The operator named by `YIBAO_OPERATOR`, else the login name, else `system`.
+    pub fn from_env() -> Operator {
+        let name = ["YIBAO_OPERATOR", "USER", "LOGNAME"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+            .unwrap_or_else(|| "system".into());
+        Operator(name)
+    }
+}
+
+/// The database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Opens (creating if needed) the database at `url`, or the embedded SQLite file when
+    /// `url` is `None`, and applies pending migrations.
+    pub async fn open(url: Option<&str>) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let url = match url {
+            Some(u) => u.to_string(),
+            None => {
+                let path = Path::new(DEFAULT_SQLITE_PATH);
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                }
+                format!("sqlite://{}?mode=rwc", path.display())
+            }
+        };
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return refused(format!(
+                "数据库地址 --database={url:?} 无效：应为 sqlite://… 或 postgres://…"
+            ));
+        };
+        let pool = match backend {
+            // One writer at a time is SQLite's nature; WAL lets readers go on meanwhile.
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::query("PRAGMA journal_mode = WAL")
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query("PRAGMA synchronous = NORMAL")
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query("PRAGMA foreign_keys = ON")
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query("PRAGMA busy_timeout = 10000")
+                                .execute(&mut *conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .connect(&url)
+                    .await?
+            }
+        };
+        match backend {
+            Backend::Sqlite => MIGRATE_SQLITE.run(&pool).await?,
+            Backend::Postgres => MIGRATE_POSTGRES.run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Appends one line to the operation log (who, when, what, result).
+    pub async fn log(
+        &self,
+        op: &Operator,
+        action: &str,
+        target: &str,
+        detail: &str,
+        result: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO operation_log (at, operator, action, target, detail, result) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(now_text())
+        .bind(&op.0)
+        .bind(action)
+        .bind(target)
+        .bind(detail)
+        .bind(result)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The operation log, oldest first.
+    pub async fn operation_log(&self) -> Result<Vec<LogEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, at, operator, action, target, detail, result FROM operation_log ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LogEntry {
+                    id: r.try_get(0)?,
+                    at: r.try_get(1)?,
+                    operator: r.try_get(2)?,
+                    action: r.try_get(3)?,
+                    target: r.try_get(4)?,
+                    detail: r.try_get(5)?,
+                    result: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One line of the operation log.
+#[derive(Clone, Debug)]
+pub struct LogEntry {
+    pub id: i64,
+    pub at: String,
+    pub operator: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub result: String,
+}
+
+/// Now, UTC, as `YYYY-MM-DDTHH:MM:SSZ` (the adapters' clock; the core has none).
+pub fn now_text() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let date = yibao_core::Date::from_ymd(1970, 1, 1)
+        .and_then(|d| d.add_days(days))
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    format!(
+        "{date}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Today's date (UTC+8, the bureau's calendar).
+pub fn today() -> yibao_core::Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+        + 8 * 3600;
+    yibao_core::Date::from_ymd(1970, 1, 1)
+        .and_then(|d| d.add_days(secs.div_euclid(86_400)))
+        .expect("the clock is within 1900–2199")
+}
+
+pub(crate) fn date_value(d: yibao_core::Date) -> i64 {
+    i64::from(d.as_u32())
+}
+
+pub(crate) fn date_of(row: &AnyRow, i: usize) -> Result<yibao_core::Date> {
+    let v: i64 = row.try_get(i)?;
+    u32::try_from(v)
+        .ok()
+        .and_then(yibao_core::Date::from_u32)
+        .ok_or_else(|| StoreError::Refused(format!("数据库中的日期值 {v} 无效")))
+}
+
+/// A value for [`insert_many`].
+#[derive(Clone, Debug)]
+pub(crate) enum Value {
+    Int(i64),
+    Text(String),
+    Null,
+}
+
+/// Inserts `rows` into `table` with multi-row `INSERT`s (a few hundred rows a statement), so
+/// a million-row import is thousands of round trips, not millions.
+pub(crate) async fn insert_many(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Value>],
+) -> Result<()> {
+    const ROWS_PER_STATEMENT: usize = 500;
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        let mut n = 0;
+        for (i, _) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for c in 0..columns.len() {
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                n += 1;
+                sql.push_str(&format!("${n}"));
+            }
+            sql.push(')');
+        }
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            debug_assert_eq!(row.len(), columns.len());
+            for v in row {
+                q = match v {
+                    Value::Int(i) => q.bind(*i),
+                    Value::Text(t) => q.bind(t.clone()),
+                    Value::Null => q.bind(Option::<i64>::None),
+                };
+            }
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}

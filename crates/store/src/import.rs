@@ -1,0 +1,1 @@
+//! `yibao enrol import`: placeholder until the roster reader lands.

@@ -1,0 +1,357 @@
+//! `yibao load`: a reference data directory (§1) and a policy into the store. Everything
+//! is validated before anything is written; the write is one transaction.
+
+use crate::register::{far_future, INSUTYPE_RESIDENT};
+use crate::{date_value, insert_many, now_text, Operator, Result, Store, StoreError, Value};
+use sqlx::Row;
+use std::collections::HashSet;
+use std::path::Path;
+use yibao_core::refdata::{CatalogItem, Institution};
+use yibao_core::{Policy, RefData};
+use yibao_files::refdir::{
+    catalog_row, load_catalog_rows, load_institutions, load_persons, CatalogFields,
+};
+
+/// What a load did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    pub policy: String,
+    pub institutions: usize,
+    pub catalog_items: usize,
+    pub persons_added: usize,
+    pub persons_already_there: usize,
+}
+
+/// Source of contributions that a reference directory declares paid (`enrolments`) without
+/// amounts.
+pub const SOURCE_REFERENCE: &str = "reference";
+
+/// Loads `policy` (its TOML text `policy_source`) and the directory `dir` into the store.
+pub async fn load_reference(
+    store: &Store,
+    op: &Operator,
+    policy: &Policy,
+    policy_source: &str,
+    dir: &Path,
+) -> Result<LoadReport> {
+    let refuse = |e: yibao_files::refdir::LoadError| StoreError::Refused(e.to_string());
+    let mut data = RefData::default();
+    load_institutions(&dir.join("institutions.csv"), &mut data).map_err(refuse)?;
+    let catalog = load_catalog_rows(&dir.join("catalog.csv"), &mut data).map_err(refuse)?;
+    load_persons(&dir.join("persons.jsonl"), &mut data).map_err(refuse)?;
+    for p in &data.persons {
+        crate::register::check_person(&crate::NewPerson {
+            certno: p.certno.clone(),
+            name: p.name.clone(),
+            gend: p.gend.clone(),
+            brdy: p.brdy,
+        })
+        .or_else(|e| {
+            // The reference directory's IDs carry sequence 000 whatever the sex (see #2's
+            // note); the check digit and birth date still have to hold.
+            match yibao_core::refdata::validate_certno(&p.certno) {
+                Ok((brdy, _)) if brdy == p.brdy => Ok(()),
+                _ => Err(StoreError::Refused(format!("人员 {}：{e}", p.psn_no))),
+            }
+        })?;
+    }
+
+    let mut tx = store.pool.begin().await?;
+    let now = now_text();
+    for inst in &data.institutions {
+        sqlx::query(
+            "INSERT INTO institutions (code, name, level) VALUES ($1, $2, $3) \
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level",
+        )
+        .bind(&inst.code)
+        .bind(&inst.name)
+        .bind(inst.level.code())
+        .execute(&mut *tx)
+        .await?;
+    }
+    for f in &catalog {
+        sqlx::query(
+            "INSERT INTO catalog_items (code, name, kind, class, selfpay_prop, price_limit, sex_limit, \
+             age_min, age_max, max_qty_per_day, indication) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
+             class = excluded.class, selfpay_prop = excluded.selfpay_prop, price_limit = excluded.price_limit, \
+             sex_limit = excluded.sex_limit, age_min = excluded.age_min, age_max = excluded.age_max, \
+             max_qty_per_day = excluded.max_qty_per_day, indication = excluded.indication",
+        )
+        .bind(f[0].trim())
+        .bind(&f[1])
+        .bind(&f[2])
+        .bind(&f[3])
+        .bind(&f[4])
+        .bind(&f[5])
+        .bind(&f[6])
+        .bind(&f[7])
+        .bind(&f[8])
+        .bind(&f[9])
+        .bind(&f[10])
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("INSERT INTO policies (year, name, source, loaded_at) VALUES ($1, $2, $3, $4)")
+        .bind(i64::from(policy.year))
+        .bind(&policy.name)
+        .bind(policy_source)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+
+    let existing: HashSet<String> = sqlx::query("SELECT psn_no FROM persons")
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let (mut persons, mut enrolments, mut members, mut contributions, mut categories) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut regs, mut events) = (Vec::new(), Vec::new());
+    let mut report = LoadReport {
+        policy: policy.name.clone(),
+        institutions: data.institutions.len(),
+        catalog_items: catalog.len(),
+        ..Default::default()
+    };
+    let text = |s: &str| Value::Text(s.to_string());
+    let mut reg_seq: i64 = sqlx::query("SELECT COUNT(*) FROM registrations")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+    for p in &data.persons {
+        if existing.contains(&p.psn_no) {
+            report.persons_already_there += 1;
+            continue;
+        }
+        report.persons_added += 1;
+        persons.push(vec![
+            text(&p.psn_no),
+            text(&p.certno),
+            text(&p.name),
+            text(&p.gend),
+            Value::Int(date_value(p.brdy)),
+            text(&now),
+        ]);
+        // A reference directory has no households: each person is his own.
+        for &year in &p.enrolments {
+            let y = Value::Int(i64::from(year));
+            enrolments.push(vec![
+                text(&p.psn_no),
+                text(INSUTYPE_RESIDENT),
+                y.clone(),
+                text(&p.psn_no),
+                text(""),
+                text(&now),
+            ]);
+            members.push(vec![
+                text(&p.psn_no),
+                text(&p.psn_no),
+                text("01"),
+                y.clone(),
+                text(&now),
+            ]);
+            let jan1 = yibao_core::Date::from_ymd(u32::from(year), 1, 1).unwrap_or(far_future());
+            contributions.push(vec![
+                text(&p.psn_no),
+                text(INSUTYPE_RESIDENT),
+                y,
+                text(SOURCE_REFERENCE),
+                Value::Int(0),
+                Value::Int(date_value(jan1)),
+                text(&now),
+            ]);
+        }
+        for c in &p.categories {
+            categories.push(vec![
+                text(&p.psn_no),
+                text(&c.code),
+                Value::Int(date_value(c.range.from)),
+                Value::Int(date_value(c.range.to)),
+                Value::Null,
+                text("参考数据"),
+                text(&now),
+            ]);
+        }
+        let approved = p
+            .chronic
+            .iter()
+            .map(|c| ("chronic", c.dise_codg.as_str(), c.range))
+            .chain(p.offsite.iter().map(|r| ("offsite", "", *r)));
+        for (kind, dise, range) in approved {
+            reg_seq += 1;
+            let reg_no = format!("R{reg_seq:011}");
+            regs.push(vec![
+                text(&reg_no),
+                text(&p.psn_no),
+                text(kind),
+                text(dise),
+                Value::Int(date_value(range.from)),
+                Value::Int(date_value(range.to)),
+                text(&now),
+            ]);
+            for state in ["applied", "approved"] {
+                events.push(vec![
+                    text(&reg_no),
+                    text(state),
+                    Value::Int(date_value(range.from)),
+                    text(&op.0),
+                    text("参考数据导入"),
+                    text(&now),
+                ]);
+            }
+        }
+    }
+    let conn = &mut *tx;
+    insert_many(
+        conn,
+        "persons",
+        &["psn_no", "certno", "name", "gend", "brdy", "recorded_at"],
+        &persons,
+    )
+    .await?;
+    insert_many(
+        conn,
+        "enrolments",
+        &[
+            "psn_no",
+            "insutype",
+            "year",
+            "hh_no",
+            "school",
+            "recorded_at",
+        ],
+        &enrolments,
+    )
+    .await?;
+    insert_many(
+        conn,
+        "household_members",
+        &["hh_no", "psn_no", "relation", "year", "recorded_at"],
+        &members,
+    )
+    .await?;
+    insert_many(
+        conn,
+        "contributions",
+        &[
+            "psn_no",
+            "insutype",
+            "year",
+            "source",
+            "amount_fen",
+            "paid_on",
+            "recorded_at",
+        ],
+        &contributions,
+    )
+    .await?;
+    insert_many(
+        conn,
+        "person_categories",
+        &[
+            "psn_no",
+            "code",
+            "valid_from",
+            "valid_to",
+            "supersedes",
+            "source",
+            "recorded_at",
+        ],
+        &categories,
+    )
+    .await?;
+    insert_many(
+        conn,
+        "registrations",
+        &[
+            "reg_no",
+            "psn_no",
+            "kind",
+            "dise_codg",
+            "valid_from",
+            "valid_to",
+            "recorded_at",
+        ],
+        &regs,
+    )
+    .await?;
+    insert_many(
+        conn,
+        "registration_events",
+        &[
+            "reg_no",
+            "state",
+            "effective",
+            "operator",
+            "note",
+            "recorded_at",
+        ],
+        &events,
+    )
+    .await?;
+    tx.commit().await?;
+    store
+        .log(
+            op,
+            "加载参考数据",
+            &dir.display().to_string(),
+            &format!(
+                "政策《{}》；机构 {}，目录 {}，新增人员 {}，已有人员 {}",
+                report.policy,
+                report.institutions,
+                report.catalog_items,
+                report.persons_added,
+                report.persons_already_there
+            ),
+            "成功",
+        )
+        .await?;
+    Ok(report)
+}
+
+impl Store {
+    /// Institutions and catalogue from the store (persons are added separately).
+    pub async fn reference_data(&self) -> Result<RefData> {
+        let mut data = RefData::default();
+        let bad = |e: yibao_core::refdata::RefError| {
+            StoreError::Refused(format!("数据库中的参考数据无效：{e}"))
+        };
+        for r in sqlx::query("SELECT code, name, level FROM institutions ORDER BY code")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let (code, name, level): (String, String, String) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            data.add_institution(Institution::new(&code, &name, &level).map_err(bad)?)
+                .map_err(bad)?;
+        }
+        for r in sqlx::query(
+            "SELECT code, name, kind, class, selfpay_prop, price_limit, sex_limit, age_min, age_max, \
+             max_qty_per_day, indication FROM catalog_items ORDER BY code",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let mut f: CatalogFields = Default::default();
+            for (i, v) in f.iter_mut().enumerate() {
+                *v = r.try_get(i)?;
+            }
+            data.add_catalog_item(CatalogItem::from_row(&catalog_row(&f)).map_err(bad)?)
+                .map_err(bad)?;
+        }
+        Ok(data)
+    }
+
+    /// The TOML text of the policy last loaded for `year`.
+    pub async fn policy_source(&self, year: u16) -> Result<Option<String>> {
+        let row =
+            sqlx::query("SELECT source FROM policies WHERE year = $1 ORDER BY id DESC LIMIT 1")
+                .bind(i64::from(year))
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+}
