@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod register;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -33,6 +34,23 @@ enum Command {
     Demo(demo::DemoArgs),
     /// 性能基准：引擎吞吐、端到端吞吐、内存
     Bench(bench::BenchArgs),
+    /// 加载参考数据目录和政策到数据库（§3）
+    Load(register::LoadArgs),
+    /// 人员：资格查询、锁定、解锁
+    Person {
+        #[command(subcommand)]
+        command: register::PersonCommand,
+    },
+    /// 人员类别（特困、低保、建档立卡等）认定与终止
+    Category {
+        #[command(subcommand)]
+        command: register::CategoryCommand,
+    },
+    /// 门诊慢特病、异地就医备案：申请、审核、终止
+    Registration {
+        #[command(subcommand)]
+        command: register::RegistrationCommand,
+    },
     /// 政策文件操作
     Policy {
         #[command(subcommand)]
@@ -69,6 +87,9 @@ struct SettleArgs {
     /// 并行线程数（按人员分区，输出顺序不变）
     #[arg(long, default_value_t = 1)]
     jobs: usize,
+    /// 人员取自数据库（参保登记）而不是 persons.jsonl；机构和目录仍取自 --data
+    #[arg(long)]
+    database: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -100,6 +121,10 @@ fn main() -> ExitCode {
         Command::Gen(a) => gen(a),
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Load(a) => register::load(a),
+        Command::Person { command } => register::person(command),
+        Command::Category { command } => register::category(command),
+        Command::Registration { command } => register::registration(command),
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => policy_check(file),
@@ -118,7 +143,24 @@ fn settle(a: SettleArgs) -> Result<()> {
         bail!("--jobs={} 无效：应为 1 到 256 之间的整数", a.jobs);
     }
     let policy = load_policy(&a.policy).map_err(anyhow::Error::msg)?;
-    let refdata = load_dir(&a.data).map_err(anyhow::Error::msg)?;
+    let refdata = match &a.database {
+        None => load_dir(&a.data).map_err(anyhow::Error::msg)?,
+        Some(url) => {
+            let mut r = yibao_core::RefData::default();
+            yibao_files::refdir::load_institutions(&a.data.join("institutions.csv"), &mut r)
+                .map_err(anyhow::Error::msg)?;
+            yibao_files::refdir::load_catalog(&a.data.join("catalog.csv"), &mut r)
+                .map_err(anyhow::Error::msg)?;
+            register::block_on(async {
+                let store = register::open(&register::DbArg {
+                    database: Some(url.clone()),
+                })
+                .await?;
+                store.add_persons_to(&mut r).await?;
+                Ok(r)
+            })?
+        }
+    };
     let input: Box<dyn io::BufRead> = if a.claims.as_os_str() == "-" {
         Box::new(io::stdin().lock())
     } else {

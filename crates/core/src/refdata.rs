@@ -352,6 +352,30 @@ pub fn gb11643_check_char(first17: &[u8]) -> Option<u8> {
     Some(MAP[(sum % 11) as usize])
 }
 
+/// An ID number masked for logs and lists (脱敏): the region and the check character stay.
+/// `11010519491231002X` → `110105********002X`.
+pub fn mask_certno(certno: &str) -> String {
+    let chars: Vec<char> = certno.chars().collect();
+    if chars.len() < 10 {
+        return "*".repeat(chars.len());
+    }
+    let keep_tail = 4;
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < 6 || i >= chars.len() - keep_tail { *c } else { '*' })
+        .collect()
+}
+
+/// A name masked for logs and lists: the surname stays (`张三丰` → `张**`).
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
+        None => String::new(),
+    }
+}
+
 /// Validates an 18-character resident ID number (公民身份号码, GB 11643): digits, check
 /// character, a real birth date. Returns the birth date and the sex digit's meaning
 /// (`1` male for odd, `2` female for even).
@@ -441,6 +465,14 @@ impl RefData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masking() {
+        assert_eq!(mask_certno("11010519491231002X"), "110105********002X");
+        assert_eq!(mask_certno("123"), "***");
+        assert_eq!(mask_name("张三丰"), "张**");
+        assert_eq!(mask_name(""), "");
+    }
 
     #[test]
     fn certno_check() {

@@ -185,6 +185,12 @@ impl Store {
         Ok(())
     }
 
+    /// The `psn_no` given to an ID number, if registered.
+    pub async fn psn_no_by_certno(&self, certno: &str) -> Result<Option<String>> {
+        let mut conn = self.pool.acquire().await?;
+        psn_no_of(&mut conn, &certno.trim().to_uppercase()).await
+    }
+
     /// Registers a person (or returns the `psn_no` already given to this ID).
     pub async fn register_person(&self, op: &Operator, p: &NewPerson) -> Result<String> {
         check_person(p)?;

@@ -1,0 +1,417 @@
+//! Register commands against the store: `load`, `person`, `category`, `registration`.
+//! Thin: parse, call yibao-store, report in Chinese. Personal data is masked in output.
+
+use anyhow::{anyhow, bail, Context, Result};
+use std::path::PathBuf;
+use yibao_core::refdata::{mask_certno, mask_name};
+use yibao_core::{Date, DateRange};
+use yibao_store::{Operator, RegistrationKind, Store};
+
+#[derive(clap::Args)]
+pub struct DbArg {
+    /// 数据库地址：缺省为内嵌 SQLite（./yibao-data/yibao.db）；或 postgres://用户@主机:端口/库名
+    #[arg(long)]
+    pub database: Option<String>,
+}
+
+/// Runs an async store task on a small runtime.
+pub fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("无法启动异步运行时")?
+        .block_on(f)
+}
+
+pub async fn open(db: &DbArg) -> Result<Store> {
+    Store::open(db.database.as_deref())
+        .await
+        .map_err(|e| anyhow!("无法打开数据库：{e}"))
+}
+
+pub fn parse_date(field: &str, text: &str) -> Result<Date> {
+    Date::parse(text.trim())
+        .ok_or_else(|| anyhow!("{field}={text:?} 不是有效日期（应为 YYYY-MM-DD）"))
+}
+
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    /// 政策文件（TOML）
+    #[arg(long)]
+    policy: PathBuf,
+    /// 参考数据目录（institutions.csv、catalog.csv、persons.jsonl）
+    #[arg(long)]
+    data: PathBuf,
+    #[command(flatten)]
+    db: DbArg,
+}
+
+pub fn load(a: LoadArgs) -> Result<()> {
+    let source = std::fs::read_to_string(&a.policy)
+        .with_context(|| format!("无法读取政策文件 {}", a.policy.display()))?;
+    let policy = yibao_core::Policy::from_toml(&a.policy.display().to_string(), &source)
+        .map_err(|e| anyhow!("{e}"))?;
+    block_on(async {
+        let store = open(&a.db).await?;
+        let r =
+            yibao_store::load_reference(&store, &Operator::from_env(), &policy, &source, &a.data)
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+        println!(
+            "已加载政策《{}》；机构 {}，目录项目 {}，新增人员 {}，已有人员 {}",
+            r.policy, r.institutions, r.catalog_items, r.persons_added, r.persons_already_there
+        );
+        Ok(())
+    })
+}
+
+#[derive(clap::Subcommand)]
+pub enum PersonCommand {
+    /// 查询人员在某日的待遇资格（参保、缴费、类别、备案、暂停或锁定）
+    Show {
+        /// 人员编号
+        #[arg(long, conflicts_with = "certno")]
+        psn_no: Option<String>,
+        /// 证件号码
+        #[arg(long)]
+        certno: Option<String>,
+        /// 日期（缺省为今天）
+        #[arg(long)]
+        date: Option<String>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// 锁定人员（稽核调查中），自某日起待遇暂停
+    Lock {
+        psn_no: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// 解除锁定，自某日起恢复待遇
+    Unlock {
+        psn_no: String,
+        #[arg(long)]
+        on: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+pub fn person(c: PersonCommand) -> Result<()> {
+    let op = Operator::from_env();
+    match c {
+        PersonCommand::Show {
+            psn_no,
+            certno,
+            date,
+            db,
+        } => {
+            let on = match date {
+                Some(d) => parse_date("--date", &d)?,
+                None => yibao_store::today(),
+            };
+            block_on(async {
+                let store = open(&db).await?;
+                let psn_no = match (psn_no, certno) {
+                    (Some(p), _) => p,
+                    (None, Some(c)) => store
+                        .psn_no_by_certno(&c)
+                        .await?
+                        .ok_or_else(|| anyhow!("证件号码 {} 未登记", mask_certno(&c)))?,
+                    (None, None) => bail!("请给出 --psn-no 或 --certno"),
+                };
+                let Some(p) = store.person(&psn_no).await? else {
+                    bail!("人员编号 psn_no={psn_no:?} 不存在");
+                };
+                let e = store
+                    .eligibility(&psn_no, on)
+                    .await?
+                    .ok_or_else(|| anyhow!("人员编号 psn_no={psn_no:?} 不存在"))?;
+                println!(
+                    "人员 {}（{}，{}）于 {on}：",
+                    psn_no,
+                    mask_name(&p.name),
+                    mask_certno(&p.certno)
+                );
+                match (&e.insutype, &e.hh_no) {
+                    (Some(t), Some(h)) => println!(
+                        "  参保：险种 {t}，户号 {h}，{}",
+                        if e.paid { "已缴费" } else { "未缴费" }
+                    ),
+                    _ => println!("  参保：{} 年度未参保", on.year()),
+                }
+                println!(
+                    "  人员类别：{}",
+                    if e.categories.is_empty() {
+                        "无".to_string()
+                    } else {
+                        e.categories.join("、")
+                    }
+                );
+                for r in &e.registrations {
+                    println!(
+                        "  备案 {}：{} {}，{}–{}，{}",
+                        r.reg_no,
+                        match r.kind {
+                            RegistrationKind::Chronic => "门诊慢特病",
+                            RegistrationKind::Offsite => "异地就医",
+                        },
+                        r.dise_codg,
+                        r.valid.from,
+                        r.valid.to,
+                        r.state.name()
+                    );
+                }
+                if let Some(s) = &e.suspension {
+                    println!(
+                        "  待遇暂停：{}（{}–{}）",
+                        s.reason, s.range.from, s.range.to
+                    );
+                }
+                println!(
+                    "  结论：{}",
+                    if e.eligible {
+                        "可享受待遇"
+                    } else {
+                        "不能享受待遇"
+                    }
+                );
+                Ok(())
+            })
+        }
+        PersonCommand::Lock {
+            psn_no,
+            from,
+            reason,
+            db,
+        } => {
+            let from = parse_date("--from", &from)?;
+            block_on(async {
+                open(&db)
+                    .await?
+                    .lock_person(&op, &psn_no, from, &reason)
+                    .await?;
+                println!("已锁定人员 {psn_no}，自 {from} 起待遇暂停");
+                Ok(())
+            })
+        }
+        PersonCommand::Unlock { psn_no, on, db } => {
+            let on = parse_date("--on", &on)?;
+            block_on(async {
+                let n = open(&db).await?.unlock_person(&op, &psn_no, on).await?;
+                println!("已解除人员 {psn_no} 的 {n} 项锁定，自 {on} 起恢复待遇");
+                Ok(())
+            })
+        }
+    }
+}
+
+#[derive(clap::Subcommand)]
+pub enum CategoryCommand {
+    /// 认定人员类别（如民政低保名单到达），带有效期
+    Grant {
+        psn_no: String,
+        /// 类别代码，如 pk、db、tk
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// 来源（名单批次）
+        #[arg(long, default_value = "经办录入")]
+        source: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// 终止人员类别：有效期截至某日
+    End {
+        psn_no: String,
+        #[arg(long)]
+        code: String,
+        /// 最后一天
+        #[arg(long)]
+        last_day: String,
+        #[arg(long, default_value = "经办录入")]
+        source: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+pub fn category(c: CategoryCommand) -> Result<()> {
+    let op = Operator::from_env();
+    match c {
+        CategoryCommand::Grant {
+            psn_no,
+            code,
+            from,
+            to,
+            source,
+            db,
+        } => {
+            let range = DateRange {
+                from: parse_date("--from", &from)?,
+                to: parse_date("--to", &to)?,
+            };
+            block_on(async {
+                open(&db)
+                    .await?
+                    .grant_category(&op, &psn_no, &code, range, &source)
+                    .await?;
+                println!("已认定 {psn_no} 为 {code}：{}–{}", range.from, range.to);
+                Ok(())
+            })
+        }
+        CategoryCommand::End {
+            psn_no,
+            code,
+            last_day,
+            source,
+            db,
+        } => {
+            let last = parse_date("--last-day", &last_day)?;
+            block_on(async {
+                let n = open(&db)
+                    .await?
+                    .end_category(&op, &psn_no, &code, last, &source)
+                    .await?;
+                println!("已将 {psn_no} 的 {code} 类别截至 {last}（{n} 段）");
+                Ok(())
+            })
+        }
+    }
+}
+
+#[derive(clap::Subcommand)]
+pub enum RegistrationCommand {
+    /// 备案申请（门诊慢特病 chronic 或异地就医 offsite）
+    Apply {
+        psn_no: String,
+        #[arg(long, value_parser = ["chronic", "offsite"])]
+        kind: String,
+        /// 病种编码（门诊慢特病必填）
+        #[arg(long, default_value = "")]
+        dise_codg: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// 审核通过
+    Approve {
+        reg_no: String,
+        #[arg(long)]
+        on: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// 驳回
+    Reject {
+        reg_no: String,
+        #[arg(long)]
+        on: String,
+        #[arg(long)]
+        note: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// 终止（自某日起不再享受）
+    Terminate {
+        reg_no: String,
+        #[arg(long)]
+        on: String,
+        #[arg(long)]
+        note: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+pub fn registration(c: RegistrationCommand) -> Result<()> {
+    let op = Operator::from_env();
+    match c {
+        RegistrationCommand::Apply {
+            psn_no,
+            kind,
+            dise_codg,
+            from,
+            to,
+            db,
+        } => {
+            let kind = if kind == "chronic" {
+                RegistrationKind::Chronic
+            } else {
+                RegistrationKind::Offsite
+            };
+            let range = DateRange {
+                from: parse_date("--from", &from)?,
+                to: parse_date("--to", &to)?,
+            };
+            block_on(async {
+                let reg = open(&db)
+                    .await?
+                    .apply_registration(&op, &psn_no, kind, &dise_codg, range)
+                    .await?;
+                println!("已受理备案申请，备案号 {reg}");
+                Ok(())
+            })
+        }
+        RegistrationCommand::Approve {
+            reg_no,
+            on,
+            note,
+            db,
+        } => {
+            let on = parse_date("--on", &on)?;
+            block_on(async {
+                open(&db)
+                    .await?
+                    .decide_registration(&op, &reg_no, true, on, &note)
+                    .await?;
+                println!("备案 {reg_no} 审核通过");
+                Ok(())
+            })
+        }
+        RegistrationCommand::Reject {
+            reg_no,
+            on,
+            note,
+            db,
+        } => {
+            let on = parse_date("--on", &on)?;
+            block_on(async {
+                open(&db)
+                    .await?
+                    .decide_registration(&op, &reg_no, false, on, &note)
+                    .await?;
+                println!("备案 {reg_no} 已驳回");
+                Ok(())
+            })
+        }
+        RegistrationCommand::Terminate {
+            reg_no,
+            on,
+            note,
+            db,
+        } => {
+            let on = parse_date("--on", &on)?;
+            block_on(async {
+                open(&db)
+                    .await?
+                    .terminate_registration(&op, &reg_no, on, &note)
+                    .await?;
+                println!("备案 {reg_no} 自 {on} 起终止");
+                Ok(())
+            })
+        }
+    }
+}
