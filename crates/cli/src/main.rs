@@ -36,6 +36,16 @@ enum Command {
     Bench(bench::BenchArgs),
     /// 加载参考数据目录和政策到数据库（§3）
     Load(register::LoadArgs),
+    /// 参保登记：名册导入、重复参保报告
+    Enrol {
+        #[command(subcommand)]
+        command: register::EnrolCommand,
+    },
+    /// 职工医保：参保单位、职工、缴费基数、单位缴款、缓缴协议
+    Employer {
+        #[command(subcommand)]
+        command: register::EmployerCommand,
+    },
     /// 人员：资格查询、锁定、解锁
     Person {
         #[command(subcommand)]
@@ -122,6 +132,12 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Load(a) => register::load(a),
+        Command::Enrol { command } => match register::enrol(command) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
+        Command::Employer { command } => register::employer(command),
         Command::Person { command } => register::person(command),
         Command::Category { command } => register::category(command),
         Command::Registration { command } => register::registration(command),

@@ -415,3 +415,279 @@ pub fn registration(c: RegistrationCommand) -> Result<()> {
         }
     }
 }
+
+#[derive(clap::Subcommand)]
+pub enum EmployerCommand {
+    /// 登记参保单位
+    Add {
+        unit_no: String,
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// 职工参保（在职或退休），自动登记各年度职工医保参保
+    Employ {
+        unit_no: String,
+        #[arg(long)]
+        psn_no: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long, default_value = "2199-12-31")]
+        to: String,
+        /// 退休人员
+        #[arg(long)]
+        retired: bool,
+        /// 退休人员月养老金（元）
+        #[arg(long, default_value = "0")]
+        pension: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// 申报职工年度月缴费基数（元）
+    Base {
+        unit_no: String,
+        #[arg(long)]
+        psn_no: String,
+        #[arg(long)]
+        year: u16,
+        #[arg(long)]
+        base: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// 登记单位缴款（元），先抵最早的欠费
+    Pay {
+        unit_no: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        on: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// 登记缓缴协议
+    Defer {
+        unit_no: String,
+        #[arg(long)]
+        agreement: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+fn yuan(field: &str, text: &str) -> Result<i64> {
+    yibao_core::money::parse_yuan(text.trim())
+        .map_err(|e| anyhow!("{field}={text:?} 不是有效金额（元，最多两位小数）：{e}"))
+}
+
+pub fn employer(c: EmployerCommand) -> Result<()> {
+    let op = Operator::from_env();
+    match c {
+        EmployerCommand::Add { unit_no, name, db } => block_on(async {
+            open(&db).await?.add_employer(&op, &unit_no, &name).await?;
+            println!("已登记参保单位 {unit_no}（{name}）");
+            Ok(())
+        }),
+        EmployerCommand::Employ {
+            unit_no,
+            psn_no,
+            from,
+            to,
+            retired,
+            pension,
+            db,
+        } => {
+            let e = yibao_store::Employment {
+                psn_no,
+                unit_no,
+                valid: DateRange {
+                    from: parse_date("--from", &from)?,
+                    to: parse_date("--to", &to)?,
+                },
+                retired,
+                pension_fen: yuan("--pension", &pension)?,
+            };
+            block_on(async {
+                open(&db).await?.employ(&op, &e).await?;
+                println!("已登记 {} 在单位 {} 参加职工医保", e.psn_no, e.unit_no);
+                Ok(())
+            })
+        }
+        EmployerCommand::Base {
+            unit_no,
+            psn_no,
+            year,
+            base,
+            db,
+        } => {
+            let base = yuan("--base", &base)?;
+            block_on(async {
+                open(&db)
+                    .await?
+                    .declare_base(&op, &psn_no, &unit_no, year, base)
+                    .await?;
+                println!(
+                    "已申报 {psn_no} {year} 年月缴费基数 {} 元",
+                    yibao_core::format_fen(base)
+                );
+                Ok(())
+            })
+        }
+        EmployerCommand::Pay {
+            unit_no,
+            amount,
+            on,
+            db,
+        } => {
+            let amount = yuan("--amount", &amount)?;
+            let on = parse_date("--on", &on)?;
+            block_on(async {
+                open(&db)
+                    .await?
+                    .record_unit_payment(&op, &unit_no, amount, on)
+                    .await?;
+                println!(
+                    "已登记单位 {unit_no} 于 {on} 缴款 {} 元",
+                    yibao_core::format_fen(amount)
+                );
+                Ok(())
+            })
+        }
+        EmployerCommand::Defer {
+            unit_no,
+            agreement,
+            from,
+            to,
+            db,
+        } => {
+            let range = DateRange {
+                from: parse_date("--from", &from)?,
+                to: parse_date("--to", &to)?,
+            };
+            block_on(async {
+                open(&db)
+                    .await?
+                    .add_deferral(&op, &agreement, &unit_no, range)
+                    .await?;
+                println!("已登记缓缴协议 {agreement}：{}–{}", range.from, range.to);
+                Ok(())
+            })
+        }
+    }
+}
+
+#[derive(clap::Subcommand)]
+pub enum EnrolCommand {
+    /// 导入参保登记名册（.xlsx 或 .csv，UTF-8 或 GB18030），默认全部正确才导入
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
+        /// 跳过有误的行，导入其余正确的行
+        #[arg(long)]
+        skip_invalid: bool,
+        /// 把问题清单写成 CSV：行号,列,值,原因
+        #[arg(long)]
+        errors: Option<PathBuf>,
+        /// 缴费日期（名册不含缴费日期；缺省为今天）
+        #[arg(long)]
+        paid_on: Option<String>,
+    },
+    /// 重复参保报告：两户、两个险种、学校与家庭、疑似一人多证
+    Duplicates {
+        /// 年度（缺省为全部）
+        #[arg(long)]
+        year: Option<u16>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+pub fn enrol(c: EnrolCommand) -> Result<bool> {
+    match c {
+        EnrolCommand::Import {
+            file,
+            db,
+            skip_invalid,
+            errors,
+            paid_on,
+        } => {
+            let paid_on = match paid_on {
+                Some(d) => parse_date("--paid-on", &d)?,
+                None => yibao_store::today(),
+            };
+            let roster = yibao_roster::read_roster(&file).map_err(|e| anyhow!("{e}"))?;
+            let opts = yibao_store::ImportOptions {
+                skip_invalid,
+                paid_on,
+                file: file.display().to_string(),
+            };
+            let report = block_on(async {
+                let store = open(&db).await?;
+                Ok(
+                    yibao_store::import_roster(&store, &Operator::from_env(), roster, &opts)
+                        .await?,
+                )
+            })?;
+            for e in &report.errors {
+                eprintln!("{e}");
+            }
+            if let Some(path) = errors {
+                let f = std::fs::File::create(&path)
+                    .with_context(|| format!("无法创建问题清单 {}", path.display()))?;
+                yibao_roster::write_errors_csv(std::io::BufWriter::new(f), &report.errors)
+                    .with_context(|| format!("无法写入问题清单 {}", path.display()))?;
+            }
+            println!(
+                "读取 {} 行，导入 {} 行，拒绝 {} 行，户数 {}",
+                report.rows_read, report.imported, report.rejected, report.households
+            );
+            if !report.by_category.is_empty() {
+                let parts: Vec<String> = report
+                    .by_category
+                    .iter()
+                    .map(|(c, n)| format!("{} {n}", category_name(c)))
+                    .collect();
+                println!("按人员类别：{}", parts.join("，"));
+            }
+            if !report.committed {
+                eprintln!("名册有误，未导入任何数据（可用 --skip-invalid 只导入正确的行）");
+                return Ok(false);
+            }
+            Ok(true)
+        }
+        EnrolCommand::Duplicates { year, db } => {
+            let findings = block_on(async {
+                let store = open(&db).await?;
+                Ok(store.duplicate_report(year).await?)
+            })?;
+            if findings.is_empty() {
+                println!("未发现重复参保");
+            }
+            for f in &findings {
+                println!(
+                    "{} 年度 {}：{}（{}）",
+                    f.year,
+                    f.kind.name(),
+                    f.psn_nos.join("、"),
+                    f.detail
+                );
+            }
+            Ok(true)
+        }
+    }
+}
+
+fn category_name(code: &str) -> &str {
+    match code {
+        "pk" => "建档立卡",
+        "db" => "低保",
+        "tk" => "特困",
+        other => other,
+    }
+}

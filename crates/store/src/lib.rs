@@ -7,12 +7,17 @@
 //! payments) are only ever inserted; a change is a new row that supersedes an older one.
 
 mod contribution;
+mod duplicates;
 mod eligibility;
+mod employee;
 mod import;
 mod load;
 mod register;
 
+pub use duplicates::{DuplicateFinding, DuplicateKind};
 pub use eligibility::Eligibility;
+pub use employee::{Employment, UnitFacts};
+pub use import::{import_roster, ImportOptions, ImportReport};
 
 pub use load::{load_reference, LoadReport};
 pub use register::*;

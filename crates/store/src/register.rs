@@ -560,6 +560,10 @@ pub(crate) async fn insert_enrolment(
     .bind(&now)
     .execute(&mut *conn)
     .await?;
+    // Employees are enrolled through their unit, not a household.
+    if insutype == INSUTYPE_EMPLOYEE {
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO household_members (hh_no, psn_no, relation, year, recorded_at) \
          VALUES ($1, $2, $3, $4, $5)",
