@@ -5,6 +5,7 @@
 //! they never decide a benefit themselves.
 
 pub mod claim;
+pub mod contribution;
 pub mod date;
 pub mod engine;
 pub mod explain;

@@ -34,6 +34,8 @@ pub struct Policy {
     pub supplementary: Vec<Supplementary>,
     pub assistance: Option<Assistance>,
     pub ceiling: Option<Ceiling>,
+    /// 缴费 rules (residents' shares and subsidies; employees' rates, accounts, arrears).
+    pub contribution: Option<crate::contribution::ContributionPolicy>,
 }
 
 #[derive(Clone, Debug)]
@@ -383,6 +385,7 @@ struct RawPolicy {
     supplementary: Vec<RawSupplementary>,
     assistance: Option<RawAssistance>,
     ceiling: Option<RawCeiling>,
+    contribution: Option<crate::contribution::RawContribution>,
 }
 
 #[derive(Deserialize)]
@@ -572,20 +575,20 @@ struct TiltUse {
 }
 
 #[derive(Default)]
-struct Validator {
+pub(crate) struct Validator {
     issues: Vec<PolicyIssue>,
     categories: Vec<String>,
 }
 
 impl Validator {
-    fn issue(&mut self, key: impl Into<String>, reason: impl Into<String>) {
+    pub(crate) fn issue(&mut self, key: impl Into<String>, reason: impl Into<String>) {
         self.issues.push(PolicyIssue {
             key: key.into(),
             reason: reason.into(),
         });
     }
 
-    fn yuan(&mut self, key: &str, text: &str) -> Fen {
+    pub(crate) fn yuan(&mut self, key: &str, text: &str) -> Fen {
         match parse_yuan(text) {
             Ok(v) if v >= 0 => v,
             Ok(_) => {
@@ -606,7 +609,7 @@ impl Validator {
         text.map(|t| self.yuan(key, t))
     }
 
-    fn ratio(&mut self, key: &str, text: &str) -> Ratio {
+    pub(crate) fn ratio(&mut self, key: &str, text: &str) -> Ratio {
         Ratio::parse(text).unwrap_or_else(|e| {
             self.issue(key, format!("比例应为 0 到 1 之间的小数：{text:?}，{e}"));
             Ratio::ZERO
@@ -627,7 +630,7 @@ impl Validator {
             .collect()
     }
 
-    fn category_refs(&mut self, key: &str, list: &[String]) -> Vec<String> {
+    pub(crate) fn category_refs(&mut self, key: &str, list: &[String]) -> Vec<String> {
         for (i, c) in list.iter().enumerate() {
             if !self.categories.contains(c) {
                 self.issue(
@@ -751,6 +754,10 @@ impl Validator {
             .collect();
         let assistance = raw.assistance.as_ref().map(|a| self.assistance(a));
         let ceiling = raw.ceiling.as_ref().map(|c| self.ceiling(c));
+        let contribution = raw
+            .contribution
+            .as_ref()
+            .map(|c| crate::contribution::validate(self, c, m.year));
 
         let policy = Policy {
             name: m.name.clone(),
@@ -763,6 +770,7 @@ impl Validator {
             supplementary,
             assistance,
             ceiling,
+            contribution,
         };
         self.check_med_type_overlap(&policy);
         policy

@@ -363,7 +363,13 @@ pub fn mask_certno(certno: &str) -> String {
     chars
         .iter()
         .enumerate()
-        .map(|(i, c)| if i < 6 || i >= chars.len() - keep_tail { *c } else { '*' })
+        .map(|(i, c)| {
+            if i < 6 || i >= chars.len() - keep_tail {
+                *c
+            } else {
+                '*'
+            }
+        })
         .collect()
 }
 

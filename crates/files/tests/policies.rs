@@ -109,6 +109,10 @@ fn rural_2013_critical_segments() {
 
 #[test]
 fn both_policies_load() {
+    let employee =
+        yibao_files::load_policy(&root().join("policies/sample-county-employee-2024.toml"))
+            .unwrap();
+    assert!(employee.contribution.unwrap().employee.is_some());
     for f in [
         "sample-county-2024.toml",
         "municipal-rural-critical-2013.toml",
@@ -148,6 +152,29 @@ fn bad_policies_name_file_key_and_reason() {
         e.contains("basic.inpatient.rates[3].level") && e.contains("3P"),
         "{e}"
     );
+    let e = policy_error(&good.replace(
+        "window_from = \"2023-09-01\"",
+        "window_from = \"2024-02-30\"",
+    ));
+    assert!(e.contains("contribution.resident.window_from"), "{e}");
+    let e = policy_error(&good.replace(
+        "category = \"tk\"\nshare = \"1\"",
+        "category = \"xx\"\nshare = \"2\"",
+    ));
+    assert!(
+        e.contains("contribution.resident.assistance[0].category")
+            && e.contains("contribution.resident.assistance[0].share"),
+        "{e}"
+    );
+    let employee =
+        std::fs::read_to_string(root().join("policies/sample-county-employee-2024.toml")).unwrap();
+    let e = policy_error(&employee.replace("upto_age = 45", "upto_age = 30"));
+    assert!(
+        e.contains("contribution.employee.account_active[1].upto_age"),
+        "{e}"
+    );
+    let e = policy_error(&employee.replace("base_ceiling = \"20000\"", "base_ceiling = \"-1\""));
+    assert!(e.contains("contribution.employee.base_ceiling"), "{e}");
     let e = policy_error("not toml [");
     assert!(e.contains("TOML"), "{e}");
     // Several problems are reported together.

@@ -1,10 +1,17 @@
-//! Whether an enrolment is paid, and from when benefits run: the store's facts fed to the
-//! core's contribution rules.
+//! Whether an enrolment is paid, and when benefits run: the store's facts (payments, bases,
+//! unit payments, deferrals) fed to the core's contribution rules (`yibao_core::contribution`)
+//! under the policy loaded for that year and scheme.
 
+use crate::employee::unit_facts;
 use crate::load::SOURCE_REFERENCE;
-use crate::Result;
+use crate::register::{current_categories, INSUTYPE_EMPLOYEE};
+use crate::{date_of, Result};
 use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+use std::sync::Arc;
+use yibao_core::contribution::ResidentRule;
 use yibao_core::refdata::Suspension;
+use yibao_core::{Date, DateRange, Fen, Policy};
 
 /// A paid enrolment: benefits for the year, except during `suspensions`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -12,13 +19,54 @@ pub struct Coverage {
     pub suspensions: Vec<Suspension>,
 }
 
+/// Policies loaded in the store, parsed once per (year, insutype).
+#[derive(Default)]
+pub(crate) struct PolicyCache {
+    by_key: HashMap<(u16, String), Option<Arc<Policy>>>,
+}
+
+impl PolicyCache {
+    pub(crate) async fn get(
+        &mut self,
+        conn: &mut AnyConnection,
+        year: u16,
+        insutype: &str,
+    ) -> Result<Option<Arc<Policy>>> {
+        let key = (year, insutype.to_string());
+        if let Some(p) = self.by_key.get(&key) {
+            return Ok(p.clone());
+        }
+        let rows = sqlx::query("SELECT source FROM policies WHERE year = $1 ORDER BY id DESC")
+            .bind(i64::from(year))
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut found = None;
+        for r in &rows {
+            let source: String = r.try_get(0)?;
+            if let Ok(p) = Policy::from_toml("数据库中的政策", &source) {
+                if p.insutype == insutype {
+                    found = Some(Arc::new(p));
+                    break;
+                }
+            }
+        }
+        self.by_key.insert(key, found.clone());
+        Ok(found)
+    }
+}
+
 /// The coverage an enrolment gives, or `None` when it is not paid.
 pub(crate) async fn coverage(
     conn: &mut AnyConnection,
+    policies: &mut PolicyCache,
     psn_no: &str,
     insutype: &str,
     year: u16,
+    as_of: Date,
 ) -> Result<Option<Coverage>> {
+    if insutype == INSUTYPE_EMPLOYEE {
+        return employee_coverage(conn, policies, psn_no, year, as_of).await;
+    }
     let rows = sqlx::query(
         "SELECT source, amount_fen, paid_on FROM contributions \
          WHERE psn_no = $1 AND insutype = $2 AND year = $3 ORDER BY paid_on, id",
@@ -28,15 +76,113 @@ pub(crate) async fn coverage(
     .bind(i64::from(year))
     .fetch_all(&mut *conn)
     .await?;
-    let mut personal = 0i64;
+    let mut payments: Vec<(Date, Fen)> = Vec::new();
     for r in &rows {
         let source: String = r.try_get(0)?;
         if source == SOURCE_REFERENCE {
             return Ok(Some(Coverage::default()));
         }
-        if source == "personal" || source == "assistance" {
-            personal += r.try_get::<i64, _>(1)?;
+        if source == crate::import::SOURCE_PERSONAL || source == crate::import::SOURCE_ASSISTANCE {
+            payments.push((date_of(r, 2)?, r.try_get(1)?));
         }
     }
-    Ok((personal > 0).then(Coverage::default))
+    let rule = policies
+        .get(conn, year, insutype)
+        .await?
+        .and_then(|p| p.contribution.as_ref()?.resident.clone());
+    let Some(rule) = rule else {
+        // No contribution rules loaded for that year: any payment counts as paid.
+        return Ok((payments.iter().map(|p| p.1).sum::<Fen>() > 0).then(Coverage::default));
+    };
+    let categories = categories_in_year(conn, psn_no, year).await?;
+    let cats: Vec<&str> = categories.iter().map(String::as_str).collect();
+    Ok(resident_coverage(&rule, year, &cats, &payments))
+}
+
+pub(crate) fn resident_coverage(
+    rule: &ResidentRule,
+    year: u16,
+    categories: &[&str],
+    payments: &[(Date, Fen)],
+) -> Option<Coverage> {
+    let due = rule.due(categories);
+    let c = rule.coverage(year, &due, payments);
+    let from = c.benefits_from?;
+    let jan1 = Date::from_ymd(u32::from(year), 1, 1)?;
+    let mut cover = Coverage::default();
+    if from > jan1 {
+        cover.suspensions.push(Suspension {
+            range: DateRange {
+                from: jan1,
+                to: from.add_days(-1)?,
+            },
+            reason: format!(
+                "集中缴费期外缴费（{} 缴足），待遇等待期至 {}",
+                c.paid_in_full_on.map(|d| d.to_string()).unwrap_or_default(),
+                from.add_days(-1)?
+            ),
+        });
+    }
+    Some(cover)
+}
+
+/// Categories the person holds on any day of `year` (for 医疗救助代缴).
+pub(crate) async fn categories_in_year(
+    conn: &mut AnyConnection,
+    psn_no: &str,
+    year: u16,
+) -> Result<Vec<String>> {
+    let (Some(jan1), Some(dec31)) = (
+        Date::from_ymd(u32::from(year), 1, 1),
+        Date::from_ymd(u32::from(year), 12, 31),
+    ) else {
+        return Ok(Vec::new());
+    };
+    Ok(current_categories(conn, psn_no)
+        .await?
+        .into_iter()
+        .filter(|(_, _, r)| r.from <= dec31 && r.to >= jan1)
+        .map(|(_, c, _)| c)
+        .collect())
+}
+
+/// An employee is covered while employed; his unit's arrears suspend benefits.
+async fn employee_coverage(
+    conn: &mut AnyConnection,
+    policies: &mut PolicyCache,
+    psn_no: &str,
+    year: u16,
+    as_of: Date,
+) -> Result<Option<Coverage>> {
+    let units = sqlx::query(
+        "SELECT DISTINCT unit_no FROM employments WHERE psn_no = $1 AND valid_from <= $2 AND valid_to >= $3",
+    )
+    .bind(psn_no)
+    .bind(i64::from(year) * 10_000 + 1231)
+    .bind(i64::from(year) * 10_000 + 101)
+    .fetch_all(&mut *conn)
+    .await?;
+    if units.is_empty() {
+        return Ok(None);
+    }
+    let mut cover = Coverage::default();
+    let rule = policies
+        .get(conn, year, INSUTYPE_EMPLOYEE)
+        .await?
+        .and_then(|p| p.contribution.as_ref()?.employee.clone());
+    let Some(rule) = rule else {
+        return Ok(Some(cover));
+    };
+    for u in &units {
+        let unit_no: String = u.try_get(0)?;
+        let facts = unit_facts(conn, &unit_no, year).await?;
+        let arrears = crate::employee::unit_arrears(&rule, &facts, year, as_of);
+        for range in arrears.suspensions {
+            cover.suspensions.push(Suspension {
+                range,
+                reason: format!("单位 {unit_no} 欠缴医疗保险费且无缓缴协议"),
+            });
+        }
+    }
+    Ok(Some(cover))
 }

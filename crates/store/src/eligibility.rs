@@ -2,6 +2,7 @@
 //! whether it is paid, categories, registrations, suspension or lock. The same record feeds
 //! the engine (as a [`yibao_core::Person`]) in batch and at the gateway.
 
+use crate::contribution::PolicyCache;
 use crate::register::{
     current_categories, current_locks, registrations_of, Registration, RegistrationKind,
 };
@@ -36,7 +37,8 @@ impl Store {
     /// The eligibility of `psn_no` on `on`; `None` when the person is unknown.
     pub async fn eligibility(&self, psn_no: &str, on: Date) -> Result<Option<Eligibility>> {
         let mut conn = self.pool.acquire().await?;
-        let Some(person) = person_record(&mut conn, psn_no, on).await? else {
+        let mut policies = PolicyCache::default();
+        let Some(person) = person_record(&mut conn, &mut policies, psn_no, on).await? else {
             return Ok(None);
         };
         let enrolment =
@@ -75,7 +77,8 @@ impl Store {
     /// suspensions), or `None` when unknown.
     pub async fn person(&self, psn_no: &str) -> Result<Option<Person>> {
         let mut conn = self.pool.acquire().await?;
-        person_record(&mut conn, psn_no, crate::today()).await
+        let mut policies = PolicyCache::default();
+        person_record(&mut conn, &mut policies, psn_no, crate::today()).await
     }
 
     /// Adds every registered person to `refdata`, for a batch run against the store.
@@ -85,10 +88,11 @@ impl Store {
             .fetch_all(&mut *conn)
             .await?;
         let today = crate::today();
+        let mut policies = PolicyCache::default();
         let mut n = 0;
         for r in &rows {
             let psn_no: String = r.try_get(0)?;
-            if let Some(p) = person_record(&mut conn, &psn_no, today).await? {
+            if let Some(p) = person_record(&mut conn, &mut policies, &psn_no, today).await? {
                 refdata
                     .add_person(p)
                     .map_err(|e| crate::StoreError::Refused(format!("人员 {psn_no}：{e}")))?;
@@ -103,6 +107,7 @@ impl Store {
 /// (only for the 到期 label: validity ranges themselves are dated).
 pub(crate) async fn person_record(
     conn: &mut AnyConnection,
+    policies: &mut PolicyCache,
     psn_no: &str,
     as_of: Date,
 ) -> Result<Option<Person>> {
@@ -135,7 +140,9 @@ pub(crate) async fn person_record(
         let year: i64 = y.try_get(0)?;
         let insutype: String = y.try_get(1)?;
         let year = u16::try_from(year).unwrap_or_default();
-        if let Some(cover) = crate::contribution::coverage(conn, psn_no, &insutype, year).await? {
+        if let Some(cover) =
+            crate::contribution::coverage(conn, policies, psn_no, &insutype, year, as_of).await?
+        {
             person.enrolments.push(year);
             person.suspensions.extend(cover.suspensions);
         }

@@ -5,6 +5,7 @@
 use crate::register::INSUTYPE_EMPLOYEE;
 use crate::{date_of, date_value, now_text, refused, Operator, Result, Store};
 use sqlx::Row;
+use yibao_core::contribution::EmployeeRule;
 use yibao_core::{Date, DateRange};
 
 /// An employment (在职 or 退休) of a person at a unit.
@@ -257,6 +258,35 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         unit_facts(&mut conn, unit_no, year).await
     }
+}
+
+/// A unit's monthly dues for `year` (months due by `as_of`), and its arrears.
+pub fn unit_arrears(
+    rule: &EmployeeRule,
+    facts: &UnitFacts,
+    year: u16,
+    as_of: Date,
+) -> yibao_core::contribution::Arrears {
+    let mut dues = Vec::new();
+    for month in 1..=12 {
+        let Some(first) = Date::from_ymd(u32::from(year), month, 1) else {
+            continue;
+        };
+        if rule.due_date(first) > as_of {
+            break;
+        }
+        let owed: i64 = facts
+            .staff
+            .iter()
+            .filter(|(e, _)| !e.retired && e.valid.from <= first && e.valid.to >= first)
+            .map(|(_, base)| {
+                let due = rule.monthly_due(*base);
+                due.unit + due.personal
+            })
+            .sum();
+        dues.push((first, owed));
+    }
+    rule.arrears(&dues, &facts.payments, &facts.deferrals, as_of)
 }
 
 pub(crate) async fn unit_facts(

@@ -3,6 +3,7 @@
 //! in another household or scheme, an ID registered under other particulars). All or nothing
 //! by default; one transaction either way.
 
+use crate::contribution::PolicyCache;
 use crate::register::{psn_no_for, INSUTYPE_RESIDENT};
 use crate::{date_value, insert_many, now_text, Operator, Result, Store, Value};
 use sqlx::Row;
@@ -13,6 +14,7 @@ use yibao_roster::{Roster, RowError};
 /// Contribution sources written by an import.
 pub const SOURCE_PERSONAL: &str = "personal";
 pub const SOURCE_FISCAL: &str = "fiscal";
+pub const SOURCE_ASSISTANCE: &str = "assistance";
 
 /// How to import.
 #[derive(Clone, Debug)]
@@ -161,6 +163,7 @@ pub async fn import_roster(
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut households = BTreeSet::new();
     let paid_on = Value::Int(date_value(opts.paid_on));
+    let mut policies = PolicyCache::default();
     for r in roster.rows.iter().filter(|r| !bad_rows.contains(&r.row)) {
         let psn_no = match known.get(&r.certno) {
             Some(k) => k.psn_no.clone(),
@@ -194,16 +197,34 @@ pub async fn import_roster(
             year.clone(),
             text(&now),
         ]);
-        for (source, amount) in [
-            (SOURCE_PERSONAL, r.personal_fen),
-            (SOURCE_FISCAL, r.subsidy_fen),
-        ] {
+        // What the person paid; what 医疗救助 pays for him (代缴); the fiscal subsidy, by
+        // source when it matches the policy's split.
+        let rule = policies
+            .get(&mut tx, r.year, INSUTYPE_RESIDENT)
+            .await?
+            .and_then(|p| p.contribution.as_ref()?.resident.clone());
+        let mut rows: Vec<(String, i64)> = vec![(SOURCE_PERSONAL.into(), r.personal_fen)];
+        match &rule {
+            Some(rule) => {
+                let cats: Vec<&str> = r.categories.iter().map(String::as_str).collect();
+                let due = rule.due(&cats);
+                rows.push((SOURCE_ASSISTANCE.into(), due.assistance));
+                let policy_total: i64 = due.subsidies.iter().map(|s| s.1).sum();
+                if policy_total == r.subsidy_fen {
+                    rows.extend(due.subsidies);
+                } else {
+                    rows.push((SOURCE_FISCAL.into(), r.subsidy_fen));
+                }
+            }
+            None => rows.push((SOURCE_FISCAL.into(), r.subsidy_fen)),
+        }
+        for (source, amount) in rows {
             if amount > 0 {
                 contributions.push(vec![
                     text(&psn_no),
                     text(INSUTYPE_RESIDENT),
                     year.clone(),
-                    text(source),
+                    text(&source),
                     Value::Int(amount),
                     paid_on.clone(),
                     text(&now),

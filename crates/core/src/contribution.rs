@@ -1,0 +1,871 @@
+//! 缴费 (contributions) as data and pure functions: what a resident owes and when a paid
+//! enrolment gives benefits; what an employee and his unit owe a month, what goes to the
+//! personal account, and how arrears accrue late fees (滞纳金) and suspend benefits unless a
+//! deferral agreement (缓缴协议) is in force. The numbers are in the policy's
+//! `[contribution]` section; the store supplies the facts (payments, bases, deferrals).
+
+use crate::money::{apply_ratio, div_round_half_up, Fen, Ratio, PPM_ONE};
+use crate::policy::Validator;
+use crate::{Date, DateRange};
+use serde::Deserialize;
+
+// ---------------------------------------------------------------------------------------------
+// Policy section
+// ---------------------------------------------------------------------------------------------
+
+/// `[contribution]`: either part may be absent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContributionPolicy {
+    pub resident: Option<ResidentRule>,
+    pub employee: Option<EmployeeRule>,
+}
+
+/// 城乡居民: a fixed personal share and fiscal subsidies per person and year.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResidentRule {
+    /// 个人缴费标准 per person and year.
+    pub personal: Fen,
+    /// 集中缴费期: paid in full within it, benefits run the whole year.
+    pub window: DateRange,
+    /// 待遇等待期 after a payment outside the window.
+    pub waiting_days: i64,
+    /// 财政补助 by source (中央、省级、市级、县级).
+    pub subsidies: Vec<Subsidy>,
+    /// 医疗救助代缴: the share of the personal contribution paid for a category.
+    pub assistance: Vec<(String, Ratio)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subsidy {
+    pub source: String,
+    pub name: String,
+    pub amount: Fen,
+}
+
+/// 城镇职工: rates of the monthly base, personal-account allocation, arrears.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmployeeRule {
+    /// 缴费基数下限 / 上限 (monthly).
+    pub base_floor: Fen,
+    pub base_ceiling: Fen,
+    /// 单位缴费比例, 个人缴费比例.
+    pub unit_rate: Ratio,
+    pub personal_rate: Ratio,
+    /// A month's contribution is due on this day of the month (1–28).
+    pub due_day: u32,
+    /// 滞纳金 per day on the amount owed (万分之五 = 0.0005).
+    pub late_fee_per_day: Ratio,
+    /// Benefits stop this many days after the due date of an unpaid month.
+    pub suspend_after_days: i64,
+    /// 在职 allocation: the personal contribution plus a ratio of the base by age band.
+    pub account_active: Vec<AgeBand>,
+    /// 退休 allocation: a ratio of the monthly pension.
+    pub account_retiree: Ratio,
+}
+
+/// Ages up to `upto_age` (inclusive; `None` = any older age).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgeBand {
+    pub upto_age: Option<u32>,
+    pub ratio: Ratio,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawContribution {
+    resident: Option<RawResident>,
+    employee: Option<RawEmployee>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResident {
+    personal: String,
+    window_from: String,
+    window_to: String,
+    waiting_days: i64,
+    #[serde(default)]
+    subsidy: Vec<RawSubsidy>,
+    #[serde(default)]
+    assistance: Vec<RawAssistance>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubsidy {
+    source: String,
+    name: String,
+    amount: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAssistance {
+    category: String,
+    share: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmployee {
+    base_floor: String,
+    base_ceiling: String,
+    unit_rate: String,
+    personal_rate: String,
+    due_day: i64,
+    late_fee_per_day: String,
+    suspend_after_days: i64,
+    account_active: Vec<RawBand>,
+    account_retiree: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBand {
+    upto_age: Option<i64>,
+    ratio: String,
+}
+
+pub(crate) fn validate(v: &mut Validator, raw: &RawContribution, year: i64) -> ContributionPolicy {
+    let resident = raw.resident.as_ref().map(|r| {
+        let k = "contribution.resident";
+        let date = |v: &mut Validator, key: &str, text: &str| {
+            Date::parse(text).unwrap_or_else(|| {
+                v.issue(
+                    format!("{k}.{key}"),
+                    format!("不是有效日期（应为 YYYY-MM-DD）：{text:?}"),
+                );
+                Date::from_ymd(1990, 1, 1).expect("a real date")
+            })
+        };
+        let window = DateRange {
+            from: date(v, "window_from", &r.window_from),
+            to: date(v, "window_to", &r.window_to),
+        };
+        if window.from > window.to {
+            v.issue(format!("{k}.window_to"), "集中缴费期的结束日期早于开始日期");
+        }
+        if i64::from(window.to.year()) > year {
+            v.issue(
+                format!("{k}.window_to"),
+                format!("集中缴费期应在 {year} 年度结束前"),
+            );
+        }
+        if !(0..=366).contains(&r.waiting_days) {
+            v.issue(
+                format!("{k}.waiting_days"),
+                format!("等待期应为 0 到 366 天：{}", r.waiting_days),
+            );
+        }
+        let mut subsidies: Vec<Subsidy> = Vec::new();
+        for (i, s) in r.subsidy.iter().enumerate() {
+            if s.source.trim().is_empty() || subsidies.iter().any(|o| o.source == s.source) {
+                v.issue(
+                    format!("{k}.subsidy[{i}].source"),
+                    format!("补助来源为空或重复：{:?}", s.source),
+                );
+            }
+            subsidies.push(Subsidy {
+                source: s.source.clone(),
+                name: s.name.clone(),
+                amount: v.yuan(&format!("{k}.subsidy[{i}].amount"), &s.amount),
+            });
+        }
+        let mut assistance = Vec::new();
+        for (i, a) in r.assistance.iter().enumerate() {
+            let cats = v.category_refs(
+                &format!("{k}.assistance[{i}].category"),
+                std::slice::from_ref(&a.category),
+            );
+            let share = v.ratio(&format!("{k}.assistance[{i}].share"), &a.share);
+            assistance.extend(cats.into_iter().map(|c| (c, share)));
+        }
+        ResidentRule {
+            personal: v.yuan(&format!("{k}.personal"), &r.personal),
+            window,
+            waiting_days: r.waiting_days,
+            subsidies,
+            assistance,
+        }
+    });
+    let employee = raw.employee.as_ref().map(|e| {
+        let k = "contribution.employee";
+        let base_floor = v.yuan(&format!("{k}.base_floor"), &e.base_floor);
+        let base_ceiling = v.yuan(&format!("{k}.base_ceiling"), &e.base_ceiling);
+        if base_floor > base_ceiling {
+            v.issue(format!("{k}.base_ceiling"), "缴费基数上限低于下限");
+        }
+        if !(1..=28).contains(&e.due_day) {
+            v.issue(
+                format!("{k}.due_day"),
+                format!("缴费截止日应为每月 1 到 28 日：{}", e.due_day),
+            );
+        }
+        if !(0..=3660).contains(&e.suspend_after_days) {
+            v.issue(
+                format!("{k}.suspend_after_days"),
+                format!("天数不合理：{}", e.suspend_after_days),
+            );
+        }
+        let mut account_active: Vec<AgeBand> = Vec::new();
+        for (i, b) in e.account_active.iter().enumerate() {
+            let key = format!("{k}.account_active[{i}]");
+            let upto_age = match b.upto_age {
+                Some(a) if (0..=150).contains(&a) => Some(a as u32),
+                Some(a) => {
+                    v.issue(format!("{key}.upto_age"), format!("年龄不合理：{a}"));
+                    None
+                }
+                None => None,
+            };
+            if let Some(prev) = account_active.last() {
+                let ordered = match (prev.upto_age, upto_age) {
+                    (Some(p), Some(a)) => a > p,
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                if !ordered {
+                    v.issue(
+                        format!("{key}.upto_age"),
+                        "年龄段应按年龄从小到大排列，不限年龄的一段放在最后",
+                    );
+                }
+            }
+            account_active.push(AgeBand {
+                upto_age,
+                ratio: v.ratio(&format!("{key}.ratio"), &b.ratio),
+            });
+        }
+        if account_active.last().is_some_and(|b| b.upto_age.is_some()) {
+            v.issue(
+                format!("{k}.account_active"),
+                "最后一段应不限年龄（省略 upto_age）",
+            );
+        }
+        EmployeeRule {
+            base_floor,
+            base_ceiling,
+            unit_rate: v.ratio(&format!("{k}.unit_rate"), &e.unit_rate),
+            personal_rate: v.ratio(&format!("{k}.personal_rate"), &e.personal_rate),
+            due_day: e.due_day.clamp(1, 28) as u32,
+            late_fee_per_day: v.ratio(&format!("{k}.late_fee_per_day"), &e.late_fee_per_day),
+            suspend_after_days: e.suspend_after_days,
+            account_active,
+            account_retiree: v.ratio(&format!("{k}.account_retiree"), &e.account_retiree),
+        }
+    });
+    ContributionPolicy { resident, employee }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Residents
+// ---------------------------------------------------------------------------------------------
+
+/// What a resident's enrolment for a year costs and who pays it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResidentDue {
+    /// What the person pays himself.
+    pub personal: Fen,
+    /// 医疗救助代缴: what medical assistance pays for him.
+    pub assistance: Fen,
+    /// 财政补助 by source.
+    pub subsidies: Vec<(String, Fen)>,
+}
+
+impl ResidentRule {
+    /// The due for a person holding `categories` (the most favourable 代缴 share applies).
+    pub fn due(&self, categories: &[&str]) -> ResidentDue {
+        let share = self
+            .assistance
+            .iter()
+            .filter(|(c, _)| categories.contains(&c.as_str()))
+            .map(|(_, r)| *r)
+            .max()
+            .unwrap_or(Ratio::ZERO);
+        let assistance = apply_ratio(self.personal, share);
+        ResidentDue {
+            personal: self.personal - assistance,
+            assistance,
+            subsidies: self
+                .subsidies
+                .iter()
+                .map(|s| (s.source.clone(), s.amount))
+                .collect(),
+        }
+    }
+
+    /// Whether payments (date, amount; by the person or by assistance) make the year's
+    /// enrolment paid, and from which day benefits run.
+    pub fn coverage(
+        &self,
+        year: u16,
+        due: &ResidentDue,
+        payments: &[(Date, Fen)],
+    ) -> ResidentCoverage {
+        let owed = due.personal + due.assistance;
+        let mut sorted = payments.to_vec();
+        sorted.sort_by_key(|p| p.0);
+        let mut paid = 0;
+        let mut paid_in_full_on = None;
+        for (d, a) in sorted {
+            paid += a;
+            if paid >= owed && paid_in_full_on.is_none() {
+                paid_in_full_on = Some(d);
+            }
+        }
+        let jan1 = Date::from_ymd(u32::from(year), 1, 1);
+        let dec31 = Date::from_ymd(u32::from(year), 12, 31);
+        let benefits_from = match (paid_in_full_on, jan1, dec31) {
+            (Some(d), Some(jan1), Some(dec31)) => {
+                let from = if d <= self.window.to {
+                    jan1
+                } else {
+                    d.add_days(self.waiting_days).unwrap_or(dec31).max(jan1)
+                };
+                (from <= dec31).then_some(from)
+            }
+            _ => None,
+        };
+        ResidentCoverage {
+            owed,
+            paid,
+            shortfall: (owed - paid).max(0),
+            paid_in_full_on,
+            benefits_from,
+        }
+    }
+}
+
+/// A resident year's payment status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResidentCoverage {
+    pub owed: Fen,
+    pub paid: Fen,
+    pub shortfall: Fen,
+    pub paid_in_full_on: Option<Date>,
+    /// The first day with benefits; `None` while unpaid (or paid too late for the year).
+    pub benefits_from: Option<Date>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Employees
+// ---------------------------------------------------------------------------------------------
+
+/// Full years of age on `on` for someone born on `brdy`.
+pub fn age_on(brdy: Date, on: Date) -> u32 {
+    let years = i64::from(on.year()) - i64::from(brdy.year());
+    let before_birthday = (on.month(), on.day()) < (brdy.month(), brdy.day());
+    (years - i64::from(before_birthday)).max(0) as u32
+}
+
+/// A month's dues for one employee.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MonthlyDue {
+    /// The base after the floor and ceiling.
+    pub base: Fen,
+    pub unit: Fen,
+    pub personal: Fen,
+}
+
+impl EmployeeRule {
+    /// Dues for a declared monthly base (clamped to the floor and ceiling).
+    pub fn monthly_due(&self, declared_base: Fen) -> MonthlyDue {
+        let base = declared_base.clamp(self.base_floor, self.base_ceiling.max(self.base_floor));
+        MonthlyDue {
+            base,
+            unit: apply_ratio(base, self.unit_rate),
+            personal: apply_ratio(base, self.personal_rate),
+        }
+    }
+
+    /// 个人账户划入 for a month: 在职 the personal contribution plus the age band's ratio of
+    /// the base (age on the month's first day); 退休 a ratio of the pension.
+    pub fn account_allocation(
+        &self,
+        brdy: Date,
+        month_first: Date,
+        retired: bool,
+        pension: Fen,
+        due: &MonthlyDue,
+    ) -> Fen {
+        if retired {
+            return apply_ratio(pension, self.account_retiree);
+        }
+        let age = age_on(brdy, month_first);
+        let ratio = self
+            .account_active
+            .iter()
+            .find(|b| b.upto_age.is_none_or(|u| age <= u))
+            .map_or(Ratio::ZERO, |b| b.ratio);
+        due.personal + apply_ratio(due.base, ratio)
+    }
+
+    /// The day a month's contribution is due.
+    pub fn due_date(&self, month_first: Date) -> Date {
+        Date::from_ymd(
+            u32::from(month_first.year()),
+            month_first.month(),
+            self.due_day,
+        )
+        .unwrap_or(month_first)
+    }
+
+    /// Applies payments (oldest dues first) to the monthly dues and works out each month's
+    /// late fee as of `as_of` and the periods without benefits.
+    pub fn arrears(
+        &self,
+        dues: &[(Date, Fen)],
+        payments: &[(Date, Fen)],
+        deferrals: &[DateRange],
+        as_of: Date,
+    ) -> Arrears {
+        let mut months: Vec<MonthStatus> = dues
+            .iter()
+            .map(|&(m, owed)| MonthStatus {
+                month: m,
+                due_date: self.due_date(m),
+                owed,
+                paid: 0,
+                paid_in_full_on: (owed <= 0).then_some(self.due_date(m)),
+                late_fee: 0,
+            })
+            .collect();
+        months.sort_by_key(|m| m.month);
+        // Each month's outstanding amount changes at payment dates: (date, new outstanding).
+        let mut steps: Vec<Vec<(Date, Fen)>> = vec![Vec::new(); months.len()];
+        let mut sorted = payments.to_vec();
+        sorted.sort_by_key(|p| p.0);
+        let mut credit: Fen = 0;
+        let mut next = 0;
+        for (day, amount) in sorted {
+            credit += amount;
+            while next < months.len() && credit > 0 {
+                let m = &mut months[next];
+                let take = (m.owed - m.paid).min(credit);
+                m.paid += take;
+                credit -= take;
+                steps[next].push((day, m.owed - m.paid));
+                if m.paid >= m.owed {
+                    m.paid_in_full_on.get_or_insert(day);
+                    next += 1;
+                }
+            }
+        }
+        let rate = i128::from(self.late_fee_per_day.ppm());
+        let mut suspensions = Vec::new();
+        for (m, steps) in months.iter_mut().zip(&steps) {
+            if m.owed <= 0 {
+                continue;
+            }
+            // Σ over late days (after the due date, to the payment or as_of, outside any
+            // deferral) of the amount outstanding that day × the daily rate; rounded once.
+            let end = m.paid_in_full_on.unwrap_or(as_of).min(as_of);
+            let mut exact: i128 = 0;
+            let mut outstanding = m.owed;
+            let mut from = m.due_date.add_days(1);
+            let mut step_iter = steps.iter().peekable();
+            while let Some(start) = from.filter(|f| *f <= end) {
+                // Outstanding changes at the end of a payment day (the payment day still counts).
+                while let Some(&&(d, _)) = step_iter.peek() {
+                    if d < start {
+                        outstanding = step_iter.next().map_or(outstanding, |s| s.1);
+                    } else {
+                        break;
+                    }
+                }
+                let seg_end = step_iter.peek().map_or(end, |s| s.0.min(end));
+                let days = days_outside(
+                    DateRange {
+                        from: start,
+                        to: seg_end,
+                    },
+                    deferrals,
+                );
+                exact += i128::from(outstanding) * i128::from(days) * rate;
+                from = seg_end.add_days(1);
+            }
+            m.late_fee = div_round_half_up(exact, i128::from(PPM_ONE)) as Fen;
+            // No benefits from the end of the grace period until the month is paid in full.
+            if let Some(start) = m.due_date.add_days(self.suspend_after_days + 1) {
+                let stop = m.paid_in_full_on.map_or(far_future(), |d| d);
+                if start <= stop && m.paid_in_full_on.is_none_or(|d| d >= start) {
+                    suspensions.push(DateRange {
+                        from: start,
+                        to: stop,
+                    });
+                }
+            }
+        }
+        let suspensions = subtract(&merge(suspensions), deferrals);
+        Arrears {
+            months,
+            suspensions,
+        }
+    }
+}
+
+/// One month of an employee's (or a unit's) dues.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonthStatus {
+    /// The month's first day.
+    pub month: Date,
+    pub due_date: Date,
+    pub owed: Fen,
+    pub paid: Fen,
+    pub paid_in_full_on: Option<Date>,
+    /// 滞纳金 accrued as of the day asked.
+    pub late_fee: Fen,
+}
+
+/// Arrears as of a day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Arrears {
+    pub months: Vec<MonthStatus>,
+    /// Periods without benefits (deferrals already taken out), merged and sorted.
+    pub suspensions: Vec<DateRange>,
+}
+
+impl Arrears {
+    /// Principal still owed.
+    pub fn outstanding(&self) -> Fen {
+        self.months.iter().map(|m| (m.owed - m.paid).max(0)).sum()
+    }
+
+    pub fn late_fees(&self) -> Fen {
+        self.months.iter().map(|m| m.late_fee).sum()
+    }
+
+    /// 催缴通知书 for the unit, or `None` when nothing is owed.
+    pub fn notice(&self, unit_no: &str, unit_name: &str, as_of: Date) -> Option<CollectionNotice> {
+        let months: Vec<(Date, Fen)> = self
+            .months
+            .iter()
+            .filter(|m| m.paid < m.owed && m.due_date < as_of)
+            .map(|m| (m.month, m.owed - m.paid))
+            .collect();
+        (!months.is_empty()).then(|| CollectionNotice {
+            unit_no: unit_no.to_string(),
+            unit_name: unit_name.to_string(),
+            as_of,
+            principal: months.iter().map(|m| m.1).sum(),
+            late_fee: self.late_fees(),
+            months,
+        })
+    }
+}
+
+/// 催缴通知书.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CollectionNotice {
+    pub unit_no: String,
+    pub unit_name: String,
+    pub as_of: Date,
+    /// `(month, amount still owed)`.
+    pub months: Vec<(Date, Fen)>,
+    pub principal: Fen,
+    pub late_fee: Fen,
+}
+
+impl CollectionNotice {
+    /// The notice's text.
+    pub fn text(&self) -> String {
+        use crate::money::format_fen;
+        let list: Vec<String> = self
+            .months
+            .iter()
+            .map(|(m, a)| format!("{} 年 {} 月 {} 元", m.year(), m.month(), format_fen(*a)))
+            .collect();
+        format!(
+            "催缴通知书\n{}（单位编号 {}）：\n截至 {}，贵单位欠缴职工基本医疗保险费 {} 元（{}），\
+             按日加收滞纳金 {} 元，合计 {} 元。请于收到本通知之日起 15 日内足额缴纳；\
+             欠费期间，参保职工的医疗保险待遇将按规定暂停。确有困难的，可申请签订缓缴协议。",
+            self.unit_name,
+            self.unit_no,
+            self.as_of,
+            format_fen(self.principal),
+            list.join("，"),
+            format_fen(self.late_fee),
+            format_fen(self.principal + self.late_fee)
+        )
+    }
+}
+
+/// The last day an open-ended range runs to.
+pub fn far_future() -> Date {
+    Date::from_ymd(2199, 12, 31).expect("a real date")
+}
+
+fn days(r: DateRange) -> i64 {
+    (r.to.day_number() - r.from.day_number() + 1).max(0)
+}
+
+/// Days of `r` not inside any of `holes`.
+fn days_outside(r: DateRange, holes: &[DateRange]) -> i64 {
+    subtract(&[r], holes).into_iter().map(days).sum()
+}
+
+/// Sorted, merged ranges.
+fn merge(mut ranges: Vec<DateRange>) -> Vec<DateRange> {
+    ranges.sort_by_key(|r| r.from);
+    let mut out: Vec<DateRange> = Vec::new();
+    for r in ranges {
+        match out.last_mut() {
+            Some(last) if last.to.add_days(1).is_some_and(|d| r.from <= d) => {
+                last.to = last.to.max(r.to);
+            }
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// `ranges` minus `holes`.
+fn subtract(ranges: &[DateRange], holes: &[DateRange]) -> Vec<DateRange> {
+    let mut out = ranges.to_vec();
+    for h in holes {
+        let mut next = Vec::new();
+        for r in out {
+            if h.to < r.from || h.from > r.to {
+                next.push(r);
+                continue;
+            }
+            if h.from > r.from {
+                if let Some(to) = h.from.add_days(-1) {
+                    next.push(DateRange { from: r.from, to });
+                }
+            }
+            if h.to < r.to {
+                if let Some(from) = h.to.add_days(1) {
+                    next.push(DateRange { from, to: r.to });
+                }
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    fn r(a: &str, b: &str) -> DateRange {
+        DateRange {
+            from: d(a),
+            to: d(b),
+        }
+    }
+
+    fn employee() -> EmployeeRule {
+        EmployeeRule {
+            base_floor: 400_000,
+            base_ceiling: 2_000_000,
+            unit_rate: Ratio::parse("0.075").unwrap(),
+            personal_rate: Ratio::parse("0.02").unwrap(),
+            due_day: 15,
+            late_fee_per_day: Ratio::parse("0.0005").unwrap(),
+            suspend_after_days: 90,
+            account_active: vec![
+                AgeBand {
+                    upto_age: Some(35),
+                    ratio: Ratio::parse("0.008").unwrap(),
+                },
+                AgeBand {
+                    upto_age: Some(45),
+                    ratio: Ratio::parse("0.01").unwrap(),
+                },
+                AgeBand {
+                    upto_age: None,
+                    ratio: Ratio::parse("0.012").unwrap(),
+                },
+            ],
+            account_retiree: Ratio::parse("0.02").unwrap(),
+        }
+    }
+
+    fn resident() -> ResidentRule {
+        ResidentRule {
+            personal: 38_000,
+            window: r("2023-09-01", "2023-12-31"),
+            waiting_days: 90,
+            subsidies: vec![
+                Subsidy {
+                    source: "central".into(),
+                    name: "中央".into(),
+                    amount: 40_000,
+                },
+                Subsidy {
+                    source: "county".into(),
+                    name: "县级".into(),
+                    amount: 27_000,
+                },
+            ],
+            assistance: vec![
+                ("tk".into(), Ratio::ONE),
+                ("pk".into(), Ratio::parse("0.5").unwrap()),
+            ],
+        }
+    }
+
+    #[test]
+    fn resident_dues_and_coverage() {
+        let rule = resident();
+        let plain = rule.due(&[]);
+        assert_eq!((plain.personal, plain.assistance), (38_000, 0));
+        // pk: half of 380.00 by assistance; tk and pk together: the better share (all).
+        assert_eq!(rule.due(&["pk"]).assistance, 19_000);
+        assert_eq!(rule.due(&["pk", "tk"]).personal, 0);
+        // Paid in the window: the whole year.
+        let c = rule.coverage(2024, &plain, &[(d("2023-11-01"), 38_000)]);
+        assert_eq!(c.benefits_from, Some(d("2024-01-01")));
+        // Paid late (2024-03-01): benefits from 2024-03-01 + 90 days = 2024-05-30 (leap year).
+        let c = rule.coverage(2024, &plain, &[(d("2024-03-01"), 38_000)]);
+        assert_eq!(c.benefits_from, Some(d("2024-05-30")));
+        // Underpaid: nothing, with the shortfall.
+        let c = rule.coverage(2024, &plain, &[(d("2023-11-01"), 30_000)]);
+        assert_eq!((c.benefits_from, c.shortfall), (None, 8_000));
+        // Paid in two parts: the day the second arrives counts.
+        let c = rule.coverage(
+            2024,
+            &plain,
+            &[(d("2024-01-10"), 8_000), (d("2023-10-01"), 30_000)],
+        );
+        assert_eq!(c.paid_in_full_on, Some(d("2024-01-10")));
+    }
+
+    #[test]
+    fn employee_dues_and_accounts() {
+        let rule = employee();
+        // 3,000.00 declared → the floor 4,000.00: unit 7.5% = 300.00, personal 2% = 80.00.
+        let due = rule.monthly_due(300_000);
+        assert_eq!(
+            due,
+            MonthlyDue {
+                base: 400_000,
+                unit: 30_000,
+                personal: 8_000
+            }
+        );
+        // 6,789.01: unit 509.17575 → 509.18; personal 135.7802 → 135.78.
+        let due = rule.monthly_due(678_901);
+        assert_eq!((due.unit, due.personal), (50_918, 13_578));
+        // Born 1989-06-15: 34 on 2024-06-01 → 0.8% of 6,789.01 = 54.31 + 135.78 = 190.09.
+        assert_eq!(
+            rule.account_allocation(d("1989-06-15"), d("2024-06-01"), false, 0, &due),
+            19_009
+        );
+        // 35 on 2024-07-01 (birthday passed) → still the first band (up to 35).
+        assert_eq!(age_on(d("1989-06-15"), d("2024-07-01")), 35);
+        // Retired with a pension of 3,210.55: 2% = 64.211 → 64.21.
+        assert_eq!(
+            rule.account_allocation(d("1955-01-01"), d("2024-06-01"), true, 321_055, &due),
+            6_421
+        );
+    }
+
+    #[test]
+    fn late_fees_and_suspension() {
+        let rule = employee();
+        let dues = [(d("2024-01-01"), 100_000), (d("2024-02-01"), 100_000)];
+        // Paid on the due date: no fee, no suspension.
+        let a = rule.arrears(
+            &dues,
+            &[(d("2024-01-15"), 100_000), (d("2024-02-15"), 100_000)],
+            &[],
+            d("2024-12-31"),
+        );
+        assert_eq!((a.late_fees(), a.outstanding()), (0, 0));
+        assert!(a.suspensions.is_empty());
+        // January paid 2024-01-25: 10 days late × 1,000.00 × 0.05% = 5.00.
+        let a = rule.arrears(
+            &dues[..1],
+            &[(d("2024-01-25"), 100_000)],
+            &[],
+            d("2024-12-31"),
+        );
+        assert_eq!(a.late_fees(), 500);
+        // Half paid on 01-20 (5 days on 1,000.00 = 2.50), the rest on 01-30 (10 days on
+        // 500.00 = 2.50): 5.00.
+        let a = rule.arrears(
+            &dues[..1],
+            &[(d("2024-01-20"), 50_000), (d("2024-01-30"), 50_000)],
+            &[],
+            d("2024-12-31"),
+        );
+        assert_eq!(a.late_fees(), 500);
+        // Never paid: suspended from 2024-01-15 + 91 days = 2024-04-15 onwards.
+        let a = rule.arrears(&dues[..1], &[], &[], d("2024-04-30"));
+        assert_eq!(a.suspensions, vec![r("2024-04-15", "2199-12-31")]);
+        // As of 04-30: 106 late days × 0.50 = 53.00.
+        assert_eq!(a.late_fees(), 5_300);
+        // Paid in full on 2024-06-10: suspended 04-15 … 06-10, benefits back on 06-11.
+        let a = rule.arrears(
+            &dues[..1],
+            &[(d("2024-06-10"), 100_000)],
+            &[],
+            d("2024-12-31"),
+        );
+        assert_eq!(a.suspensions, vec![r("2024-04-15", "2024-06-10")]);
+        // A deferral from 03-01 to 05-31 keeps benefits on and stops the fee meanwhile:
+        // suspended only 06-01 … 06-10; late days 01-16…02-29 (45) + 06-01…06-10 (10) = 55.
+        let defer = [r("2024-03-01", "2024-05-31")];
+        let a = rule.arrears(
+            &dues[..1],
+            &[(d("2024-06-10"), 100_000)],
+            &defer,
+            d("2024-12-31"),
+        );
+        assert_eq!(a.suspensions, vec![r("2024-06-01", "2024-06-10")]);
+        assert_eq!(a.late_fees(), 55 * 50);
+        // Paid exactly at the end of the grace period: no suspension.
+        let a = rule.arrears(
+            &dues[..1],
+            &[(d("2024-04-14"), 100_000)],
+            &[],
+            d("2024-12-31"),
+        );
+        assert!(a.suspensions.is_empty());
+        // Oldest first: one payment of 1,500.00 clears January and half of February.
+        let a = rule.arrears(&dues, &[(d("2024-01-10"), 150_000)], &[], d("2024-03-15"));
+        assert_eq!(a.months[0].paid_in_full_on, Some(d("2024-01-10")));
+        assert_eq!(a.months[1].paid, 50_000);
+        let notice = a.notice("U001", "示范县某公司", d("2024-03-15")).unwrap();
+        assert_eq!(notice.principal, 50_000);
+        // 500.00 owed 02-16 … 03-15 (29 days) × 0.05% = 7.25.
+        assert_eq!(notice.late_fee, 725);
+        assert!(
+            notice.text().contains("2024 年 2 月 500.00 元"),
+            "{}",
+            notice.text()
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn paying_everything_ends_every_suspension(
+            owed in proptest::collection::vec(0i64..500_000, 1..12),
+            pay_day in 0i64..700,
+        ) {
+            let rule = employee();
+            let dues: Vec<(Date, Fen)> = owed
+                .iter()
+                .enumerate()
+                .map(|(i, &a)| (Date::from_ymd(2024, i as u32 + 1, 1).unwrap(), a))
+                .collect();
+            let total: Fen = owed.iter().sum();
+            let day = d("2024-01-01").add_days(pay_day).unwrap();
+            let a = rule.arrears(&dues, &[(day, total)], &[], d("2026-12-31"));
+            proptest::prop_assert_eq!(a.outstanding(), 0);
+            for s in &a.suspensions {
+                proptest::prop_assert!(s.to <= day);
+            }
+            // A later payment never means a smaller late fee.
+            let later = rule.arrears(&dues, &[(day.add_days(1).unwrap(), total)], &[], d("2026-12-31"));
+            proptest::prop_assert!(later.late_fees() >= a.late_fees());
+        }
+    }
+}
