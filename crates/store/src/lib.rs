@@ -16,7 +16,7 @@ mod register;
 
 pub use duplicates::{DuplicateFinding, DuplicateKind};
 pub use eligibility::Eligibility;
-pub use employee::{Employment, UnitFacts};
+pub use employee::{unit_arrears, Employment, UnitFacts};
 pub use import::{import_roster, ImportOptions, ImportReport};
 
 pub use load::{load_reference, LoadReport};

@@ -93,13 +93,7 @@ pub async fn load_reference(
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query("INSERT INTO policies (year, name, source, loaded_at) VALUES ($1, $2, $3, $4)")
-        .bind(i64::from(policy.year))
-        .bind(&policy.name)
-        .bind(policy_source)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+    insert_policy(&mut tx, policy, policy_source).await?;
 
     let existing: HashSet<String> = sqlx::query("SELECT psn_no FROM persons")
         .fetch_all(&mut *tx)
@@ -312,7 +306,37 @@ pub async fn load_reference(
     Ok(report)
 }
 
+async fn insert_policy(
+    conn: &mut sqlx::AnyConnection,
+    policy: &Policy,
+    source: &str,
+) -> Result<()> {
+    sqlx::query("INSERT INTO policies (year, name, source, loaded_at) VALUES ($1, $2, $3, $4)")
+        .bind(i64::from(policy.year))
+        .bind(&policy.name)
+        .bind(source)
+        .bind(now_text())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 impl Store {
+    /// Stores a policy (its validated form and TOML text) for its year and scheme; the
+    /// latest loaded one applies.
+    pub async fn load_policy(&self, op: &Operator, policy: &Policy, source: &str) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        insert_policy(&mut conn, policy, source).await?;
+        self.log(
+            op,
+            "加载政策",
+            &policy.name,
+            &format!("{} 年度 险种 {}", policy.year, policy.insutype),
+            "成功",
+        )
+        .await
+    }
+
     /// Institutions and catalogue from the store (persons are added separately).
     pub async fn reference_data(&self) -> Result<RefData> {
         let mut data = RefData::default();

@@ -1,0 +1,216 @@
+//! 城镇职工 on SQLite and PostgreSQL: a unit in arrears suspends its employees' benefits, a
+//! deferral agreement restores them, paying in full ends the suspension; late fees and the
+//! collection notice to the fen.
+
+mod common;
+
+use common::{date, on_every_backend, op, root};
+use yibao_core::{DateRange, Policy, RejectCode};
+use yibao_store::{Employment, NewPerson, Store};
+
+async fn employee_policy(store: &Store) -> Policy {
+    let source =
+        std::fs::read_to_string(root().join("policies/sample-county-employee-2024.toml")).unwrap();
+    let policy = Policy::from_toml("employee", &source).unwrap();
+    store.load_policy(&op(), &policy, &source).await.unwrap();
+    policy
+}
+
+#[test]
+fn arrears_suspend_and_a_deferral_restores() {
+    on_every_backend("employee", |backend, store| async move {
+        let policy = employee_policy(&store).await;
+        let rule = policy
+            .contribution
+            .as_ref()
+            .unwrap()
+            .employee
+            .clone()
+            .unwrap();
+        let psn = store
+            .register_person(
+                &op(),
+                &NewPerson {
+                    certno: "110105198001010032".into(),
+                    name: "赵六".into(),
+                    gend: "1".into(),
+                    brdy: date("1980-01-01"),
+                },
+            )
+            .await
+            .unwrap();
+        store
+            .add_employer(&op(), "U001", "示范县某机械厂")
+            .await
+            .unwrap();
+        assert!(store.add_employer(&op(), "U001", "重复").await.is_err());
+        store
+            .employ(
+                &op(),
+                &Employment {
+                    psn_no: psn.clone(),
+                    unit_no: "U001".into(),
+                    valid: DateRange {
+                        from: date("2024-01-01"),
+                        to: date("2024-12-31"),
+                    },
+                    retired: false,
+                    pension_fen: 0,
+                },
+            )
+            .await
+            .unwrap();
+        // Base 5,000.00: unit 375.00 + personal 100.00 = 475.00 a month.
+        store
+            .declare_base(&op(), &psn, "U001", 2024, 500_000)
+            .await
+            .unwrap();
+        // January paid on time; nothing more.
+        store
+            .record_unit_payment(&op(), "U001", 47_500, date("2024-01-15"))
+            .await
+            .unwrap();
+
+        // Covered until February's grace ends (02-15 + 90 days = 05-15).
+        let ok = store
+            .eligibility(&psn, date("2024-05-15"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            ok.eligible && ok.insutype.as_deref() == Some("310"),
+            "{backend}: {ok:?}"
+        );
+        let e = store
+            .eligibility(&psn, date("2024-05-16"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!e.eligible, "{backend}");
+        assert!(
+            e.suspension.as_ref().unwrap().reason.contains("欠缴"),
+            "{e:?}"
+        );
+
+        // The engine refuses a visit in the suspension with NOT_ENROLLED.
+        let person = store.person(&psn).await.unwrap().unwrap();
+        assert!(person.suspension_on(date("2024-05-20")).is_some());
+
+        // Late fee and notice as of 2024-05-20: Feb 475.00 × 95 days, Mar × 66, Apr × 35,
+        // May × 5 = 475.00 × 201 days × 0.05% = 47.7375 → 47.74.
+        let facts = store.unit_facts("U001", 2024).await.unwrap();
+        let arrears = yibao_store::unit_arrears(&rule, &facts, 2024, date("2024-05-20"));
+        assert_eq!(arrears.outstanding(), 4 * 47_500);
+        assert_eq!(arrears.late_fees(), 4_774, "{backend}");
+        let notice = arrears
+            .notice("U001", &facts.name, date("2024-05-20"))
+            .unwrap();
+        assert!(
+            notice.text().contains("1900.00") && notice.text().contains("47.74"),
+            "{}",
+            notice.text()
+        );
+
+        // A deferral agreement from 05-01 keeps benefits on.
+        store
+            .add_deferral(
+                &op(),
+                "HJ2024-001",
+                "U001",
+                DateRange {
+                    from: date("2024-05-01"),
+                    to: date("2024-08-31"),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            store
+                .eligibility(&psn, date("2024-05-20"))
+                .await
+                .unwrap()
+                .unwrap()
+                .eligible,
+            "{backend}"
+        );
+        // …until it runs out (September, still unpaid).
+        assert!(
+            !store
+                .eligibility(&psn, date("2024-09-01"))
+                .await
+                .unwrap()
+                .unwrap()
+                .eligible
+        );
+        // Paying everything due by then (Feb–Sep, 8 × 475.00) on 09-10 ends the suspension.
+        store
+            .record_unit_payment(&op(), "U001", 8 * 47_500, date("2024-09-10"))
+            .await
+            .unwrap();
+        let e = store
+            .eligibility(&psn, date("2024-09-11"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(e.eligible, "{backend}: {e:?}");
+        assert!(
+            !store
+                .eligibility(&psn, date("2024-09-05"))
+                .await
+                .unwrap()
+                .unwrap()
+                .eligible
+        );
+
+        // Engine check with the store's person: a visit on 09-05 is refused.
+        let mut refdata = yibao_core::RefData::default();
+        refdata
+            .add_institution(yibao_core::refdata::Institution::new("H1", "县医院", "2").unwrap())
+            .unwrap();
+        let item = yibao_core::refdata::CatalogItem::from_row(&yibao_core::refdata::CatalogRow {
+            code: "S1",
+            name: "甲类",
+            kind: "service",
+            class: "A",
+            ..Default::default()
+        })
+        .unwrap();
+        refdata.add_catalog_item(item).unwrap();
+        store.add_persons_to(&mut refdata).await.unwrap();
+        let draft = |id: &'static str, day: &'static str| yibao_core::ClaimDraft {
+            claim_id: id,
+            psn_no: yibao_core::Val::Text(Box::leak(psn.clone().into_boxed_str())),
+            fixmedins_code: yibao_core::Val::Text("H1"),
+            med_type: yibao_core::Val::Text("21"),
+            begndate: yibao_core::Val::Text(day),
+            enddate: yibao_core::Val::Text(day),
+            dise_codg: yibao_core::Val::Text("I10"),
+            lines: yibao_core::LinesDraft::List(vec![yibao_core::LineDraft {
+                code: yibao_core::Val::Text("S1"),
+                price: yibao_core::Val::Text("1000"),
+                qty: yibao_core::Val::Text("1"),
+                amount: yibao_core::Val::Text("1000.00"),
+                date: yibao_core::Val::Missing,
+            }]),
+        };
+        let mut ledger = yibao_core::MemLedger::new();
+        let r = yibao_core::settle(
+            &policy,
+            &refdata,
+            &mut ledger,
+            &draft("E1", "2024-09-05"),
+            false,
+        );
+        assert_eq!(r.unwrap_err().code, RejectCode::NotEnrolled, "{backend}");
+        let ok = yibao_core::settle(
+            &policy,
+            &refdata,
+            &mut ledger,
+            &draft("E2", "2024-09-11"),
+            false,
+        )
+        .unwrap();
+        // Level 2: deductible 600, 88% of 400.00 = 352.00.
+        assert_eq!(ok.amounts.hifp_pay, 35_200, "{backend}");
+    });
+}
