@@ -30,6 +30,8 @@ enum Command {
     Settle(SettleArgs),
     /// 生成可复现的合成数据（参考数据目录 + 结算单）
     Gen(GenArgs),
+    /// 生成可复现的参保登记名册（CSV，§4 格式）
+    GenRoster(GenRosterArgs),
     /// 演示：生成示范县数据、结算、打印汇总和一张明白卡
     Demo(demo::DemoArgs),
     /// 性能基准：引擎吞吐、端到端吞吐、内存
@@ -74,6 +76,13 @@ enum PolicyCommand {
     Check {
         /// 政策文件（TOML）
         file: PathBuf,
+    },
+    /// 校验并把政策存入数据库（该年度、该险种此后按它计算缴费与资格）
+    Load {
+        /// 政策文件（TOML）
+        file: PathBuf,
+        #[command(flatten)]
+        db: register::DbArg,
     },
 }
 
@@ -124,11 +133,28 @@ struct GenArgs {
     bad_per_mille: u32,
 }
 
+#[derive(clap::Args)]
+struct GenRosterArgs {
+    /// 输出文件（CSV）
+    #[arg(long)]
+    out: PathBuf,
+    /// 人数
+    #[arg(long, default_value_t = 10_000)]
+    persons: usize,
+    /// 随机种子
+    #[arg(long, default_value_t = 2024)]
+    seed: u64,
+    /// 参保年度
+    #[arg(long, default_value_t = 2024)]
+    year: i32,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Settle(a) => settle(a),
         Command::Gen(a) => gen(a),
+        Command::GenRoster(a) => gen_roster(a),
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Load(a) => register::load(a),
@@ -144,6 +170,9 @@ fn main() -> ExitCode {
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => policy_check(file),
+        Command::Policy {
+            command: PolicyCommand::Load { file, db },
+        } => register::policy_load(&file, &db),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -236,6 +265,23 @@ fn gen(a: GenArgs) -> Result<()> {
         s.claims,
         s.reversals,
         s.bad
+    );
+    Ok(())
+}
+
+fn gen_roster(a: GenRosterArgs) -> Result<()> {
+    if !(2000..=2100).contains(&a.year) {
+        bail!("--year={} 无效：应为 2000 到 2100", a.year);
+    }
+    let f = File::create(&a.out).with_context(|| format!("无法创建 {}", a.out.display()))?;
+    let s = yibao_gen::write_roster_csv(f, a.seed, a.persons, a.year)
+        .with_context(|| format!("写入 {} 失败", a.out.display()))?;
+    eprintln!(
+        "已生成名册 {}：{} 人，{} 户，困难人群 {} 人",
+        a.out.display(),
+        s.rows,
+        s.households,
+        s.poor
     );
     Ok(())
 }

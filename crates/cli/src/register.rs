@@ -65,6 +65,24 @@ pub fn load(a: LoadArgs) -> Result<()> {
     })
 }
 
+pub fn policy_load(file: &std::path::Path, db: &DbArg) -> Result<()> {
+    let source = std::fs::read_to_string(file)
+        .with_context(|| format!("无法读取政策文件 {}", file.display()))?;
+    let policy = yibao_core::Policy::from_toml(&file.display().to_string(), &source)
+        .map_err(|e| anyhow!("{e}"))?;
+    block_on(async {
+        open(db)
+            .await?
+            .load_policy(&Operator::from_env(), &policy, &source)
+            .await?;
+        println!(
+            "已存入政策《{}》（{} 年度，险种 {}）",
+            policy.name, policy.year, policy.insutype
+        );
+        Ok(())
+    })
+}
+
 #[derive(clap::Subcommand)]
 pub enum PersonCommand {
     /// 查询人员在某日的待遇资格（参保、缴费、类别、备案、暂停或锁定）
@@ -621,6 +639,7 @@ pub fn enrol(c: EnrolCommand) -> Result<bool> {
                 Some(d) => parse_date("--paid-on", &d)?,
                 None => yibao_store::today(),
             };
+            let started = std::time::Instant::now();
             let roster = yibao_roster::read_roster(&file).map_err(|e| anyhow!("{e}"))?;
             let opts = yibao_store::ImportOptions {
                 skip_invalid,
@@ -643,9 +662,14 @@ pub fn enrol(c: EnrolCommand) -> Result<bool> {
                 yibao_roster::write_errors_csv(std::io::BufWriter::new(f), &report.errors)
                     .with_context(|| format!("无法写入问题清单 {}", path.display()))?;
             }
+            let secs = started.elapsed().as_secs_f64();
             println!(
-                "读取 {} 行，导入 {} 行，拒绝 {} 行，户数 {}",
-                report.rows_read, report.imported, report.rejected, report.households
+                "读取 {} 行，导入 {} 行，拒绝 {} 行，户数 {}；用时 {secs:.1} 秒（{:.0} 行/秒）",
+                report.rows_read,
+                report.imported,
+                report.rejected,
+                report.households,
+                report.rows_read as f64 / secs.max(1e-9)
             );
             if !report.by_category.is_empty() {
                 let parts: Vec<String> = report

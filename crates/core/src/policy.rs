@@ -630,6 +630,11 @@ impl Validator {
             .collect()
     }
 
+    /// Whether `code` is a category defined in `[[category]]`.
+    pub(crate) fn knows_category(&self, code: &str) -> bool {
+        self.categories.iter().any(|c| c == code)
+    }
+
     pub(crate) fn category_refs(&mut self, key: &str, list: &[String]) -> Vec<String> {
         for (i, c) in list.iter().enumerate() {
             if !self.categories.contains(c) {

@@ -175,6 +175,30 @@ fn bad_policies_name_file_key_and_reason() {
     );
     let e = policy_error(&employee.replace("base_ceiling = \"20000\"", "base_ceiling = \"-1\""));
     assert!(e.contains("contribution.employee.base_ceiling"), "{e}");
+    // 集中缴费期起日晚于止日; 单位费率超过 100%; 退休划入两种方式同时给出.
+    let e = policy_error(&good.replace(
+        "window_from = \"2023-09-01\"",
+        "window_from = \"2024-01-01\"",
+    ));
+    assert!(
+        e.contains("contribution.resident.window_to") && e.contains("早于"),
+        "{e}"
+    );
+    let e = policy_error(&employee.replace("unit_rate = \"0.075\"", "unit_rate = \"7.5\""));
+    assert!(
+        e.contains("contribution.employee.unit_rate") && e.contains("比例"),
+        "{e}"
+    );
+    let e = policy_error(&employee.replace(
+        "account_retiree = \"0.02\"",
+        "account_retiree = \"0.02\"\naccount_retiree_amount = \"80\"",
+    ));
+    assert!(e.contains("contribution.employee.account_retiree"), "{e}");
+    let e = policy_error(&good.replace("personal = \"380\"", "personal = \"-380\""));
+    assert!(
+        e.contains("contribution.resident.personal") && e.contains("负数"),
+        "{e}"
+    );
     let e = policy_error("not toml [");
     assert!(e.contains("TOML"), "{e}");
     // Several problems are reported together.
@@ -187,4 +211,18 @@ fn bad_policies_name_file_key_and_reason() {
         e.contains("3 处错误") && e.contains("critical.segments[2].ratio"),
         "{e}"
     );
+}
+
+#[test]
+fn sample_contribution_values() {
+    let p = load_policy(&root().join("policies/sample-county-2024.toml")).unwrap();
+    let rule = p.contribution.unwrap().resident.unwrap();
+    // 个人 380.00; 财政补助 400 + 150 + 60 + 60 = 670.00.
+    let due = rule.due(&[]);
+    assert_eq!((due.personal, due.assistance), (38_000, 0));
+    assert_eq!(due.subsidies.iter().map(|s| s.1).sum::<i64>(), 67_000);
+    // 代缴: 特困、低保全额，建档立卡一半 (380.00 × 50% = 190.00).
+    assert_eq!(rule.due(&["tk"]).personal, 0);
+    assert_eq!(rule.due(&["db"]).personal, 0);
+    assert_eq!(rule.due(&["pk"]).assistance, 19_000);
 }

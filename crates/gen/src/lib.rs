@@ -26,6 +26,7 @@ mod idcard;
 mod institutions;
 mod persons;
 mod rng;
+mod roster;
 mod text;
 
 use std::fs::File;
@@ -34,6 +35,7 @@ use std::path::Path;
 
 pub use claims::BadKind;
 pub use idcard::{certno_check_char, certno_is_valid};
+pub use roster::{write_roster_csv, RosterSummary};
 
 /// Largest number of persons (resident IDs stay unique far beyond; memory is ~20 bytes
 /// a person).

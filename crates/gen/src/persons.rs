@@ -234,7 +234,7 @@ impl Persons {
 }
 
 /// 百家姓 by rough frequency.
-const SURNAMES: [(&str, u32); 52] = [
+pub(crate) const SURNAMES: [(&str, u32); 52] = [
     ("王", 71),
     ("李", 70),
     ("张", 66),
@@ -510,7 +510,7 @@ pub(crate) fn push_psn_no(buf: &mut Vec<u8>, i: usize) {
 }
 
 /// Appends a Chinese name: surname and a one- or two-character given name.
-fn push_name(buf: &mut Vec<u8>, rng: &mut ChaCha8Rng, sex: u8, surname_w: &[u32]) {
+pub(crate) fn push_name(buf: &mut Vec<u8>, rng: &mut ChaCha8Rng, sex: u8, surname_w: &[u32]) {
     buf.extend_from_slice(SURNAMES[pick_weighted(rng, surname_w)].0.as_bytes());
     let chars = if sex == 1 { &MALE_CHARS } else { &FEMALE_CHARS };
     let len = if chance(rng, 300) { 1 } else { 2 };

@@ -276,6 +276,9 @@ pub(crate) async fn insert_many(
     rows: &[Vec<Value>],
 ) -> Result<()> {
     const ROWS_PER_STATEMENT: usize = 500;
+    // SQLite's driver maps `$N` names to positions one parameter at a time (quadratic in the
+    // number of parameters); plain `?` is positional already.
+    let positional = conn.backend_name() == "SQLite";
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
         let mut n = 0;
@@ -289,7 +292,11 @@ pub(crate) async fn insert_many(
                     sql.push_str(", ");
                 }
                 n += 1;
-                sql.push_str(&format!("${n}"));
+                if positional {
+                    sql.push('?');
+                } else {
+                    sql.push_str(&format!("${n}"));
+                }
             }
             sql.push(')');
         }
