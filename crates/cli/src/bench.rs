@@ -142,3 +142,84 @@ pub fn run(a: BenchArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(clap::Args)]
+pub struct BenchStoreArgs {
+    #[command(flatten)]
+    db: crate::register::DbArg,
+    /// 查询次数
+    #[arg(long, default_value_t = 20_000)]
+    lookups: usize,
+    /// 查询日期
+    #[arg(long, default_value = "2024-06-01")]
+    date: String,
+    /// 并发查询数（同时进行的查询）
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+}
+
+/// `yibao bench-store`: eligibility look-ups per second against the store.
+pub fn run_store(a: BenchStoreArgs) -> Result<()> {
+    let on = crate::register::parse_date("--date", &a.date)?;
+    if a.concurrency == 0 || a.concurrency > 64 {
+        anyhow::bail!("--concurrency={} 无效：应为 1 到 64", a.concurrency);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("无法启动异步运行时")?;
+    rt.block_on(async {
+        let store = crate::register::open(&a.db).await?;
+        let all: Vec<String> = sqlx_psn_nos(&store).await?;
+        if all.is_empty() {
+            anyhow::bail!("数据库中没有人员：请先 yibao enrol import 或 yibao load");
+        }
+        // A fixed pseudo-random sample (the same every run).
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let sample: Vec<String> = (0..a.lookups)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                all[(x % all.len() as u64) as usize].clone()
+            })
+            .collect();
+        for concurrency in [1, a.concurrency] {
+            let t = Instant::now();
+            let chunks: Vec<Vec<String>> = sample
+                .chunks(sample.len().div_ceil(concurrency))
+                .map(<[String]>::to_vec)
+                .collect();
+            let mut tasks = Vec::new();
+            for chunk in chunks {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut eligible = 0usize;
+                    for p in &chunk {
+                        if store.eligibility(p, on).await?.is_some_and(|e| e.eligible) {
+                            eligible += 1;
+                        }
+                    }
+                    Ok::<usize, yibao_store::StoreError>(eligible)
+                }));
+            }
+            let mut eligible = 0;
+            for t in tasks {
+                eligible += t.await.context("查询任务失败")??;
+            }
+            let s = t.elapsed().as_secs_f64();
+            println!(
+                "资格查询（{:?}，并发 {concurrency}）：{} 次，{:.2} 秒，{:.0} 次/秒（可享受待遇 {eligible}）",
+                store.backend(),
+                sample.len(),
+                s,
+                sample.len() as f64 / s
+            );
+        }
+        Ok(())
+    })
+}
+
+async fn sqlx_psn_nos(store: &yibao_store::Store) -> Result<Vec<String>> {
+    Ok(store.all_psn_nos().await?)
+}

@@ -63,6 +63,8 @@ enum Command {
         #[command(subcommand)]
         command: register::RegistrationCommand,
     },
+    /// 性能基准：数据库资格查询每秒次数
+    BenchStore(bench::BenchStoreArgs),
     /// 政策文件操作
     Policy {
         #[command(subcommand)]
@@ -157,6 +159,7 @@ fn main() -> ExitCode {
         Command::GenRoster(a) => gen_roster(a),
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::BenchStore(a) => bench::run_store(a),
         Command::Load(a) => register::load(a),
         Command::Enrol { command } => match register::enrol(command) {
             Ok(true) => Ok(()),

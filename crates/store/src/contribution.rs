@@ -8,7 +8,7 @@ use crate::register::{current_categories, INSUTYPE_EMPLOYEE};
 use crate::{date_of, Result};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use yibao_core::contribution::ResidentRule;
 use yibao_core::refdata::Suspension;
 use yibao_core::{Date, DateRange, Fen, Policy};
@@ -19,22 +19,32 @@ pub struct Coverage {
     pub suspensions: Vec<Suspension>,
 }
 
-/// Policies loaded in the store, parsed once per (year, insutype).
-#[derive(Default)]
+/// Policies loaded in the store, parsed once per (year, insutype) and shared by every
+/// clone of the store; a newer policy row for the year (from any process) invalidates it.
+#[derive(Clone, Default, Debug)]
 pub(crate) struct PolicyCache {
-    by_key: HashMap<(u16, String), Option<Arc<Policy>>>,
+    by_key: Arc<Mutex<PolicyMap>>,
 }
+
+type PolicyMap = HashMap<(u16, String), (i64, Option<Arc<Policy>>)>;
 
 impl PolicyCache {
     pub(crate) async fn get(
-        &mut self,
+        &self,
         conn: &mut AnyConnection,
         year: u16,
         insutype: &str,
     ) -> Result<Option<Arc<Policy>>> {
+        let latest: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM policies WHERE year = $1")
+            .bind(i64::from(year))
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
         let key = (year, insutype.to_string());
-        if let Some(p) = self.by_key.get(&key) {
-            return Ok(p.clone());
+        if let Some((id, p)) = self.lock().get(&key) {
+            if *id == latest {
+                return Ok(p.clone());
+            }
         }
         let rows = sqlx::query("SELECT source FROM policies WHERE year = $1 ORDER BY id DESC")
             .bind(i64::from(year))
@@ -50,15 +60,19 @@ impl PolicyCache {
                 }
             }
         }
-        self.by_key.insert(key, found.clone());
+        self.lock().insert(key, (latest, found.clone()));
         Ok(found)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PolicyMap> {
+        self.by_key.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 /// The coverage an enrolment gives, or `None` when it is not paid.
 pub(crate) async fn coverage(
     conn: &mut AnyConnection,
-    policies: &mut PolicyCache,
+    policies: &PolicyCache,
     psn_no: &str,
     insutype: &str,
     year: u16,
@@ -149,7 +163,7 @@ pub(crate) async fn categories_in_year(
 /// An employee is covered while employed; his unit's arrears suspend benefits.
 async fn employee_coverage(
     conn: &mut AnyConnection,
-    policies: &mut PolicyCache,
+    policies: &PolicyCache,
     psn_no: &str,
     year: u16,
     as_of: Date,

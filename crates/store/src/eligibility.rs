@@ -37,8 +37,7 @@ impl Store {
     /// The eligibility of `psn_no` on `on`; `None` when the person is unknown.
     pub async fn eligibility(&self, psn_no: &str, on: Date) -> Result<Option<Eligibility>> {
         let mut conn = self.pool.acquire().await?;
-        let mut policies = PolicyCache::default();
-        let Some(person) = person_record(&mut conn, &mut policies, psn_no, on).await? else {
+        let Some(person) = person_record(&mut conn, &self.policies, psn_no, on).await? else {
             return Ok(None);
         };
         let enrolment =
@@ -77,8 +76,18 @@ impl Store {
     /// suspensions), or `None` when unknown.
     pub async fn person(&self, psn_no: &str) -> Result<Option<Person>> {
         let mut conn = self.pool.acquire().await?;
-        let mut policies = PolicyCache::default();
-        person_record(&mut conn, &mut policies, psn_no, crate::today()).await
+        person_record(&mut conn, &self.policies, psn_no, crate::today()).await
+    }
+
+    /// Every registered person number.
+    pub async fn all_psn_nos(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT psn_no FROM persons ORDER BY psn_no")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?)
     }
 
     /// Adds every registered person to `refdata`, for a batch run against the store.
@@ -88,11 +97,10 @@ impl Store {
             .fetch_all(&mut *conn)
             .await?;
         let today = crate::today();
-        let mut policies = PolicyCache::default();
         let mut n = 0;
         for r in &rows {
             let psn_no: String = r.try_get(0)?;
-            if let Some(p) = person_record(&mut conn, &mut policies, &psn_no, today).await? {
+            if let Some(p) = person_record(&mut conn, &self.policies, &psn_no, today).await? {
                 refdata
                     .add_person(p)
                     .map_err(|e| crate::StoreError::Refused(format!("人员 {psn_no}：{e}")))?;
@@ -107,7 +115,7 @@ impl Store {
 /// (only for the 到期 label: validity ranges themselves are dated).
 pub(crate) async fn person_record(
     conn: &mut AnyConnection,
-    policies: &mut PolicyCache,
+    policies: &PolicyCache,
     psn_no: &str,
     as_of: Date,
 ) -> Result<Option<Person>> {

@@ -3,9 +3,11 @@
 //! in another household or scheme, an ID registered under other particulars). All or nothing
 //! by default; one transaction either way.
 
-use crate::contribution::PolicyCache;
 use crate::register::{psn_no_for, INSUTYPE_RESIDENT};
-use crate::{date_value, insert_many, now_text, Operator, Result, Store, Value};
+use crate::{
+    date_value, now_text, Batch, Operator, Result, Store, Value, CATEGORIES, CONTRIBUTIONS,
+    ENROLMENTS, MEMBERS, PERSONS,
+};
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use yibao_core::Date;
@@ -159,44 +161,52 @@ pub async fn import_roster(
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
-    let (mut persons, mut enrolments, mut members, mut contributions, mut categories) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut batch = Batch::new();
     let mut households = BTreeSet::new();
     let paid_on = Value::Int(date_value(opts.paid_on));
-    let mut policies = PolicyCache::default();
+    let policies = &store.policies;
     for r in roster.rows.iter().filter(|r| !bad_rows.contains(&r.row)) {
         let psn_no = match known.get(&r.certno) {
             Some(k) => k.psn_no.clone(),
             None => {
                 seq += 1;
                 let p = psn_no_for(seq);
-                persons.push(vec![
-                    text(&p),
-                    text(&r.certno),
-                    text(&r.name),
-                    text(&r.gend),
-                    Value::Int(date_value(r.brdy)),
-                    text(&now),
-                ]);
+                batch.push(
+                    &PERSONS,
+                    vec![
+                        text(&p),
+                        text(&r.certno),
+                        text(&r.name),
+                        text(&r.gend),
+                        Value::Int(date_value(r.brdy)),
+                        text(&now),
+                    ],
+                );
                 p
             }
         };
         let year = Value::Int(i64::from(r.year));
-        enrolments.push(vec![
-            text(&psn_no),
-            text(INSUTYPE_RESIDENT),
-            year.clone(),
-            text(&r.household),
-            text(""),
-            text(&now),
-        ]);
-        members.push(vec![
-            text(&r.household),
-            text(&psn_no),
-            text(&r.relation),
-            year.clone(),
-            text(&now),
-        ]);
+        batch.push(
+            &ENROLMENTS,
+            vec![
+                text(&psn_no),
+                text(INSUTYPE_RESIDENT),
+                year.clone(),
+                text(&r.household),
+                text(""),
+                text(&now),
+            ],
+        );
+        batch.push(
+            &MEMBERS,
+            vec![
+                text(&r.household),
+                text(&psn_no),
+                text(&r.relation),
+                year.clone(),
+                text(&now),
+            ],
+        );
         // What the person paid; what 医疗救助 pays for him (代缴); the fiscal subsidy, by
         // source when it matches the policy's split.
         let rule = policies
@@ -220,15 +230,18 @@ pub async fn import_roster(
         }
         for (source, amount) in rows {
             if amount > 0 {
-                contributions.push(vec![
-                    text(&psn_no),
-                    text(INSUTYPE_RESIDENT),
-                    year.clone(),
-                    text(&source),
-                    Value::Int(amount),
-                    paid_on.clone(),
-                    text(&now),
-                ]);
+                batch.push(
+                    &CONTRIBUTIONS,
+                    vec![
+                        text(&psn_no),
+                        text(INSUTYPE_RESIDENT),
+                        year.clone(),
+                        text(&source),
+                        Value::Int(amount),
+                        paid_on.clone(),
+                        text(&now),
+                    ],
+                );
             }
         }
         let (from, to) = (
@@ -237,15 +250,18 @@ pub async fn import_roster(
         );
         if let (Some(from), Some(to)) = (from, to) {
             for c in &r.categories {
-                categories.push(vec![
-                    text(&psn_no),
-                    text(c),
-                    Value::Int(date_value(from)),
-                    Value::Int(date_value(to)),
-                    Value::Null,
-                    text(&format!("参保名册 {}", opts.file)),
-                    text(&now),
-                ]);
+                batch.push(
+                    &CATEGORIES,
+                    vec![
+                        text(&psn_no),
+                        text(c),
+                        Value::Int(date_value(from)),
+                        Value::Int(date_value(to)),
+                        Value::Null,
+                        text(&format!("参保名册 {}", opts.file)),
+                        text(&now),
+                    ],
+                );
             }
         }
         if r.categories.is_empty() {
@@ -256,6 +272,7 @@ pub async fn import_roster(
         }
         households.insert((r.year, r.household.clone()));
         report.imported += 1;
+        batch.maybe_flush(&mut tx).await?;
         // The same ID twice in one file is a file error, so `known` needs no update here.
         known.insert(
             r.certno.clone(),
@@ -268,65 +285,7 @@ pub async fn import_roster(
         );
     }
     report.households = households.len();
-    let conn = &mut *tx;
-    insert_many(
-        conn,
-        "persons",
-        &["psn_no", "certno", "name", "gend", "brdy", "recorded_at"],
-        &persons,
-    )
-    .await?;
-    insert_many(
-        conn,
-        "enrolments",
-        &[
-            "psn_no",
-            "insutype",
-            "year",
-            "hh_no",
-            "school",
-            "recorded_at",
-        ],
-        &enrolments,
-    )
-    .await?;
-    insert_many(
-        conn,
-        "household_members",
-        &["hh_no", "psn_no", "relation", "year", "recorded_at"],
-        &members,
-    )
-    .await?;
-    insert_many(
-        conn,
-        "contributions",
-        &[
-            "psn_no",
-            "insutype",
-            "year",
-            "source",
-            "amount_fen",
-            "paid_on",
-            "recorded_at",
-        ],
-        &contributions,
-    )
-    .await?;
-    insert_many(
-        conn,
-        "person_categories",
-        &[
-            "psn_no",
-            "code",
-            "valid_from",
-            "valid_to",
-            "supersedes",
-            "source",
-            "recorded_at",
-        ],
-        &categories,
-    )
-    .await?;
+    batch.flush(&mut tx).await?;
     tx.commit().await?;
     report.committed = true;
     report.errors = errors;

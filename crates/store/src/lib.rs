@@ -78,6 +78,7 @@ impl Operator {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    policies: contribution::PolicyCache,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -146,7 +147,11 @@ impl Store {
             Backend::Sqlite => MIGRATE_SQLITE.run(&pool).await?,
             Backend::Postgres => MIGRATE_POSTGRES.run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            policies: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -265,6 +270,135 @@ pub(crate) enum Value {
     Int(i64),
     Text(String),
     Null,
+}
+
+/// A table that bulk loads write, with its columns.
+pub(crate) struct Table {
+    pub name: &'static str,
+    pub columns: &'static [&'static str],
+}
+
+pub(crate) static PERSONS: Table = Table {
+    name: "persons",
+    columns: &["psn_no", "certno", "name", "gend", "brdy", "recorded_at"],
+};
+pub(crate) static ENROLMENTS: Table = Table {
+    name: "enrolments",
+    columns: &[
+        "psn_no",
+        "insutype",
+        "year",
+        "hh_no",
+        "school",
+        "recorded_at",
+    ],
+};
+pub(crate) static MEMBERS: Table = Table {
+    name: "household_members",
+    columns: &["hh_no", "psn_no", "relation", "year", "recorded_at"],
+};
+pub(crate) static CONTRIBUTIONS: Table = Table {
+    name: "contributions",
+    columns: &[
+        "psn_no",
+        "insutype",
+        "year",
+        "source",
+        "amount_fen",
+        "paid_on",
+        "recorded_at",
+    ],
+};
+pub(crate) static CATEGORIES: Table = Table {
+    name: "person_categories",
+    columns: &[
+        "psn_no",
+        "code",
+        "valid_from",
+        "valid_to",
+        "supersedes",
+        "source",
+        "recorded_at",
+    ],
+};
+pub(crate) static REGISTRATIONS: Table = Table {
+    name: "registrations",
+    columns: &[
+        "reg_no",
+        "psn_no",
+        "kind",
+        "dise_codg",
+        "valid_from",
+        "valid_to",
+        "recorded_at",
+    ],
+};
+pub(crate) static EVENTS: Table = Table {
+    name: "registration_events",
+    columns: &[
+        "reg_no",
+        "state",
+        "effective",
+        "operator",
+        "note",
+        "recorded_at",
+    ],
+};
+
+/// Rows waiting to be written, per table, flushed in an order that respects foreign keys
+/// (persons first) and every few thousand rows so a large load keeps little in memory.
+pub(crate) struct Batch {
+    tables: [&'static Table; 7],
+    rows: [Vec<Vec<Value>>; 7],
+    pending: usize,
+}
+
+impl Batch {
+    const FLUSH_AT: usize = 20_000;
+
+    pub fn new() -> Batch {
+        Batch {
+            tables: [
+                &PERSONS,
+                &ENROLMENTS,
+                &MEMBERS,
+                &CONTRIBUTIONS,
+                &CATEGORIES,
+                &REGISTRATIONS,
+                &EVENTS,
+            ],
+            rows: Default::default(),
+            pending: 0,
+        }
+    }
+
+    pub fn push(&mut self, table: &'static Table, row: Vec<Value>) {
+        debug_assert_eq!(row.len(), table.columns.len());
+        let i = self
+            .tables
+            .iter()
+            .position(|t| std::ptr::eq(*t, table))
+            .expect("a table of the batch");
+        self.rows[i].push(row);
+        self.pending += 1;
+    }
+
+    /// Writes out when enough rows are waiting.
+    pub async fn maybe_flush(&mut self, conn: &mut sqlx::AnyConnection) -> Result<()> {
+        if self.pending >= Self::FLUSH_AT {
+            self.flush(conn).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn flush(&mut self, conn: &mut sqlx::AnyConnection) -> Result<()> {
+        for (t, rows) in self.tables.iter().zip(self.rows.iter_mut()) {
+            insert_many(conn, t.name, t.columns, rows).await?;
+            rows.clear();
+        }
+        self.pending = 0;
+        Ok(())
+    }
 }
 
 /// Inserts `rows` into `table` with multi-row `INSERT`s (a few hundred rows a statement), so

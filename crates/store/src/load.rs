@@ -2,7 +2,10 @@
 //! is validated before anything is written; the write is one transaction.
 
 use crate::register::{far_future, INSUTYPE_RESIDENT};
-use crate::{date_value, insert_many, now_text, Operator, Result, Store, StoreError, Value};
+use crate::{
+    date_value, now_text, Batch, Operator, Result, Store, StoreError, Value, CATEGORIES,
+    CONTRIBUTIONS, ENROLMENTS, EVENTS, MEMBERS, PERSONS, REGISTRATIONS,
+};
 use sqlx::Row;
 use std::collections::HashSet;
 use std::path::Path;
@@ -101,9 +104,7 @@ pub async fn load_reference(
         .iter()
         .map(|r| r.try_get(0))
         .collect::<Result<_, _>>()?;
-    let (mut persons, mut enrolments, mut members, mut contributions, mut categories) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut regs, mut events) = (Vec::new(), Vec::new());
+    let mut batch = Batch::new();
     let mut report = LoadReport {
         policy: policy.name.clone(),
         institutions: data.institutions.len(),
@@ -116,58 +117,74 @@ pub async fn load_reference(
         .await?
         .try_get(0)?;
     for p in &data.persons {
+        batch.maybe_flush(&mut tx).await?;
         if existing.contains(&p.psn_no) {
             report.persons_already_there += 1;
             continue;
         }
         report.persons_added += 1;
-        persons.push(vec![
-            text(&p.psn_no),
-            text(&p.certno),
-            text(&p.name),
-            text(&p.gend),
-            Value::Int(date_value(p.brdy)),
-            text(&now),
-        ]);
+        batch.push(
+            &PERSONS,
+            vec![
+                text(&p.psn_no),
+                text(&p.certno),
+                text(&p.name),
+                text(&p.gend),
+                Value::Int(date_value(p.brdy)),
+                text(&now),
+            ],
+        );
         // A reference directory has no households: each person is his own.
         for &year in &p.enrolments {
             let y = Value::Int(i64::from(year));
-            enrolments.push(vec![
-                text(&p.psn_no),
-                text(INSUTYPE_RESIDENT),
-                y.clone(),
-                text(&p.psn_no),
-                text(""),
-                text(&now),
-            ]);
-            members.push(vec![
-                text(&p.psn_no),
-                text(&p.psn_no),
-                text("01"),
-                y.clone(),
-                text(&now),
-            ]);
+            batch.push(
+                &ENROLMENTS,
+                vec![
+                    text(&p.psn_no),
+                    text(INSUTYPE_RESIDENT),
+                    y.clone(),
+                    text(&p.psn_no),
+                    text(""),
+                    text(&now),
+                ],
+            );
+            batch.push(
+                &MEMBERS,
+                vec![
+                    text(&p.psn_no),
+                    text(&p.psn_no),
+                    text("01"),
+                    y.clone(),
+                    text(&now),
+                ],
+            );
             let jan1 = yibao_core::Date::from_ymd(u32::from(year), 1, 1).unwrap_or(far_future());
-            contributions.push(vec![
-                text(&p.psn_no),
-                text(INSUTYPE_RESIDENT),
-                y,
-                text(SOURCE_REFERENCE),
-                Value::Int(0),
-                Value::Int(date_value(jan1)),
-                text(&now),
-            ]);
+            batch.push(
+                &CONTRIBUTIONS,
+                vec![
+                    text(&p.psn_no),
+                    text(INSUTYPE_RESIDENT),
+                    y,
+                    text(SOURCE_REFERENCE),
+                    Value::Int(0),
+                    Value::Int(date_value(jan1)),
+                    text(&now),
+                ],
+            );
         }
         for c in &p.categories {
-            categories.push(vec![
-                text(&p.psn_no),
-                text(&c.code),
-                Value::Int(date_value(c.range.from)),
-                Value::Int(date_value(c.range.to)),
-                Value::Null,
-                text("参考数据"),
-                text(&now),
-            ]);
+            batch.push(
+                &CATEGORIES,
+                vec![
+                    text(&p.psn_no),
+                    text(&c.code),
+                    Value::Int(date_value(c.range.from)),
+                    Value::Int(date_value(c.range.to)),
+                    Value::Null,
+                    text("参考数据"),
+                    text(&now),
+                ],
+            );
         }
         let approved = p
             .chronic
@@ -177,115 +194,34 @@ pub async fn load_reference(
         for (kind, dise, range) in approved {
             reg_seq += 1;
             let reg_no = format!("R{reg_seq:011}");
-            regs.push(vec![
-                text(&reg_no),
-                text(&p.psn_no),
-                text(kind),
-                text(dise),
-                Value::Int(date_value(range.from)),
-                Value::Int(date_value(range.to)),
-                text(&now),
-            ]);
-            for state in ["applied", "approved"] {
-                events.push(vec![
+            batch.push(
+                &REGISTRATIONS,
+                vec![
                     text(&reg_no),
-                    text(state),
+                    text(&p.psn_no),
+                    text(kind),
+                    text(dise),
                     Value::Int(date_value(range.from)),
-                    text(&op.0),
-                    text("参考数据导入"),
+                    Value::Int(date_value(range.to)),
                     text(&now),
-                ]);
+                ],
+            );
+            for state in ["applied", "approved"] {
+                batch.push(
+                    &EVENTS,
+                    vec![
+                        text(&reg_no),
+                        text(state),
+                        Value::Int(date_value(range.from)),
+                        text(&op.0),
+                        text("参考数据导入"),
+                        text(&now),
+                    ],
+                );
             }
         }
     }
-    let conn = &mut *tx;
-    insert_many(
-        conn,
-        "persons",
-        &["psn_no", "certno", "name", "gend", "brdy", "recorded_at"],
-        &persons,
-    )
-    .await?;
-    insert_many(
-        conn,
-        "enrolments",
-        &[
-            "psn_no",
-            "insutype",
-            "year",
-            "hh_no",
-            "school",
-            "recorded_at",
-        ],
-        &enrolments,
-    )
-    .await?;
-    insert_many(
-        conn,
-        "household_members",
-        &["hh_no", "psn_no", "relation", "year", "recorded_at"],
-        &members,
-    )
-    .await?;
-    insert_many(
-        conn,
-        "contributions",
-        &[
-            "psn_no",
-            "insutype",
-            "year",
-            "source",
-            "amount_fen",
-            "paid_on",
-            "recorded_at",
-        ],
-        &contributions,
-    )
-    .await?;
-    insert_many(
-        conn,
-        "person_categories",
-        &[
-            "psn_no",
-            "code",
-            "valid_from",
-            "valid_to",
-            "supersedes",
-            "source",
-            "recorded_at",
-        ],
-        &categories,
-    )
-    .await?;
-    insert_many(
-        conn,
-        "registrations",
-        &[
-            "reg_no",
-            "psn_no",
-            "kind",
-            "dise_codg",
-            "valid_from",
-            "valid_to",
-            "recorded_at",
-        ],
-        &regs,
-    )
-    .await?;
-    insert_many(
-        conn,
-        "registration_events",
-        &[
-            "reg_no",
-            "state",
-            "effective",
-            "operator",
-            "note",
-            "recorded_at",
-        ],
-        &events,
-    )
-    .await?;
+    batch.flush(&mut tx).await?;
     tx.commit().await?;
     store
         .log(
