@@ -624,10 +624,21 @@ pub(crate) async fn current_categories(
     conn: &mut AnyConnection,
     psn_no: &str,
 ) -> Result<Vec<(i64, String, DateRange)>> {
-    let rows = sqlx::query(
-        "SELECT id, code, valid_from, valid_to FROM person_categories c WHERE psn_no = $1 \
-         AND NOT EXISTS (SELECT 1 FROM person_categories s WHERE s.supersedes = c.id) ORDER BY id",
-    )
+    current_spans(conn, "person_categories", "code", psn_no).await
+}
+
+/// Current (not superseded, not empty) dated rows of `table` for a person:
+/// `(id, label_column, range)`. `table` and `label` are this crate's own names.
+async fn current_spans(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    label: &'static str,
+    psn_no: &str,
+) -> Result<Vec<(i64, String, DateRange)>> {
+    let rows = sqlx::query(&format!(
+        "SELECT id, {label}, valid_from, valid_to FROM {table} c WHERE psn_no = $1 \
+         AND NOT EXISTS (SELECT 1 FROM {table} s WHERE s.supersedes = c.id) ORDER BY id"
+    ))
     .bind(psn_no)
     .fetch_all(&mut *conn)
     .await?;
@@ -764,22 +775,9 @@ pub(crate) async fn current_locks(
     conn: &mut AnyConnection,
     psn_no: &str,
 ) -> Result<Vec<(i64, DateRange, String)>> {
-    let rows = sqlx::query(
-        "SELECT id, valid_from, valid_to, reason FROM locks l WHERE psn_no = $1 \
-         AND NOT EXISTS (SELECT 1 FROM locks s WHERE s.supersedes = l.id) ORDER BY id",
-    )
-    .bind(psn_no)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut out = Vec::new();
-    for r in &rows {
-        let range = DateRange {
-            from: date_of(r, 1)?,
-            to: date_of(r, 2)?,
-        };
-        if range.from <= range.to {
-            out.push((r.try_get(0)?, range, r.try_get(3)?));
-        }
-    }
-    Ok(out)
+    let spans = current_spans(conn, "locks", "reason", psn_no).await?;
+    Ok(spans
+        .into_iter()
+        .map(|(id, reason, range)| (id, range, reason))
+        .collect())
 }
