@@ -5,14 +5,14 @@
 //! Layers run in the order of the policy sheet: line classification → 基本医保统筹 →
 //! 大病保险 → supplementary layers → 医疗救助 → 兜底.
 
-use crate::claim::{scaled_product_fen, Claim};
+use crate::claim::{scaled_product_fen, Claim, Line};
 use crate::explain::{Explanation, LayerExplanation, LineExplanation, SegmentExplanation, Yuan};
 use crate::money::{apply_ratio, div_round_half_up, Fen, Ratio, PPM_ONE};
 use crate::policy::{
     ChronicRatio, FundField, Policy, RepeatRule, Tilt, VisitKind, MAX_CHRONIC_CLASSES,
     MAX_SUPPLEMENTARY,
 };
-use crate::refdata::{ItemClass, Person, RefData};
+use crate::refdata::{CatalogItem, ItemClass, Person, RefData};
 
 /// A person's running totals for one calendar year. Every field is additive, so a settlement's
 /// change is itself a `YearAccumulators` and a reversal subtracts exactly what was added.
@@ -190,6 +190,36 @@ fn first_tilt<'t>(tilts: &'t [Tilt], person: &Person, on: crate::date::Date) -> 
         .find(|t| t.categories.iter().any(|c| person.holds_category(c, on)))
 }
 
+/// How one fee line divides (§2 line classification): 全自费, 超限价自付, 先行自付 and the
+/// part within the policy scope. The four always add up to the line's amount.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LineSplit {
+    pub fulamt: Fen,
+    pub over: Fen,
+    pub pre: Fen,
+    pub inscp: Fen,
+}
+
+/// Splits a validated line of `item` (the gateway reports this per line in 2204/2301).
+pub fn split_line(item: &CatalogItem, line: &Line) -> LineSplit {
+    let mut s = LineSplit::default();
+    if item.class == ItemClass::C {
+        s.fulamt = line.amount;
+        return s;
+    }
+    if let Some(limit) = item.price_limit {
+        if line.price > limit {
+            s.over = scaled_product_fen(line.price - limit, line.qty);
+        }
+    }
+    let b = line.amount - s.over;
+    if item.class == ItemClass::B {
+        s.pre = apply_ratio(b, item.selfpay_prop);
+    }
+    s.inscp = b - s.pre;
+    s
+}
+
 /// Remaining room under a cap (never negative).
 fn room(cap: Fen, used: Fen) -> Fen {
     (cap - used).max(0)
@@ -205,7 +235,7 @@ pub fn compute(
     explain: bool,
 ) -> Settlement {
     let person = &refdata.persons[claim.person as usize];
-    let level = refdata.institutions[claim.institution as usize].level;
+    let level = refdata.institutions()[claim.institution as usize].level;
     let on = claim.enddate;
     let mut ex = explain.then(Box::<Explanation>::default);
     let mut a = Amounts::default();
@@ -213,23 +243,14 @@ pub fn compute(
 
     // §2 line classification.
     for line in &claim.lines {
-        let item = &refdata.catalog[line.item as usize];
+        let item = &refdata.catalog()[line.item as usize];
         let amount = line.amount;
-        let (mut fulamt, mut over, mut pre, mut inscp) = (0, 0, 0, 0);
-        if item.class == ItemClass::C {
-            fulamt = amount;
-        } else {
-            if let Some(limit) = item.price_limit {
-                if line.price > limit {
-                    over = scaled_product_fen(line.price - limit, line.qty);
-                }
-            }
-            let b = amount - over;
-            if item.class == ItemClass::B {
-                pre = apply_ratio(b, item.selfpay_prop);
-            }
-            inscp = b - pre;
-        }
+        let LineSplit {
+            fulamt,
+            over,
+            pre,
+            inscp,
+        } = split_line(item, line);
         a.medfee_sumamt += amount;
         a.fulamt_ownpay_amt += fulamt;
         a.overlmt_selfpay += over;

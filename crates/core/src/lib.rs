@@ -13,10 +13,11 @@ pub mod ledger;
 pub mod money;
 pub mod policy;
 pub mod refdata;
+pub mod visit;
 
 pub use claim::{validate, Claim, ClaimDraft, LineDraft, LinesDraft, RejectCode, Rejection, Val};
 pub use date::{Date, DateRange};
-pub use engine::{compute, Amounts, Settlement, YearAccumulators};
+pub use engine::{compute, split_line, Amounts, LineSplit, Settlement, YearAccumulators};
 pub use ledger::{reverse, settle, LedgerStore, MemLedger, SettledEntry};
 pub use money::{format_fen, Fen, Ratio};
 pub use policy::{Policy, PolicyError};

@@ -6,6 +6,7 @@
 use crate::date::{Date, DateRange};
 use crate::money::{parse_scaled, DecimalError, Ratio};
 use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 /// Decimal places of unit prices and quantities (the national interface's numeric(16,6)).
 pub const PRICE_SCALE: u32 = 6;
@@ -410,35 +411,63 @@ pub fn validate_certno(certno: &str) -> Result<(Date, &'static str), String> {
     Ok((birth, sex))
 }
 
-/// All reference data, indexed for the engine's look-ups.
-#[derive(Default, Debug)]
-pub struct RefData {
-    pub institutions: Vec<Institution>,
-    pub catalog: Vec<CatalogItem>,
-    pub persons: Vec<Person>,
+/// Institutions and catalog: read by every settlement, shared between [`RefData`]s.
+#[derive(Default, Debug, Clone)]
+struct Tables {
+    institutions: Vec<Institution>,
+    catalog: Vec<CatalogItem>,
     institution_index: FxHashMap<String, u32>,
     catalog_index: FxHashMap<String, u32>,
+}
+
+/// All reference data, indexed for the engine's look-ups. Institutions and the catalog are
+/// held behind an `Arc` so that a caller settling one person at a time (the gateway) can
+/// pair them with just that person without copying them ([`RefData::sharing_tables`]).
+#[derive(Default, Debug)]
+pub struct RefData {
+    tables: Arc<Tables>,
+    pub persons: Vec<Person>,
     person_index: FxHashMap<String, u32>,
 }
 
 impl RefData {
+    /// Institutions, indexed by [`RefData::institution`].
+    pub fn institutions(&self) -> &[Institution] {
+        &self.tables.institutions
+    }
+
+    /// Catalog items, indexed by [`RefData::item`].
+    pub fn catalog(&self) -> &[CatalogItem] {
+        &self.tables.catalog
+    }
+
+    /// The same institutions and catalog (shared, not copied) with no persons.
+    pub fn sharing_tables(&self) -> RefData {
+        RefData {
+            tables: Arc::clone(&self.tables),
+            persons: Vec::new(),
+            person_index: FxHashMap::default(),
+        }
+    }
+
     pub fn add_institution(&mut self, inst: Institution) -> Result<(), RefError> {
-        if self.institution_index.contains_key(&inst.code) {
+        let t = Arc::make_mut(&mut self.tables);
+        if t.institution_index.contains_key(&inst.code) {
             return Err(ref_err("code", &inst.code, "机构编码重复"));
         }
-        self.institution_index
-            .insert(inst.code.clone(), self.institutions.len() as u32);
-        self.institutions.push(inst);
+        t.institution_index
+            .insert(inst.code.clone(), t.institutions.len() as u32);
+        t.institutions.push(inst);
         Ok(())
     }
 
     pub fn add_catalog_item(&mut self, item: CatalogItem) -> Result<(), RefError> {
-        if self.catalog_index.contains_key(&item.code) {
+        let t = Arc::make_mut(&mut self.tables);
+        if t.catalog_index.contains_key(&item.code) {
             return Err(ref_err("code", &item.code, "目录编码重复"));
         }
-        self.catalog_index
-            .insert(item.code.clone(), self.catalog.len() as u32);
-        self.catalog.push(item);
+        t.catalog_index.insert(item.code.clone(), t.catalog.len() as u32);
+        t.catalog.push(item);
         Ok(())
     }
 
@@ -456,11 +485,11 @@ impl RefData {
     }
 
     pub fn institution(&self, code: &str) -> Option<u32> {
-        self.institution_index.get(code).copied()
+        self.tables.institution_index.get(code).copied()
     }
 
     pub fn item(&self, code: &str) -> Option<u32> {
-        self.catalog_index.get(code).copied()
+        self.tables.catalog_index.get(code).copied()
     }
 
     pub fn person(&self, psn_no: &str) -> Option<u32> {

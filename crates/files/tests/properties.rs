@@ -92,13 +92,13 @@ const QTYS: &[(&str, i64)] = &[
 
 fn line_strategy() -> impl Strategy<Value = (String, String, String, String)> {
     let r = &fixture().1;
-    let n_items = r.catalog.len();
+    let n_items = r.catalog().len();
     (0..n_items, 1i64..3_000_000, 0..QTYS.len()).prop_map(move |(item, price_fen, q)| {
         let (qty, qty_hundredths) = QTYS[q];
         // amount = price × qty rounded half up to the fen
         let amount = (price_fen * qty_hundredths + 50) / 100;
         (
-            fixture().1.catalog[item].code.clone(),
+            fixture().1.catalog()[item].code.clone(),
             yuan(price_fen),
             qty.to_string(),
             yuan(amount),
@@ -108,7 +108,7 @@ fn line_strategy() -> impl Strategy<Value = (String, String, String, String)> {
 
 fn claim_strategy() -> impl Strategy<Value = GenClaim> {
     let r = &fixture().1;
-    let (n_persons, n_inst) = (r.persons.len(), r.institutions.len());
+    let (n_persons, n_inst) = (r.persons.len(), r.institutions().len());
     (
         0..n_persons,
         0..n_inst,
@@ -127,7 +127,7 @@ fn claim_strategy() -> impl Strategy<Value = GenClaim> {
             GenClaim {
                 claim_id: String::new(),
                 psn_no: r.persons[p].psn_no.clone(),
-                fixmedins_code: r.institutions[i].code.clone(),
+                fixmedins_code: r.institutions()[i].code.clone(),
                 med_type: med_type.to_string(),
                 begndate: begn.to_string(),
                 enddate: end.to_string(),

@@ -37,20 +37,18 @@ impl Store {
     /// The eligibility of `psn_no` on `on`; `None` when the person is unknown.
     pub async fn eligibility(&self, psn_no: &str, on: Date) -> Result<Option<Eligibility>> {
         let mut conn = self.pool.acquire().await?;
-        let Some(person) = person_record(&mut conn, &self.policies, psn_no, on).await? else {
+        let Some(stored) = person_record(&mut conn, &self.policies, psn_no, on).await? else {
             return Ok(None);
         };
-        let enrolment =
-            sqlx::query("SELECT insutype, hh_no FROM enrolments WHERE psn_no = $1 AND year = $2")
-                .bind(psn_no)
-                .bind(i64::from(on.year()))
-                .fetch_optional(&mut *conn)
-                .await?;
-        let (insutype, hh_no) = match enrolment {
-            Some(r) => (Some(r.try_get(0)?), Some(r.try_get(1)?)),
+        let StoredPerson {
+            person,
+            enrolments,
+            registrations,
+        } = stored;
+        let (insutype, hh_no) = match enrolments.into_iter().find(|e| e.year == on.year()) {
+            Some(e) => (Some(e.insutype), Some(e.hh_no)),
             None => (None, None),
         };
-        let registrations = registrations_of(&mut conn, psn_no, on).await?;
         let paid = person.enrolled(on.year());
         let suspension = person.suspension_on(on).cloned();
         Ok(Some(Eligibility {
@@ -76,7 +74,9 @@ impl Store {
     /// suspensions), or `None` when unknown.
     pub async fn person(&self, psn_no: &str) -> Result<Option<Person>> {
         let mut conn = self.pool.acquire().await?;
-        person_record(&mut conn, &self.policies, psn_no, crate::today()).await
+        Ok(person_record(&mut conn, &self.policies, psn_no, crate::today())
+            .await?
+            .map(|s| s.person))
     }
 
     /// Every registered person number.
@@ -100,9 +100,9 @@ impl Store {
         let mut n = 0;
         for r in &rows {
             let psn_no: String = r.try_get(0)?;
-            if let Some(p) = person_record(&mut conn, &self.policies, &psn_no, today).await? {
+            if let Some(s) = person_record(&mut conn, &self.policies, &psn_no, today).await? {
                 refdata
-                    .add_person(p)
+                    .add_person(s.person)
                     .map_err(|e| crate::StoreError::Refused(format!("人员 {psn_no}：{e}")))?;
                 n += 1;
             }
@@ -111,14 +111,29 @@ impl Store {
     }
 }
 
+/// One enrolment row: year, 险种 and household.
+struct EnrolmentRow {
+    year: u16,
+    insutype: String,
+    hh_no: String,
+}
+
+/// What [`person_record`] read: the engine's person and the rows it was built from that
+/// eligibility also reports.
+struct StoredPerson {
+    person: Person,
+    enrolments: Vec<EnrolmentRow>,
+    registrations: Vec<Registration>,
+}
+
 /// Builds the engine's person from the store. Registration states are taken as of `as_of`
 /// (only for the 到期 label: validity ranges themselves are dated).
-pub(crate) async fn person_record(
+async fn person_record(
     conn: &mut AnyConnection,
     policies: &PolicyCache,
     psn_no: &str,
     as_of: Date,
-) -> Result<Option<Person>> {
+) -> Result<Option<StoredPerson>> {
     let Some(r) =
         sqlx::query("SELECT psn_no, certno, name, gend, brdy FROM persons WHERE psn_no = $1")
             .bind(psn_no)
@@ -140,31 +155,38 @@ pub(crate) async fn person_record(
         suspensions: Vec::new(),
     };
     let years =
-        sqlx::query("SELECT year, insutype FROM enrolments WHERE psn_no = $1 ORDER BY year")
+        sqlx::query("SELECT year, insutype, hh_no FROM enrolments WHERE psn_no = $1 ORDER BY year")
             .bind(psn_no)
             .fetch_all(&mut *conn)
             .await?;
+    let mut enrolments = Vec::with_capacity(years.len());
     for y in &years {
         let year: i64 = y.try_get(0)?;
-        let insutype: String = y.try_get(1)?;
         let year = u16::try_from(year).unwrap_or_default();
+        let insutype: String = y.try_get(1)?;
         if let Some(cover) =
             crate::contribution::coverage(conn, policies, psn_no, &insutype, year, as_of).await?
         {
             person.enrolments.push(year);
             person.suspensions.extend(cover.suspensions);
         }
+        enrolments.push(EnrolmentRow {
+            year,
+            insutype,
+            hh_no: y.try_get(2)?,
+        });
     }
     for (_, code, range) in current_categories(conn, psn_no).await? {
         person.categories.push(CategorySpan { code, range });
     }
-    for reg in registrations_of(conn, psn_no, as_of).await? {
+    let registrations = registrations_of(conn, psn_no, as_of).await?;
+    for reg in &registrations {
         let Some(range) = reg.effective() else {
             continue;
         };
         match reg.kind {
             RegistrationKind::Chronic => person.chronic.push(ChronicRegistration {
-                dise_codg: reg.dise_codg,
+                dise_codg: reg.dise_codg.clone(),
                 range,
             }),
             RegistrationKind::Offsite => person.offsite.push(range),
@@ -176,5 +198,9 @@ pub(crate) async fn person_record(
             reason: format!("人员已锁定：{reason}"),
         });
     }
-    Ok(Some(person))
+    Ok(Some(StoredPerson {
+        person,
+        enrolments,
+        registrations,
+    }))
 }

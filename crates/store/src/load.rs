@@ -61,7 +61,7 @@ pub async fn load_reference(
 
     let mut tx = store.pool.begin().await?;
     let now = now_text();
-    for inst in &data.institutions {
+    for inst in data.institutions() {
         sqlx::query(
             "INSERT INTO institutions (code, name, level) VALUES ($1, $2, $3) \
              ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level",
@@ -107,7 +107,7 @@ pub async fn load_reference(
     let mut batch = Batch::new();
     let mut report = LoadReport {
         policy: policy.name.clone(),
-        institutions: data.institutions.len(),
+        institutions: data.institutions().len(),
         catalog_items: catalog.len(),
         ..Default::default()
     };
