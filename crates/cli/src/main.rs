@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod register;
+mod serve;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -62,6 +63,13 @@ enum Command {
     Registration {
         #[command(subcommand)]
         command: register::RegistrationCommand,
+    },
+    /// 医院网关：按国家医保接口规范实时结算（HTTP）
+    Serve(serve::ServeArgs),
+    /// 定点机构接口密钥：签发、撤销
+    Keys {
+        #[command(subcommand)]
+        command: serve::KeysCommand,
     },
     /// 性能基准：数据库资格查询每秒次数
     BenchStore(bench::BenchStoreArgs),
@@ -161,6 +169,8 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::BenchStore(a) => bench::run_store(a),
         Command::Load(a) => register::load(a),
+        Command::Serve(a) => serve::serve(a),
+        Command::Keys { command } => serve::keys(command),
         Command::Enrol { command } => match register::enrol(command) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::FAILURE,

@@ -275,7 +275,7 @@ pub fn validate<'a>(
 
     let mut lines = Vec::with_capacity(line_drafts.len());
     for (i, l) in line_drafts.iter().enumerate() {
-        lines.push(validate_line(refdata, i + 1, l)?);
+        lines.push(validate_line(refdata, i + 1, l, &LineFieldNames::BATCH)?);
     }
 
     let chronic_group = if kind == VisitKind::Chronic {
@@ -300,14 +300,55 @@ pub fn validate<'a>(
     })
 }
 
-fn validate_line(refdata: &RefData, n: usize, l: &LineDraft<'_>) -> Result<Line, Rejection> {
+/// The names a caller's fee-line fields go by, for messages.
+#[derive(Clone, Copy, Debug)]
+pub struct LineFieldNames {
+    pub code: &'static str,
+    pub price: &'static str,
+    pub qty: &'static str,
+    pub amount: &'static str,
+    pub date: &'static str,
+}
+
+impl LineFieldNames {
+    /// `interface.md` §2 (batch).
+    pub const BATCH: LineFieldNames = LineFieldNames {
+        code: "code",
+        price: "price",
+        qty: "qty",
+        amount: "amount",
+        date: "date",
+    };
+    /// The national interface (2204 / 2301 `feedetail`).
+    pub const NATIONAL: LineFieldNames = LineFieldNames {
+        code: "med_list_codg",
+        price: "pric",
+        qty: "cnt",
+        amount: "det_item_fee_sumamt",
+        date: "fee_ocur_time",
+    };
+}
+
+/// Validates fee line number `n` (1-based): the item is in the catalog, price and quantity
+/// are numbers (price not negative, quantity positive), and the amount is price × quantity
+/// rounded half up to the fen.
+pub fn validate_line(
+    refdata: &RefData,
+    n: usize,
+    l: &LineDraft<'_>,
+    names: &LineFieldNames,
+) -> Result<Line, Rejection> {
     // Formatted only when a message needs it.
     let at = |field: &'static str| LineField { n, field };
-    let code = require(at("code"), l.code)?;
+    let code = require(at(names.code), l.code)?;
     let item = refdata.item(code).ok_or_else(|| {
         Rejection::new(
             RejectCode::UnknownItem,
-            format!("第 {n} 条明细的项目编码 code={} 不在目录中", shown(code)),
+            format!(
+                "第 {n} 条明细的项目编码 {}={} 不在目录中",
+                names.code,
+                shown(code)
+            ),
         )
     })?;
     let scaled = |field: &'static str, v: Val<'_>| -> Result<i64, Rejection> {
@@ -316,27 +357,27 @@ fn validate_line(refdata: &RefData, n: usize, l: &LineDraft<'_>) -> Result<Line,
             Rejection::invalid(format!("{}={} 不是有效数值：{e}", at(field), shown(t)))
         })
     };
-    let price = scaled("price", l.price)?;
+    let price = scaled(names.price, l.price)?;
     if price < 0 {
         return Err(Rejection::invalid(format!(
             "{} 为负数：{}",
-            at("price"),
+            at(names.price),
             shown(l.price.text().unwrap_or_default())
         )));
     }
-    let qty = scaled("qty", l.qty)?;
+    let qty = scaled(names.qty, l.qty)?;
     if qty <= 0 {
         return Err(Rejection::invalid(format!(
             "{} 必须大于 0：{}",
-            at("qty"),
+            at(names.qty),
             shown(l.qty.text().unwrap_or_default())
         )));
     }
-    let amount_text = require(at("amount"), l.amount)?;
+    let amount_text = require(at(names.amount), l.amount)?;
     let amount = parse_yuan(amount_text).map_err(|e| {
         Rejection::invalid(format!(
             "{}={} 不是有效金额：{e}",
-            at("amount"),
+            at(names.amount),
             shown(amount_text)
         ))
     })?;
@@ -344,7 +385,7 @@ fn validate_line(refdata: &RefData, n: usize, l: &LineDraft<'_>) -> Result<Line,
     if amount != expected {
         return Err(Rejection::invalid(format!(
             "{}={} 不等于单价 × 数量（应为 {}）",
-            at("amount"),
+            at(names.amount),
             shown(amount_text),
             crate::money::format_fen(expected)
         )));
@@ -352,9 +393,9 @@ fn validate_line(refdata: &RefData, n: usize, l: &LineDraft<'_>) -> Result<Line,
     let date = match l.date {
         Val::Missing => None,
         v => {
-            let t = require(at("date"), v)?;
+            let t = require(at(names.date), v)?;
             Some(Date::parse(t).ok_or_else(|| {
-                Rejection::invalid(format!("{}={} 不是有效日期", at("date"), shown(t)))
+                Rejection::invalid(format!("{}={} 不是有效日期", at(names.date), shown(t)))
             })?)
         }
     };

@@ -466,7 +466,8 @@ impl RefData {
         if t.catalog_index.contains_key(&item.code) {
             return Err(ref_err("code", &item.code, "目录编码重复"));
         }
-        t.catalog_index.insert(item.code.clone(), t.catalog.len() as u32);
+        t.catalog_index
+            .insert(item.code.clone(), t.catalog.len() as u32);
         t.catalog.push(item);
         Ok(())
     }

@@ -158,12 +158,16 @@ pub fn transition(
             Some(if lines == 0 { S::Open } else { S::Details })
         }
         (_, S::Open, A::Cancel) => Some(S::Cancelled),
-        (Otp, S::Details, A::PreSettle | A::Settle) => {
-            Some(if action == A::Settle { S::Settled } else { state })
-        }
-        (Ipt, S::Discharged, A::PreSettle | A::Settle) => {
-            Some(if action == A::Settle { S::Settled } else { state })
-        }
+        (Otp, S::Details, A::PreSettle | A::Settle) => Some(if action == A::Settle {
+            S::Settled
+        } else {
+            state
+        }),
+        (Ipt, S::Discharged, A::PreSettle | A::Settle) => Some(if action == A::Settle {
+            S::Settled
+        } else {
+            state
+        }),
         (Otp, S::Settled, A::Reverse) => Some(S::Details),
         (Ipt, S::Settled, A::Reverse) => Some(S::Discharged),
         _ => None,
@@ -185,9 +189,7 @@ fn refusal(kind: VisitKind, state: VisitState, action: VisitAction) -> String {
         {
             "，请先办理出院"
         }
-        (_, VisitState::Open, VisitAction::PreSettle | VisitAction::Settle) => {
-            "，请先上传费用明细"
-        }
+        (_, VisitState::Open, VisitAction::PreSettle | VisitAction::Settle) => "，请先上传费用明细",
         (_, _, VisitAction::Reverse) => "，没有可撤销的结算",
         (_, _, VisitAction::UploadInfo) => "（就诊信息上传只用于门诊）",
         _ => "",
@@ -253,13 +255,7 @@ mod tests {
 
     #[test]
     fn every_state_and_action_answers_without_panicking() {
-        let states = [
-            S::Open,
-            S::Details,
-            S::Discharged,
-            S::Settled,
-            S::Cancelled,
-        ];
+        let states = [S::Open, S::Details, S::Discharged, S::Settled, S::Cancelled];
         let actions = [
             A::UploadInfo,
             A::UploadDetails,

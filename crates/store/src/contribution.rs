@@ -200,3 +200,11 @@ async fn employee_coverage(
     }
     Ok(Some(cover))
 }
+
+impl crate::Store {
+    /// The newest policy loaded for `year` and 险种 `insutype`, parsed once and shared.
+    pub async fn policy(&self, year: u16, insutype: &str) -> Result<Option<Arc<Policy>>> {
+        let mut conn = self.pool.acquire().await?;
+        self.policies.get(&mut conn, year, insutype).await
+    }
+}

@@ -74,9 +74,11 @@ impl Store {
     /// suspensions), or `None` when unknown.
     pub async fn person(&self, psn_no: &str) -> Result<Option<Person>> {
         let mut conn = self.pool.acquire().await?;
-        Ok(person_record(&mut conn, &self.policies, psn_no, crate::today())
-            .await?
-            .map(|s| s.person))
+        Ok(
+            person_record(&mut conn, &self.policies, psn_no, crate::today())
+                .await?
+                .map(|s| s.person),
+        )
     }
 
     /// Every registered person number.
@@ -120,15 +122,15 @@ struct EnrolmentRow {
 
 /// What [`person_record`] read: the engine's person and the rows it was built from that
 /// eligibility also reports.
-struct StoredPerson {
-    person: Person,
+pub(crate) struct StoredPerson {
+    pub(crate) person: Person,
     enrolments: Vec<EnrolmentRow>,
     registrations: Vec<Registration>,
 }
 
 /// Builds the engine's person from the store. Registration states are taken as of `as_of`
 /// (only for the 到期 label: validity ranges themselves are dated).
-async fn person_record(
+pub(crate) async fn person_record(
     conn: &mut AnyConnection,
     policies: &PolicyCache,
     psn_no: &str,

@@ -10,13 +10,18 @@ mod contribution;
 mod duplicates;
 mod eligibility;
 mod employee;
+mod gateway;
 mod import;
 mod load;
 mod register;
+pub mod testing;
 
 pub use duplicates::{DuplicateFinding, DuplicateKind};
 pub use eligibility::Eligibility;
 pub use employee::{unit_arrears, Employment, UnitFacts};
+pub use gateway::{
+    FeeLine, GatewayTx, MessageMeta, NewFeeLine, SettlementRecord, SettlementTotals, Visit,
+};
 pub use import::{import_roster, ImportOptions, ImportReport};
 
 pub use load::{load_reference, LoadReport};
@@ -79,6 +84,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     policies: contribution::PolicyCache,
+    /// SQLite's one writer, taken up front by gateway transactions.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -151,7 +158,14 @@ impl Store {
             pool,
             backend,
             policies: Default::default(),
+            writer: Default::default(),
         })
+    }
+
+    /// Whether the database answers (for `/healthz`).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {

@@ -1,0 +1,334 @@
+//! yibao-gateway: the hospital gateway (`yibao serve`). HIS systems settle at the counter
+//! over the national interface: `POST /fsi/api/rsfComIfsService/callService` with an
+//! infno-coded JSON envelope, signed per `interface.md` §3.
+//!
+//! A request goes: signature and freshness (401 and nothing recorded when they fail) →
+//! envelope → a repeated `msgid` gets its first answer → the transaction, in one database
+//! transaction with the message and the operation-log line ([`yibao_store::GatewayTx`]).
+//! Settlement calls the one engine (`yibao_core::ledger::settle`), as `yibao settle` does.
+
+pub mod keys;
+mod tx;
+pub mod wire;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use std::time::Instant;
+use wire::Refusal;
+use yibao_core::RefData;
+use yibao_store::{MessageMeta, Store};
+
+pub use keys::MasterKey;
+
+/// The endpoint of the national interface.
+pub const ENDPOINT: &str = "/fsi/api/rsfComIfsService/callService";
+
+/// How far a request's `x-tif-timestamp` may be from now, in seconds.
+pub const MAX_SKEW_SECS: i64 = 300;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct Gateway {
+    store: Store,
+    master: MasterKey,
+    /// Institutions and catalog (persons are read per request from the store).
+    tables: Arc<RefData>,
+}
+
+impl Gateway {
+    /// A gateway over `store`, with institutions and catalog read once from it.
+    pub async fn new(store: Store, master: MasterKey) -> Result<Gateway, yibao_store::StoreError> {
+        let tables = Arc::new(store.reference_data().await?);
+        Ok(Gateway {
+            store,
+            master,
+            tables,
+        })
+    }
+
+    /// The HTTP routes: the endpoint and `/healthz`.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route(ENDPOINT, post(call_service))
+            .route("/healthz", get(healthz))
+            .with_state(self)
+    }
+}
+
+/// Serves until `shutdown` resolves, then finishes requests in flight.
+pub async fn serve(
+    gateway: Gateway,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, gateway.router())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn healthz(State(gw): State<Gateway>) -> Response {
+    match gw.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("数据库不可用：{e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// A response envelope.
+fn envelope(msgid: &str, infcode: i64, err_msg: &str, output: Value) -> String {
+    let (_, stamp) = wire::beijing_now();
+    json!({
+        "infcode": infcode,
+        "inf_refmsgid": if msgid.is_empty() { String::new() } else { format!("R{msgid}") },
+        "refmsg_time": stamp,
+        "respond_time": stamp,
+        "err_msg": err_msg,
+        "warn_msg": "",
+        "output": output,
+    })
+    .to_string()
+}
+
+fn unauthorized(reason: &str) -> Response {
+    tracing::warn!(reason, "认证失败");
+    json_response(
+        StatusCode::UNAUTHORIZED,
+        envelope("", -1, &format!("认证失败：{reason}"), json!({})),
+    )
+}
+
+fn refused_unrecorded(msgid: &str, reason: &str) -> Response {
+    json_response(StatusCode::OK, envelope(msgid, -1, reason, json!({})))
+}
+
+fn header<'h>(h: &'h HeaderMap, name: &str) -> Result<&'h str, String> {
+    let v = h
+        .get(name)
+        .ok_or_else(|| format!("缺少请求头 {name}"))?
+        .to_str()
+        .map_err(|_| format!("请求头 {name} 含非 ASCII 字符"))?
+        .trim();
+    if v.is_empty() {
+        return Err(format!("请求头 {name} 为空"));
+    }
+    Ok(v)
+}
+
+/// Checks the signature headers; the institution they sign for, or why not.
+async fn authenticate(gw: &Gateway, h: &HeaderMap) -> Result<(String, String), String> {
+    let paasid = header(h, "x-tif-paasid")?;
+    let ts = header(h, "x-tif-timestamp")?;
+    let nonce = header(h, "x-tif-nonce")?;
+    let sig = header(h, "x-tif-signature")?;
+    let t: i64 = ts
+        .parse()
+        .map_err(|_| format!("x-tif-timestamp={ts} 不是 Unix 秒数"))?;
+    let skew = (wire::unix_now() - t).abs();
+    if skew > MAX_SKEW_SECS {
+        return Err(format!(
+            "x-tif-timestamp={ts} 与服务器时间相差 {skew} 秒，超过 {MAX_SKEW_SECS} 秒"
+        ));
+    }
+    if nonce.len() > 64 {
+        return Err(format!("x-tif-nonce 长度 {} 超过 64", nonce.len()));
+    }
+    let sealed = gw
+        .store
+        .active_key(paasid)
+        .await
+        .map_err(|e| format!("读取机构密钥失败：{e}"))?
+        .ok_or_else(|| format!("机构 x-tif-paasid={paasid} 没有有效的接口密钥"))?;
+    let secret = gw.master.open(&sealed).map_err(|e| e.to_string())?;
+    if !keys::same_signature(&keys::signature(ts, &secret, nonce), sig) {
+        return Err("x-tif-signature 签名不符".into());
+    }
+    if gw
+        .store
+        .nonce_used(paasid, nonce)
+        .await
+        .map_err(|e| format!("读取报文记录失败：{e}"))?
+    {
+        return Err(format!("x-tif-nonce={nonce} 已使用过（重放）"));
+    }
+    Ok((paasid.to_string(), nonce.to_string()))
+}
+
+async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
+    let (institution, nonce) = match authenticate(&gw, &headers).await {
+        Ok(x) => x,
+        Err(reason) => return unauthorized(&reason),
+    };
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return refused_unrecorded("", &format!("请求不是有效的 JSON：{e}")),
+    };
+    let Some(env) = request.as_object() else {
+        return refused_unrecorded("", "请求应为 JSON 对象");
+    };
+    let text = |k: &str| -> Result<String, String> {
+        match env.get(k) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+            Some(Value::Number(n)) => Ok(n.to_string()),
+            Some(other) if !other.is_null() => Err(format!(
+                "字段 {k} 的类型错误：应为字符串，实际为{}",
+                wire::type_name(other)
+            )),
+            _ => Err(format!("缺少字段 {k}")),
+        }
+    };
+    let fixmedins_code = match text("fixmedins_code") {
+        Ok(c) => c,
+        Err(e) => return refused_unrecorded("", &e),
+    };
+    if fixmedins_code != institution {
+        return unauthorized(&format!(
+            "报文 fixmedins_code={fixmedins_code} 与签名机构 x-tif-paasid={institution} 不符"
+        ));
+    }
+    let msgid = match text("msgid") {
+        Ok(m) => m,
+        Err(e) => return refused_unrecorded("", &e),
+    };
+    if msgid.chars().count() != 30
+        || !msgid.starts_with(&institution)
+        || !msgid[institution.len().min(msgid.len())..]
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    {
+        return refused_unrecorded(
+            "",
+            &format!(
+                "报文 msgid={msgid} 无效：应为 30 位（机构编码 {institution} + yyyyMMddHHmmss + 4 位序号）"
+            ),
+        );
+    }
+    match gw.store.answered(&institution, &msgid).await {
+        Ok(Some(first)) => return json_response(StatusCode::OK, first),
+        Ok(None) => {}
+        Err(e) => return system_error(&msgid, &e),
+    }
+    let infno = match text("infno") {
+        Ok(i) => i,
+        Err(e) => return refused_unrecorded(&msgid, &e),
+    };
+    let opter = text("opter").unwrap_or_default();
+    let input = match env.get("input") {
+        Some(Value::Object(m)) => m.clone(),
+        Some(other) => {
+            return refused_unrecorded(
+                &msgid,
+                &format!(
+                    "字段 input 的类型错误：应为对象，实际为{}",
+                    wire::type_name(other)
+                ),
+            )
+        }
+        None => return refused_unrecorded(&msgid, "缺少字段 input"),
+    };
+    let mut meta = MessageMeta {
+        fixmedins_code: institution.clone(),
+        msgid: msgid.clone(),
+        nonce,
+        infno: infno.clone(),
+        opter,
+        target: String::new(),
+    };
+    let result = run(&gw, &mut meta, &input).await;
+    let response = match result {
+        Ok(answer) => Ok(answer),
+        Err(Failure::Refused(r)) => {
+            let body = envelope(&msgid, -1, &r.0, json!({}));
+            gw.store
+                .record_refusal(&meta, &r.0, &body)
+                .await
+                .map(|b| (b, -1, r.0))
+        }
+        Err(Failure::Store(e)) => Err(e),
+    };
+    match response {
+        Ok((body, infcode, err_msg)) => {
+            tracing::info!(
+                infno = %infno,
+                fixmedins_code = %institution,
+                msgid = %msgid,
+                target = %meta.target,
+                infcode,
+                err_msg = %err_msg,
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "交易完成"
+            );
+            json_response(StatusCode::OK, body)
+        }
+        Err(e) => system_error(&msgid, &e),
+    }
+}
+
+fn system_error(msgid: &str, e: &yibao_store::StoreError) -> Response {
+    tracing::error!(msgid, error = %e, "系统错误");
+    json_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        envelope(
+            msgid,
+            -1,
+            &format!("系统错误，交易未处理，可原报文重发：{e}"),
+            json!({}),
+        ),
+    )
+}
+
+/// Why a transaction did not complete.
+enum Failure {
+    Refused(Refusal),
+    Store(yibao_store::StoreError),
+}
+
+impl From<Refusal> for Failure {
+    fn from(r: Refusal) -> Failure {
+        Failure::Refused(r)
+    }
+}
+
+impl From<yibao_store::StoreError> for Failure {
+    fn from(e: yibao_store::StoreError) -> Failure {
+        match e {
+            // A refusal from the store (a rule it checks) is the hospital's to fix.
+            yibao_store::StoreError::Refused(m) => Failure::Refused(Refusal(m)),
+            e => Failure::Store(e),
+        }
+    }
+}
+
+/// Runs one transaction and commits it with its message: the body sent, infcode, err_msg.
+async fn run(
+    gw: &Gateway,
+    meta: &mut MessageMeta,
+    input: &Map<String, Value>,
+) -> Result<(String, i64, String), Failure> {
+    let mut g = gw.store.begin_gateway().await?;
+    let output = tx::dispatch(gw, &mut g, meta, input).await?;
+    let body = envelope(&meta.msgid, 0, "", output);
+    let sent = g.finish(meta, 0, "", &body).await?;
+    Ok((sent, 0, String::new()))
+}

@@ -1,0 +1,189 @@
+//! A gateway on loopback over a fresh store with the reference case loaded, and a signing
+//! client, for the gateway's tests (SQLite, and PostgreSQL when `YIBAO_TEST_POSTGRES` is set).
+
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use yibao_gateway::keys::{new_secret, signature};
+use yibao_gateway::{Gateway, MasterKey, ENDPOINT};
+use yibao_store::{Operator, Store};
+
+pub fn case_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/cases/sample-county-2024")
+}
+
+pub fn policy_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/sample-county-2024.toml")
+}
+
+pub struct Harness {
+    pub backend: &'static str,
+    pub store: Store,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub secrets: HashMap<String, String>,
+    seq: AtomicU64,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Loads the reference case into `store` and issues a key to every institution.
+pub async fn prepare(store: &Store, master: &MasterKey) -> HashMap<String, String> {
+    let op = Operator("测试员".into());
+    let source = std::fs::read_to_string(policy_path()).unwrap();
+    let policy = yibao_core::Policy::from_toml("sample-county-2024.toml", &source).unwrap();
+    yibao_store::load_reference(store, &op, &policy, &source, &case_dir())
+        .await
+        .unwrap();
+    let mut secrets = HashMap::new();
+    let text = std::fs::read_to_string(case_dir().join("institutions.csv")).unwrap();
+    for line in text.lines().skip(1) {
+        let code = line.split(',').next().unwrap().trim().to_string();
+        let secret = new_secret();
+        store
+            .insert_key(&op, &code, &master.seal(&secret))
+            .await
+            .unwrap();
+        secrets.insert(code, secret);
+    }
+    secrets
+}
+
+impl Harness {
+    pub async fn start(backend: &'static str, store: Store) -> Harness {
+        let master = MasterKey::from_bytes([9; 32]);
+        let secrets = prepare(&store, &master).await;
+        let gw = Gateway::new(store.clone(), master).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            yibao_gateway::serve(gw, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Harness {
+            backend,
+            store,
+            base,
+            client: reqwest::Client::new(),
+            secrets,
+            seq: AtomicU64::new(1),
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.server.take() {
+            h.await.unwrap();
+        }
+    }
+
+    /// A fresh msgid of `inst` (12 + 14 + 4 characters).
+    pub fn msgid(&self, inst: &str) -> String {
+        let n = self.seq.fetch_add(1, Ordering::Relaxed);
+        format!(
+            "{inst}{:014}{:04}",
+            20240101000000u64 + n / 10_000,
+            n % 10_000
+        )
+    }
+
+    pub fn envelope(&self, inst: &str, infno: &str, msgid: &str, input: Value) -> Value {
+        json!({
+            "infno": infno, "msgid": msgid, "mdtrtarea_admvs": "990100", "insuplc_admdvs": "990100",
+            "recer_sys_code": "YBJG", "infver": "V1.0", "opter_type": "1", "opter": "001",
+            "opter_name": "收费员", "inf_time": "2024-01-01 08:00:00", "fixmedins_code": inst,
+            "fixmedins_name": "测试医院", "sign_no": "", "input": input,
+        })
+    }
+
+    /// Sends `body` signed as `inst` with `secret`, `timestamp` and `nonce`.
+    pub async fn send(
+        &self,
+        inst: &str,
+        secret: &str,
+        timestamp: i64,
+        nonce: &str,
+        body: String,
+    ) -> (u16, Value) {
+        let ts = timestamp.to_string();
+        let resp = self
+            .client
+            .post(format!("{}{ENDPOINT}", self.base))
+            .header("content-type", "application/json")
+            .header("x-tif-paasid", inst)
+            .header("x-tif-timestamp", &ts)
+            .header("x-tif-nonce", nonce)
+            .header("x-tif-signature", signature(&ts, secret, nonce))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.unwrap();
+        (status, v)
+    }
+
+    pub fn now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    }
+
+    pub fn nonce(&self) -> String {
+        format!("n{}", self.seq.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Calls `infno` as `inst` with a fresh msgid: the response envelope.
+    pub async fn call(&self, inst: &str, infno: &str, input: Value) -> Value {
+        let msgid = self.msgid(inst);
+        self.call_with(inst, infno, &msgid, input).await
+    }
+
+    pub async fn call_with(&self, inst: &str, infno: &str, msgid: &str, input: Value) -> Value {
+        let body = self.envelope(inst, infno, msgid, input).to_string();
+        let (status, v) = self
+            .send(inst, &self.secrets[inst], Self::now(), &self.nonce(), body)
+            .await;
+        assert!(status == 200, "{infno}: HTTP {status} {v}");
+        v
+    }
+}
+
+/// Runs `body` on every backend with a fresh store and a running gateway.
+pub fn on_every_backend<F, Fut>(name: &str, body: F)
+where
+    F: Fn(Harness) -> Fut,
+    Fut: std::future::Future<Output = Harness>,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for (backend, store) in yibao_store::testing::stores(name).await {
+            let h = Harness::start(backend, store).await;
+            body(h).await.stop().await;
+        }
+    });
+}
+
+pub fn ok(v: &Value) -> bool {
+    v["infcode"] == 0
+}
+
+pub fn err(v: &Value) -> String {
+    v["err_msg"].as_str().unwrap_or_default().to_string()
+}

@@ -1,0 +1,755 @@
+//! What the hospital gateway keeps: institution keys, answered messages (idempotency by
+//! `msgid`), visits, fee lines, settlements, reversals and per-person yearly accumulators.
+//!
+//! Every gateway transaction runs in one [`GatewayTx`]: its business rows, the message it
+//! answers and the operation-log line are committed together, before the response is sent.
+//! A refusal rolls the transaction back and records only the message and the log line.
+//! Concurrent transactions serialise: on SQLite through one process-wide writer lock (SQLite
+//! has one writer anyway; taking it up front avoids upgrade deadlocks), on PostgreSQL through
+//! row locks on the visit and the person's accumulators.
+
+use crate::eligibility::{person_record, StoredPerson};
+use crate::{date_of, date_value, now_text, refused, Backend, Operator, Result, Store};
+use sqlx::{Any, Row, Transaction};
+use std::sync::Arc;
+use yibao_core::visit::{VisitKind, VisitState};
+use yibao_core::{Date, YearAccumulators};
+
+/// One answered message's identity, for idempotency and the operation log.
+#[derive(Clone, Debug)]
+pub struct MessageMeta {
+    pub fixmedins_code: String,
+    pub msgid: String,
+    pub nonce: String,
+    pub infno: String,
+    /// 经办人 (opter / opter_name as sent).
+    pub opter: String,
+    /// What the transaction was about (mdtrt_id, setl_id …), for the log.
+    pub target: String,
+}
+
+/// A visit (就诊) as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Visit {
+    pub mdtrt_id: String,
+    pub fixmedins_code: String,
+    pub psn_no: String,
+    pub kind: VisitKind,
+    pub insutype: String,
+    pub med_type: String,
+    pub ipt_otp_no: String,
+    pub mdtrt_cert_type: String,
+    pub mdtrt_cert_no: String,
+    pub begndate: Date,
+    /// Known once discharged (住院) or from the registration date (门诊).
+    pub enddate: Option<Date>,
+    pub dise_codg: String,
+    pub state: VisitState,
+}
+
+/// A fee line in force (or withdrawn) on a visit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeeLine {
+    pub id: i64,
+    pub feedetl_sn: String,
+    pub chrg_bchno: String,
+    pub med_list_codg: String,
+    pub pric: String,
+    pub cnt: String,
+    pub amount_fen: i64,
+    pub fee_ocur_date: Date,
+}
+
+/// A new fee line (id assigned on insert).
+#[derive(Clone, Debug)]
+pub struct NewFeeLine {
+    pub feedetl_sn: String,
+    pub chrg_bchno: String,
+    pub med_list_codg: String,
+    pub pric: String,
+    pub cnt: String,
+    pub amount_fen: i64,
+    pub fee_ocur_date: Date,
+}
+
+/// A settlement as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettlementRecord {
+    pub setl_id: String,
+    pub mdtrt_id: String,
+    pub psn_no: String,
+    pub fixmedins_code: String,
+    pub insutype: String,
+    pub clr_type: String,
+    pub year: u16,
+    pub setl_date: Date,
+    pub medfee_sumamt: i64,
+    pub fund_pay_sumamt: i64,
+    pub acct_pay: i64,
+    pub delta: YearAccumulators,
+    /// The `output` object answered (JSON).
+    pub output: String,
+    pub msgid: String,
+    /// Whether a reversal (撤销) has been recorded.
+    pub reversed: bool,
+}
+
+/// Totals of one institution's settlements (not reversed) for 对总账.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SettlementTotals {
+    pub count: i64,
+    pub medfee_sumamt: i64,
+    pub fund_pay_sumamt: i64,
+    pub acct_pay: i64,
+}
+
+fn counters_text(acc: &YearAccumulators) -> String {
+    acc.to_array()
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn counters_of(text: &str) -> Result<YearAccumulators> {
+    let mut a = [0i64; YearAccumulators::COUNTERS];
+    let mut n = 0;
+    for (i, part) in text.split(',').enumerate() {
+        let v = part.trim().parse::<i64>().ok();
+        match (a.get_mut(i), v) {
+            (Some(slot), Some(v)) => *slot = v,
+            _ => return refused(format!("数据库中的累计值 {text:?} 无效")),
+        }
+        n += 1;
+    }
+    if n != YearAccumulators::COUNTERS {
+        return refused(format!("数据库中的累计值 {text:?} 无效"));
+    }
+    Ok(YearAccumulators::from_array(&a))
+}
+
+fn opt_date(v: i64) -> Option<Date> {
+    u32::try_from(v).ok().and_then(Date::from_u32)
+}
+
+fn visit_of(r: &sqlx::any::AnyRow) -> Result<Visit> {
+    let kind: String = r.try_get(3)?;
+    let state: String = r.try_get(12)?;
+    Ok(Visit {
+        mdtrt_id: r.try_get(0)?,
+        fixmedins_code: r.try_get(1)?,
+        psn_no: r.try_get(2)?,
+        kind: VisitKind::from_code(&kind)
+            .ok_or_else(|| crate::StoreError::Refused(format!("数据库中的就诊类别 {kind} 无效")))?,
+        insutype: r.try_get(4)?,
+        med_type: r.try_get(5)?,
+        ipt_otp_no: r.try_get(6)?,
+        mdtrt_cert_type: r.try_get(7)?,
+        mdtrt_cert_no: r.try_get(8)?,
+        begndate: date_of(r, 9)?,
+        enddate: opt_date(r.try_get(10)?),
+        dise_codg: r.try_get(11)?,
+        state: VisitState::from_code(&state).ok_or_else(|| {
+            crate::StoreError::Refused(format!("数据库中的就诊状态 {state} 无效"))
+        })?,
+    })
+}
+
+const VISIT_COLUMNS: &str = "mdtrt_id, fixmedins_code, psn_no, kind, insutype, med_type, \
+     ipt_otp_no, mdtrt_cert_type, mdtrt_cert_no, begndate, enddate, dise_codg, state";
+
+fn settlement_of(r: &sqlx::any::AnyRow) -> Result<SettlementRecord> {
+    let year: i64 = r.try_get(6)?;
+    let delta: String = r.try_get(11)?;
+    let reversed: i64 = r.try_get(14)?;
+    Ok(SettlementRecord {
+        setl_id: r.try_get(0)?,
+        mdtrt_id: r.try_get(1)?,
+        psn_no: r.try_get(2)?,
+        fixmedins_code: r.try_get(3)?,
+        insutype: r.try_get(4)?,
+        clr_type: r.try_get(5)?,
+        year: u16::try_from(year).unwrap_or_default(),
+        setl_date: date_of(r, 7)?,
+        medfee_sumamt: r.try_get(8)?,
+        fund_pay_sumamt: r.try_get(9)?,
+        acct_pay: r.try_get(10)?,
+        delta: counters_of(&delta)?,
+        output: r.try_get(12)?,
+        msgid: r.try_get(13)?,
+        reversed: reversed != 0,
+    })
+}
+
+const SETTLEMENT_SELECT: &str = "SELECT s.setl_id, s.mdtrt_id, s.psn_no, s.fixmedins_code, \
+     s.insutype, s.clr_type, s.year, s.setl_date, s.medfee_sumamt, s.fund_pay_sumamt, \
+     s.acct_pay, s.delta, s.output, s.msgid, \
+     CASE WHEN r.setl_id IS NULL THEN 0 ELSE 1 END \
+     FROM settlements s LEFT JOIN settlement_reversals r ON r.setl_id = s.setl_id";
+
+impl Store {
+    /// Stores a sealed secret for `institution` (the caller seals it; see `yibao keys`).
+    pub async fn insert_key(&self, op: &Operator, institution: &str, sealed: &str) -> Result<()> {
+        let known = sqlx::query("SELECT 1 FROM institutions WHERE code = $1")
+            .bind(institution)
+            .fetch_optional(&self.pool)
+            .await?;
+        if known.is_none() {
+            return refused(format!(
+                "机构编码 --institution={institution} 不存在：请先 yibao load 载入定点机构"
+            ));
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO institution_keys (institution, secret_enc, issued_at, issued_by) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(institution)
+        .bind(sealed)
+        .bind(now_text())
+        .bind(&op.0)
+        .execute(&mut *tx)
+        .await?;
+        log_in(
+            &mut tx,
+            op,
+            "keys.issue",
+            institution,
+            "签发接口密钥",
+            "成功",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest key of `institution` not revoked, sealed, or `None`.
+    pub async fn active_key(&self, institution: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT k.secret_enc FROM institution_keys k \
+             WHERE k.institution = $1 \
+             AND NOT EXISTS (SELECT 1 FROM key_revocations r WHERE r.key_id = k.id) \
+             ORDER BY k.id DESC LIMIT 1",
+        )
+        .bind(institution)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Revokes every key of `institution`; how many there were.
+    pub async fn revoke_keys(&self, op: &Operator, institution: &str) -> Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        let ids = sqlx::query(
+            "SELECT k.id FROM institution_keys k WHERE k.institution = $1 \
+             AND NOT EXISTS (SELECT 1 FROM key_revocations r WHERE r.key_id = k.id)",
+        )
+        .bind(institution)
+        .fetch_all(&mut *tx)
+        .await?;
+        for r in &ids {
+            let id: i64 = r.try_get(0)?;
+            sqlx::query(
+                "INSERT INTO key_revocations (key_id, revoked_at, revoked_by) VALUES ($1, $2, $3)",
+            )
+            .bind(id)
+            .bind(now_text())
+            .bind(&op.0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        log_in(
+            &mut tx,
+            op,
+            "keys.revoke",
+            institution,
+            &format!("撤销接口密钥 {} 个", ids.len()),
+            "成功",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ids.len())
+    }
+
+    /// The response first given to `msgid` of `fixmedins_code`, if any.
+    pub async fn answered(&self, fixmedins_code: &str, msgid: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT response FROM gateway_messages WHERE fixmedins_code = $1 AND msgid = $2",
+        )
+        .bind(fixmedins_code)
+        .bind(msgid)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Whether `nonce` has been used by `fixmedins_code` before.
+    pub async fn nonce_used(&self, fixmedins_code: &str, nonce: &str) -> Result<bool> {
+        Ok(
+            sqlx::query("SELECT 1 FROM gateway_messages WHERE fixmedins_code = $1 AND nonce = $2")
+                .bind(fixmedins_code)
+                .bind(nonce)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
+    }
+
+    /// Starts a gateway transaction (see the module documentation).
+    pub async fn begin_gateway(&self) -> Result<GatewayTx> {
+        let guard = match self.backend {
+            Backend::Sqlite => Some(Arc::clone(&self.writer).lock_owned().await),
+            Backend::Postgres => None,
+        };
+        let tx = self.pool.begin().await?;
+        Ok(GatewayTx {
+            tx,
+            _writer: guard,
+            backend: self.backend,
+            store: self.clone(),
+        })
+    }
+
+    /// Records a refused message (the business transaction was rolled back). Returns the
+    /// response to send: this one, or the first answer if the same `msgid` won a race.
+    pub async fn record_refusal(
+        &self,
+        meta: &MessageMeta,
+        err_msg: &str,
+        response: &str,
+    ) -> Result<String> {
+        let g = self.begin_gateway().await?;
+        g.finish(meta, -1, err_msg, response).await
+    }
+
+    /// A settlement by `setl_id`.
+    pub async fn settlement(&self, setl_id: &str) -> Result<Option<SettlementRecord>> {
+        let row = sqlx::query(&format!("{SETTLEMENT_SELECT} WHERE s.setl_id = $1"))
+            .bind(setl_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(settlement_of).transpose()
+    }
+
+    /// All settlements, oldest first (for checks and replays).
+    pub async fn settlements(&self) -> Result<Vec<SettlementRecord>> {
+        let rows = sqlx::query(&format!(
+            "{SETTLEMENT_SELECT} ORDER BY s.settled_at, s.setl_id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(settlement_of).collect()
+    }
+
+    /// Every person-year's stored accumulators.
+    pub async fn all_accumulators(&self) -> Result<Vec<(String, u16, YearAccumulators)>> {
+        let rows =
+            sqlx::query("SELECT psn_no, year, counters FROM accumulators ORDER BY psn_no, year")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                let year: i64 = r.try_get(1)?;
+                let text: String = r.try_get(2)?;
+                Ok((
+                    r.try_get(0)?,
+                    u16::try_from(year).unwrap_or_default(),
+                    counters_of(&text)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Every gateway business row as text (visits with state, fee lines with withdrawal,
+    /// settlements, reversals, accumulators): two equal snapshots mean nothing changed.
+    pub async fn gateway_snapshot(&self) -> Result<String> {
+        let mut out = String::new();
+        for (sql, n) in [
+            (
+                "SELECT mdtrt_id, state, med_type, enddate FROM visits ORDER BY mdtrt_id",
+                4,
+            ),
+            (
+                "SELECT id, mdtrt_id, feedetl_sn, withdrawn FROM fee_lines ORDER BY id",
+                4,
+            ),
+            (
+                "SELECT setl_id, mdtrt_id, delta FROM settlements ORDER BY setl_id",
+                3,
+            ),
+            (
+                "SELECT setl_id, msgid, reversed_at FROM settlement_reversals ORDER BY setl_id",
+                3,
+            ),
+            (
+                "SELECT psn_no, year, counters FROM accumulators ORDER BY psn_no, year",
+                3,
+            ),
+        ] {
+            for r in sqlx::query(sql).fetch_all(&self.pool).await? {
+                for i in 0..n {
+                    let v: String = match r.try_get::<String, _>(i) {
+                        Ok(s) => s,
+                        Err(_) => r.try_get::<i64, _>(i)?.to_string(),
+                    };
+                    out.push_str(&v);
+                    out.push('|');
+                }
+                out.push('\n');
+            }
+            out.push_str("--\n");
+        }
+        Ok(out)
+    }
+
+    /// Totals of `fixmedins_code`'s settlements not reversed, by 险种 and 清算类别, with the
+    /// settlement date in `[from, to]` (对总账).
+    pub async fn settlement_totals(
+        &self,
+        fixmedins_code: &str,
+        insutype: &str,
+        clr_type: &str,
+        from: Date,
+        to: Date,
+    ) -> Result<SettlementTotals> {
+        let row = sqlx::query(
+            "SELECT COUNT(*), COALESCE(SUM(s.medfee_sumamt), 0), COALESCE(SUM(s.fund_pay_sumamt), 0), \
+             COALESCE(SUM(s.acct_pay), 0) FROM settlements s \
+             WHERE s.fixmedins_code = $1 AND s.insutype = $2 AND s.clr_type = $3 \
+             AND s.setl_date >= $4 AND s.setl_date <= $5 \
+             AND NOT EXISTS (SELECT 1 FROM settlement_reversals r WHERE r.setl_id = s.setl_id)",
+        )
+        .bind(fixmedins_code)
+        .bind(insutype)
+        .bind(clr_type)
+        .bind(date_value(from))
+        .bind(date_value(to))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(SettlementTotals {
+            count: r_i64(&row, 0)?,
+            medfee_sumamt: r_i64(&row, 1)?,
+            fund_pay_sumamt: r_i64(&row, 2)?,
+            acct_pay: r_i64(&row, 3)?,
+        })
+    }
+}
+
+/// SUM over BIGINT is NUMERIC on PostgreSQL: read either.
+fn r_i64(row: &sqlx::any::AnyRow, i: usize) -> Result<i64> {
+    if let Ok(v) = row.try_get::<i64, _>(i) {
+        return Ok(v);
+    }
+    let v: f64 = row.try_get(i)?;
+    Ok(v as i64)
+}
+
+async fn log_in(
+    tx: &mut Transaction<'static, Any>,
+    op: &Operator,
+    action: &str,
+    target: &str,
+    detail: &str,
+    result: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO operation_log (at, operator, action, target, detail, result) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(now_text())
+    .bind(&op.0)
+    .bind(action)
+    .bind(target)
+    .bind(detail)
+    .bind(result)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One gateway transaction (see the module documentation). Dropping it rolls back.
+pub struct GatewayTx {
+    tx: Transaction<'static, Any>,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    backend: Backend,
+    store: Store,
+}
+
+impl GatewayTx {
+    fn lock_suffix(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+
+    /// The visit, locked for this transaction.
+    pub async fn visit(&mut self, mdtrt_id: &str) -> Result<Option<Visit>> {
+        let sql = format!(
+            "SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1{}",
+            self.lock_suffix()
+        );
+        let row = sqlx::query(&sql)
+            .bind(mdtrt_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(visit_of).transpose()
+    }
+
+    pub async fn insert_visit(&mut self, v: &Visit) -> Result<()> {
+        let now = now_text();
+        sqlx::query(&format!(
+            "INSERT INTO visits ({VISIT_COLUMNS}, opened_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ))
+        .bind(&v.mdtrt_id)
+        .bind(&v.fixmedins_code)
+        .bind(&v.psn_no)
+        .bind(v.kind.code())
+        .bind(&v.insutype)
+        .bind(&v.med_type)
+        .bind(&v.ipt_otp_no)
+        .bind(&v.mdtrt_cert_type)
+        .bind(&v.mdtrt_cert_no)
+        .bind(date_value(v.begndate))
+        .bind(v.enddate.map_or(0, date_value))
+        .bind(&v.dise_codg)
+        .bind(v.state.code())
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Writes the visit's changeable fields (state, med_type, dates, diagnosis).
+    pub async fn update_visit(&mut self, v: &Visit) -> Result<()> {
+        sqlx::query(
+            "UPDATE visits SET state = $1, med_type = $2, enddate = $3, dise_codg = $4, \
+             updated_at = $5 WHERE mdtrt_id = $6",
+        )
+        .bind(v.state.code())
+        .bind(&v.med_type)
+        .bind(v.enddate.map_or(0, date_value))
+        .bind(&v.dise_codg)
+        .bind(now_text())
+        .bind(&v.mdtrt_id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The visit's fee lines in force, in upload order.
+    pub async fn lines(&mut self, mdtrt_id: &str) -> Result<Vec<FeeLine>> {
+        let rows = sqlx::query(
+            "SELECT id, feedetl_sn, chrg_bchno, med_list_codg, pric, cnt, amount_fen, fee_ocur_date \
+             FROM fee_lines WHERE mdtrt_id = $1 AND withdrawn = 0 ORDER BY id",
+        )
+        .bind(mdtrt_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FeeLine {
+                    id: r.try_get(0)?,
+                    feedetl_sn: r.try_get(1)?,
+                    chrg_bchno: r.try_get(2)?,
+                    med_list_codg: r.try_get(3)?,
+                    pric: r.try_get(4)?,
+                    cnt: r.try_get(5)?,
+                    amount_fen: r.try_get(6)?,
+                    fee_ocur_date: date_of(r, 7)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn insert_lines(&mut self, mdtrt_id: &str, lines: &[NewFeeLine]) -> Result<()> {
+        let now = now_text();
+        for l in lines {
+            sqlx::query(
+                "INSERT INTO fee_lines (mdtrt_id, feedetl_sn, chrg_bchno, med_list_codg, pric, cnt, \
+                 amount_fen, fee_ocur_date, withdrawn, uploaded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
+            )
+            .bind(mdtrt_id)
+            .bind(&l.feedetl_sn)
+            .bind(&l.chrg_bchno)
+            .bind(&l.med_list_codg)
+            .bind(&l.pric)
+            .bind(&l.cnt)
+            .bind(l.amount_fen)
+            .bind(date_value(l.fee_ocur_date))
+            .bind(&now)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Withdraws the given lines (by id).
+    pub async fn withdraw_lines(&mut self, ids: &[i64]) -> Result<()> {
+        for id in ids {
+            sqlx::query("UPDATE fee_lines SET withdrawn = 1 WHERE id = $1")
+                .bind(*id)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The engine's person as the store knows it on `on` (see `Store::eligibility`).
+    pub async fn person(
+        &mut self,
+        psn_no: &str,
+        on: Date,
+    ) -> Result<Option<yibao_core::refdata::Person>> {
+        let store = self.store.clone();
+        Ok(person_record(&mut self.tx, &store.policies, psn_no, on)
+            .await?
+            .map(|StoredPerson { person, .. }| person))
+    }
+
+    /// The person's accumulators for `year`, locked until this transaction ends.
+    pub async fn accumulators(&mut self, psn_no: &str, year: u16) -> Result<YearAccumulators> {
+        if self.backend == Backend::Postgres {
+            sqlx::query(
+                "INSERT INTO accumulators (psn_no, year, counters) VALUES ($1, $2, $3) \
+                 ON CONFLICT (psn_no, year) DO NOTHING",
+            )
+            .bind(psn_no)
+            .bind(i64::from(year))
+            .bind(counters_text(&YearAccumulators::default()))
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        let sql = format!(
+            "SELECT counters FROM accumulators WHERE psn_no = $1 AND year = $2{}",
+            self.lock_suffix()
+        );
+        let row = sqlx::query(&sql)
+            .bind(psn_no)
+            .bind(i64::from(year))
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        match row {
+            Some(r) => counters_of(&r.try_get::<String, _>(0)?),
+            None => Ok(YearAccumulators::default()),
+        }
+    }
+
+    pub async fn put_accumulators(
+        &mut self,
+        psn_no: &str,
+        year: u16,
+        acc: &YearAccumulators,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO accumulators (psn_no, year, counters) VALUES ($1, $2, $3) \
+             ON CONFLICT (psn_no, year) DO UPDATE SET counters = excluded.counters",
+        )
+        .bind(psn_no)
+        .bind(i64::from(year))
+        .bind(counters_text(acc))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_settlement(&mut self, s: &SettlementRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO settlements (setl_id, mdtrt_id, psn_no, fixmedins_code, insutype, clr_type, \
+             year, setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay, delta, output, settled_at, msgid) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(&s.setl_id)
+        .bind(&s.mdtrt_id)
+        .bind(&s.psn_no)
+        .bind(&s.fixmedins_code)
+        .bind(&s.insutype)
+        .bind(&s.clr_type)
+        .bind(i64::from(s.year))
+        .bind(date_value(s.setl_date))
+        .bind(s.medfee_sumamt)
+        .bind(s.fund_pay_sumamt)
+        .bind(s.acct_pay)
+        .bind(counters_text(&s.delta))
+        .bind(&s.output)
+        .bind(now_text())
+        .bind(&s.msgid)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The settlement `setl_id` (with its reversal flag).
+    pub async fn settlement(&mut self, setl_id: &str) -> Result<Option<SettlementRecord>> {
+        let row = sqlx::query(&format!("{SETTLEMENT_SELECT} WHERE s.setl_id = $1"))
+            .bind(setl_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(settlement_of).transpose()
+    }
+
+    pub async fn insert_reversal(&mut self, setl_id: &str, msgid: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO settlement_reversals (setl_id, reversed_at, msgid) VALUES ($1, $2, $3)",
+        )
+        .bind(setl_id)
+        .bind(now_text())
+        .bind(msgid)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Records the message and its log line and commits everything. When the same `msgid`
+    /// was answered meanwhile (a concurrent repeat), nothing of this transaction is kept and
+    /// the first answer is returned; otherwise `response`.
+    pub async fn finish(
+        mut self,
+        meta: &MessageMeta,
+        infcode: i64,
+        err_msg: &str,
+        response: &str,
+    ) -> Result<String> {
+        let inserted = sqlx::query(
+            "INSERT INTO gateway_messages (fixmedins_code, msgid, nonce, infno, infcode, response, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(&meta.fixmedins_code)
+        .bind(&meta.msgid)
+        .bind(&meta.nonce)
+        .bind(&meta.infno)
+        .bind(infcode)
+        .bind(response)
+        .bind(now_text())
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            let store = self.store.clone();
+            drop(self);
+            return match store.answered(&meta.fixmedins_code, &meta.msgid).await? {
+                Some(first) => Ok(first),
+                None => refused(format!("随机串 x-tif-nonce={} 已使用过", meta.nonce)),
+            };
+        }
+        let result = if infcode == 0 {
+            "成功".to_string()
+        } else {
+            format!("拒绝：{err_msg}")
+        };
+        log_in(
+            &mut self.tx,
+            &Operator(format!("{}/{}", meta.fixmedins_code, meta.opter)),
+            &format!("gateway.{}", meta.infno),
+            &meta.target,
+            &format!("msgid={}", meta.msgid),
+            &result,
+        )
+        .await?;
+        self.tx.commit().await?;
+        Ok(response.to_string())
+    }
+}

@@ -1,0 +1,42 @@
+//! Fresh stores for tests: SQLite in a new file and, when `YIBAO_TEST_POSTGRES` names a
+//! server (CI sets it), PostgreSQL in a new schema. Used by the tests of every crate that
+//! needs a database, so each runs the same way on both.
+
+use crate::Store;
+
+/// One fresh store per backend, named for the test (`name` must be a valid SQL identifier).
+pub async fn stores(name: &str) -> Vec<(&'static str, Store)> {
+    let dir = std::env::temp_dir().join(format!("yibao-store-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("创建测试目录");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
+    let mut out = vec![(
+        "SQLite",
+        Store::open(Some(&url)).await.expect("打开测试数据库"),
+    )];
+    match std::env::var("YIBAO_TEST_POSTGRES") {
+        Ok(base) if !base.is_empty() => {
+            let schema = format!("t_{name}");
+            sqlx::any::install_default_drivers();
+            let admin = sqlx::AnyPool::connect(&base)
+                .await
+                .expect("连接 YIBAO_TEST_POSTGRES");
+            sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(&admin)
+                .await
+                .expect("准备测试模式");
+            sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                .execute(&admin)
+                .await
+                .expect("准备测试模式");
+            let sep = if base.contains('?') { '&' } else { '?' };
+            let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+            out.push((
+                "PostgreSQL",
+                Store::open(Some(&url)).await.expect("打开测试数据库"),
+            ));
+        }
+        _ => eprintln!("未设置 YIBAO_TEST_POSTGRES：{name} 只在 SQLite 上运行"),
+    }
+    out
+}
