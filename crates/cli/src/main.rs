@@ -1,6 +1,7 @@
 //! `yibao`: the one binary. Thin: parses arguments, calls the adapters, reports in Chinese.
 
 mod bench;
+mod bench_gateway;
 mod demo;
 mod register;
 mod serve;
@@ -71,6 +72,8 @@ enum Command {
         #[command(subcommand)]
         command: serve::KeysCommand,
     },
+    /// 性能基准：医院网关结算（2207）每秒笔数与延迟，可对照 pgbench
+    BenchGateway(bench_gateway::BenchGatewayArgs),
     /// 性能基准：数据库资格查询每秒次数
     BenchStore(bench::BenchStoreArgs),
     /// 政策文件操作
@@ -168,6 +171,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),
         Command::BenchStore(a) => bench::run_store(a),
+        Command::BenchGateway(a) => bench_gateway::run(a),
         Command::Load(a) => register::load(a),
         Command::Serve(a) => serve::serve(a),
         Command::Keys { command } => serve::keys(command),

@@ -83,14 +83,19 @@ pub fn keys(cmd: KeysCommand) -> Result<()> {
     }
 }
 
-pub fn serve(a: ServeArgs) -> Result<()> {
+/// Structured logs to stderr, filtered by `YIBAO_LOG` (e.g. `warn`, `info,sqlx=debug`).
+pub fn init_logging(default: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("YIBAO_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
         )
         .with_target(false)
         .init();
+}
+
+pub fn serve(a: ServeArgs) -> Result<()> {
+    init_logging("info");
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = a.threads {
         if n == 0 || n > 256 {

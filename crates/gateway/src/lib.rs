@@ -7,6 +7,7 @@
 //! transaction with the message and the operation-log line ([`yibao_store::GatewayTx`]).
 //! Settlement calls the one engine (`yibao_core::ledger::settle`), as `yibao settle` does.
 
+pub mod client;
 pub mod keys;
 mod tx;
 pub mod wire;
@@ -32,6 +33,12 @@ pub const ENDPOINT: &str = "/fsi/api/rsfComIfsService/callService";
 /// How far a request's `x-tif-timestamp` may be from now, in seconds.
 pub const MAX_SKEW_SECS: i64 = 300;
 
+/// How many transactions may hold a database connection at once. A transaction holds its
+/// connection and meanwhile takes one more from the store's pool (8) for reads (person,
+/// policy): with every pooled connection held by a transaction waiting for another, all of
+/// them would wait out the pool timeout. Half the pool leaves room for those reads.
+const MAX_OPEN_TRANSACTIONS: usize = 4;
+
 /// What every request handler shares.
 #[derive(Clone)]
 pub struct Gateway {
@@ -39,6 +46,8 @@ pub struct Gateway {
     master: MasterKey,
     /// Institutions and catalog (persons are read per request from the store).
     tables: Arc<RefData>,
+    /// Permits to open a transaction ([`MAX_OPEN_TRANSACTIONS`]).
+    open_transactions: Arc<tokio::sync::Semaphore>,
 }
 
 impl Gateway {
@@ -49,6 +58,7 @@ impl Gateway {
             store,
             master,
             tables,
+            open_transactions: Arc::new(tokio::sync::Semaphore::new(MAX_OPEN_TRANSACTIONS)),
         })
     }
 
@@ -144,8 +154,8 @@ async fn authenticate(gw: &Gateway, h: &HeaderMap) -> Result<(String, String), S
     let t: i64 = ts
         .parse()
         .map_err(|_| format!("x-tif-timestamp={ts} 不是 Unix 秒数"))?;
-    let skew = (wire::unix_now() - t).abs();
-    if skew > MAX_SKEW_SECS {
+    let skew = wire::unix_now().abs_diff(t);
+    if skew > MAX_SKEW_SECS.unsigned_abs() {
         return Err(format!(
             "x-tif-timestamp={ts} 与服务器时间相差 {skew} 秒，超过 {MAX_SKEW_SECS} 秒"
         ));
@@ -281,7 +291,15 @@ async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes
             );
             json_response(StatusCode::OK, body)
         }
-        Err(e) => system_error(&msgid, &e),
+        // A concurrent request with the same nonce or msgid committed first: a replay, or
+        // a repeat that gets the first answer — not a system error.
+        Err(e) => match gw.store.nonce_used(&institution, &meta.nonce).await {
+            Ok(true) => unauthorized(&format!("x-tif-nonce={} 已使用过（重放）", meta.nonce)),
+            _ => match gw.store.answered(&institution, &msgid).await {
+                Ok(Some(first)) => json_response(StatusCode::OK, first),
+                _ => system_error(&msgid, &e),
+            },
+        },
     }
 }
 
@@ -326,8 +344,11 @@ async fn run(
     meta: &mut MessageMeta,
     input: &Map<String, Value>,
 ) -> Result<(String, i64, String), Failure> {
+    let pre = tx::prefetch(gw, meta, input).await?;
+    // Held until the transaction is committed or rolled back (dropped after `g`).
+    let _permit = gw.open_transactions.acquire().await;
     let mut g = gw.store.begin_gateway().await?;
-    let output = tx::dispatch(gw, &mut g, meta, input).await?;
+    let output = tx::dispatch(gw, &mut g, meta, input, pre).await?;
     let body = envelope(&meta.msgid, 0, "", output);
     let sent = g.finish(meta, 0, "", &body).await?;
     Ok((sent, 0, String::new()))

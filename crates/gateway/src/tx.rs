@@ -17,11 +17,54 @@ type TxResult = Result<Value, Failure>;
 
 const CERT_TYPES: &[&str] = &["01", "02", "03"];
 
+/// What a settlement reads that no gateway transaction changes (the person and the policy),
+/// read before the transaction takes the writer so that the writer is held briefly.
+pub(crate) struct Prefetch {
+    psn_no: String,
+    end: yibao_core::Date,
+    insutype: String,
+    person: Option<yibao_core::refdata::Person>,
+    policy: Option<std::sync::Arc<yibao_core::Policy>>,
+}
+
+/// Reads ahead for 2206/2207/2303/2304; `None` for other transactions or when the input
+/// does not name a visit (the transaction itself then refuses it with the right message).
+pub(crate) async fn prefetch(
+    gw: &Gateway,
+    meta: &MessageMeta,
+    input: &Map<String, Value>,
+) -> Result<Option<Prefetch>, Failure> {
+    if !matches!(meta.infno.as_str(), "2206" | "2207" | "2303" | "2304") {
+        return Ok(None);
+    }
+    let Some(mdtrt_id) = object(input, "data")
+        .ok()
+        .and_then(|d| d.text("mdtrt_id").ok())
+    else {
+        return Ok(None);
+    };
+    let Some(v) = gw.store.visit(&mdtrt_id).await? else {
+        return Ok(None);
+    };
+    if v.fixmedins_code != meta.fixmedins_code {
+        return Ok(None);
+    }
+    let end = v.enddate.unwrap_or(v.begndate);
+    Ok(Some(Prefetch {
+        person: gw.store.person_on(&v.psn_no, end).await?,
+        policy: gw.store.policy(end.year(), &v.insutype).await?,
+        psn_no: v.psn_no,
+        end,
+        insutype: v.insutype,
+    }))
+}
+
 pub(crate) async fn dispatch(
     gw: &Gateway,
     g: &mut GatewayTx,
     meta: &mut MessageMeta,
     input: &Map<String, Value>,
+    pre: Option<Prefetch>,
 ) -> TxResult {
     match meta.infno.as_str() {
         "1101" => person_info(gw, meta, input).await,
@@ -36,10 +79,10 @@ pub(crate) async fn dispatch(
         "2302" => withdraw(g, meta, input, VisitKind::Inpatient).await,
         "2402" => discharge(gw, g, meta, input).await,
         "2405" => cancel_discharge(g, meta, input).await,
-        "2206" => settlement(gw, g, meta, input, VisitKind::Outpatient, false).await,
-        "2207" => settlement(gw, g, meta, input, VisitKind::Outpatient, true).await,
-        "2303" => settlement(gw, g, meta, input, VisitKind::Inpatient, false).await,
-        "2304" => settlement(gw, g, meta, input, VisitKind::Inpatient, true).await,
+        "2206" => settlement(gw, g, meta, input, VisitKind::Outpatient, false, pre).await,
+        "2207" => settlement(gw, g, meta, input, VisitKind::Outpatient, true, pre).await,
+        "2303" => settlement(gw, g, meta, input, VisitKind::Inpatient, false, pre).await,
+        "2304" => settlement(gw, g, meta, input, VisitKind::Inpatient, true, pre).await,
         "2208" => reversal(g, meta, input, VisitKind::Outpatient).await,
         "2305" => reversal(g, meta, input, VisitKind::Inpatient).await,
         "3201" => reconcile(gw, meta, input).await,
@@ -728,6 +771,7 @@ async fn settlement(
     input: &Map<String, Value>,
     kind: VisitKind,
     record: bool,
+    pre: Option<Prefetch>,
 ) -> TxResult {
     let data = object(input, "data")?;
     let mut v = own_visit(g, meta, &data, kind, true).await?;
@@ -779,21 +823,24 @@ async fn settlement(
         )));
     }
     let end = v.enddate.unwrap_or(v.begndate);
-    let person = g
-        .person(&v.psn_no, end)
-        .await?
-        .ok_or_else(|| refuse(format!("人员编号 {} 不存在（UNKNOWN_PERSON）", v.psn_no)))?;
-    let policy = gw
-        .store
-        .policy(end.year(), &v.insutype)
-        .await?
-        .ok_or_else(|| {
-            refuse(format!(
-                "没有 {} 年度险种 {} 的政策：请先 yibao policy load",
-                end.year(),
-                v.insutype
-            ))
-        })?;
+    // The read ahead serves when it read this visit as it now stands (person, date, 险种).
+    let pre = pre.filter(|p| p.psn_no == v.psn_no && p.end == end && p.insutype == v.insutype);
+    let (person, policy) = match pre {
+        Some(p) => (p.person, p.policy),
+        None => (
+            g.person(&v.psn_no, end).await?,
+            gw.store.policy(end.year(), &v.insutype).await?,
+        ),
+    };
+    let person =
+        person.ok_or_else(|| refuse(format!("人员编号 {} 不存在（UNKNOWN_PERSON）", v.psn_no)))?;
+    let policy = policy.ok_or_else(|| {
+        refuse(format!(
+            "没有 {} 年度险种 {} 的政策：请先 yibao policy load",
+            end.year(),
+            v.insutype
+        ))
+    })?;
     let mut refdata = gw.tables.sharing_tables();
     refdata
         .add_person(person.clone())

@@ -81,6 +81,14 @@ impl Store {
         )
     }
 
+    /// The engine's view of one person with registration states as of `on`.
+    pub async fn person_on(&self, psn_no: &str, on: Date) -> Result<Option<Person>> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(person_record(&mut conn, &self.policies, psn_no, on)
+            .await?
+            .map(|s| s.person))
+    }
+
     /// Every registered person number.
     pub async fn all_psn_nos(&self) -> Result<Vec<String>> {
         let rows = sqlx::query("SELECT psn_no FROM persons ORDER BY psn_no")

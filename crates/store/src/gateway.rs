@@ -295,6 +295,17 @@ impl Store {
         )
     }
 
+    /// The visit as it stands (not locked: for reads ahead of a transaction).
+    pub async fn visit(&self, mdtrt_id: &str) -> Result<Option<Visit>> {
+        let row = sqlx::query(&format!(
+            "SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1"
+        ))
+        .bind(mdtrt_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(visit_of).transpose()
+    }
+
     /// Starts a gateway transaction (see the module documentation).
     pub async fn begin_gateway(&self) -> Result<GatewayTx> {
         let guard = match self.backend {
@@ -358,6 +369,33 @@ impl Store {
                 ))
             })
             .collect()
+    }
+
+    /// Person-years whose stored accumulators differ from a replay of their settled history
+    /// (the deltas of settlements not reversed), each as `(psn_no, year, stored, replayed)`.
+    /// Empty when the books are in step.
+    pub async fn accumulator_discrepancies(
+        &self,
+    ) -> Result<Vec<(String, u16, YearAccumulators, YearAccumulators)>> {
+        let mut replay: std::collections::BTreeMap<(String, u16), YearAccumulators> =
+            Default::default();
+        for s in self.settlements().await?.iter().filter(|s| !s.reversed) {
+            replay
+                .entry((s.psn_no.clone(), s.year))
+                .or_default()
+                .add(&s.delta);
+        }
+        let mut out = Vec::new();
+        for (psn_no, year, stored) in self.all_accumulators().await? {
+            let replayed = replay.remove(&(psn_no.clone(), year)).unwrap_or_default();
+            if replayed != stored {
+                out.push((psn_no, year, stored, replayed));
+            }
+        }
+        for ((psn_no, year), replayed) in replay {
+            out.push((psn_no, year, YearAccumulators::default(), replayed));
+        }
+        Ok(out)
     }
 
     /// Every gateway business row as text (visits with state, fee lines with withdrawal,

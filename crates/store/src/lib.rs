@@ -122,7 +122,7 @@ impl Store {
             // One writer at a time is SQLite's nature; WAL lets readers go on meanwhile.
             Backend::Sqlite => {
                 AnyPoolOptions::new()
-                    .max_connections(4)
+                    .max_connections(8)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             sqlx::query("PRAGMA journal_mode = WAL")

@@ -6,13 +6,24 @@ use crate::Store;
 
 /// One fresh store per backend, named for the test (`name` must be a valid SQL identifier).
 pub async fn stores(name: &str) -> Vec<(&'static str, Store)> {
+    let mut out = Vec::new();
+    for (backend, url) in urls(name).await {
+        out.push((
+            backend,
+            Store::open(Some(&url)).await.expect("打开测试数据库"),
+        ));
+    }
+    out
+}
+
+/// One fresh, empty database URL per backend (for tests that start `yibao` processes).
+pub async fn urls(name: &str) -> Vec<(&'static str, String)> {
     let dir = std::env::temp_dir().join(format!("yibao-store-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("创建测试目录");
-    let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
     let mut out = vec![(
         "SQLite",
-        Store::open(Some(&url)).await.expect("打开测试数据库"),
+        format!("sqlite://{}?mode=rwc", dir.join("t.db").display()),
     )];
     match std::env::var("YIBAO_TEST_POSTGRES") {
         Ok(base) if !base.is_empty() => {
@@ -30,10 +41,9 @@ pub async fn stores(name: &str) -> Vec<(&'static str, Store)> {
                 .await
                 .expect("准备测试模式");
             let sep = if base.contains('?') { '&' } else { '?' };
-            let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
             out.push((
                 "PostgreSQL",
-                Store::open(Some(&url)).await.expect("打开测试数据库"),
+                format!("{base}{sep}options=-c%20search_path%3D{schema}"),
             ));
         }
         _ => eprintln!("未设置 YIBAO_TEST_POSTGRES：{name} 只在 SQLite 上运行"),
