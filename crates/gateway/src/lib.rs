@@ -33,12 +33,6 @@ pub const ENDPOINT: &str = "/fsi/api/rsfComIfsService/callService";
 /// How far a request's `x-tif-timestamp` may be from now, in seconds.
 pub const MAX_SKEW_SECS: i64 = 300;
 
-/// How many transactions may hold a database connection at once. A transaction holds its
-/// connection and meanwhile takes one more from the store's pool (8) for reads (person,
-/// policy): with every pooled connection held by a transaction waiting for another, all of
-/// them would wait out the pool timeout. Half the pool leaves room for those reads.
-const MAX_OPEN_TRANSACTIONS: usize = 4;
-
 /// What every request handler shares.
 #[derive(Clone)]
 pub struct Gateway {
@@ -46,7 +40,10 @@ pub struct Gateway {
     master: MasterKey,
     /// Institutions and catalog (persons are read per request from the store).
     tables: Arc<RefData>,
-    /// Permits to open a transaction ([`MAX_OPEN_TRANSACTIONS`]).
+    /// Permits to open a transaction: half the store's connections. A transaction holds its
+    /// connection and may meanwhile take one more from the pool for reads (eligibility,
+    /// policy, totals); were every connection held by a transaction waiting for another,
+    /// all would wait out the pool timeout.
     open_transactions: Arc<tokio::sync::Semaphore>,
 }
 
@@ -54,11 +51,12 @@ impl Gateway {
     /// A gateway over `store`, with institutions and catalog read once from it.
     pub async fn new(store: Store, master: MasterKey) -> Result<Gateway, yibao_store::StoreError> {
         let tables = Arc::new(store.reference_data().await?);
+        let permits = (store.max_connections() / 2).max(1);
         Ok(Gateway {
             store,
             master,
             tables,
-            open_transactions: Arc::new(tokio::sync::Semaphore::new(MAX_OPEN_TRANSACTIONS)),
+            open_transactions: Arc::new(tokio::sync::Semaphore::new(permits)),
         })
     }
 

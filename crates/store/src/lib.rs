@@ -145,7 +145,7 @@ impl Store {
             }
             Backend::Postgres => {
                 AnyPoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(16)
                     .connect(&url)
                     .await?
             }
@@ -170,6 +170,11 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The size of the connection pool.
+    pub fn max_connections(&self) -> usize {
+        self.pool.options().get_max_connections() as usize
     }
 
     pub fn pool(&self) -> &AnyPool {
