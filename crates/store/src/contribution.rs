@@ -4,7 +4,7 @@
 
 use crate::employee::unit_facts;
 use crate::load::SOURCE_REFERENCE;
-use crate::register::{current_categories, INSUTYPE_EMPLOYEE};
+use crate::register::INSUTYPE_EMPLOYEE;
 use crate::{date_of, Result};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
@@ -69,7 +69,8 @@ impl PolicyCache {
     }
 }
 
-/// The coverage an enrolment gives, or `None` when it is not paid.
+/// The coverage an enrolment gives, or `None` when it is not paid. `categories` are the
+/// person's current category spans (they decide 医疗救助代缴).
 pub(crate) async fn coverage(
     conn: &mut AnyConnection,
     policies: &PolicyCache,
@@ -77,6 +78,7 @@ pub(crate) async fn coverage(
     insutype: &str,
     year: u16,
     as_of: Date,
+    categories: &[(i64, String, DateRange)],
 ) -> Result<Option<Coverage>> {
     if insutype == INSUTYPE_EMPLOYEE {
         return employee_coverage(conn, policies, psn_no, year, as_of).await;
@@ -108,8 +110,7 @@ pub(crate) async fn coverage(
         // No contribution rules loaded for that year: any payment counts as paid.
         return Ok((payments.iter().map(|p| p.1).sum::<Fen>() > 0).then(Coverage::default));
     };
-    let categories = categories_in_year(conn, psn_no, year).await?;
-    let cats: Vec<&str> = categories.iter().map(String::as_str).collect();
+    let cats = categories_in_year(categories, year);
     Ok(resident_coverage(&rule, year, &cats, &payments))
 }
 
@@ -140,24 +141,19 @@ pub(crate) fn resident_coverage(
     Some(cover)
 }
 
-/// Categories the person holds on any day of `year` (for 医疗救助代缴).
-pub(crate) async fn categories_in_year(
-    conn: &mut AnyConnection,
-    psn_no: &str,
-    year: u16,
-) -> Result<Vec<String>> {
+/// Categories held on any day of `year` (for 医疗救助代缴), of current category spans.
+pub(crate) fn categories_in_year(spans: &[(i64, String, DateRange)], year: u16) -> Vec<&str> {
     let (Some(jan1), Some(dec31)) = (
         Date::from_ymd(u32::from(year), 1, 1),
         Date::from_ymd(u32::from(year), 12, 31),
     ) else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
-    Ok(current_categories(conn, psn_no)
-        .await?
-        .into_iter()
+    spans
+        .iter()
         .filter(|(_, _, r)| r.from <= dec31 && r.to >= jan1)
-        .map(|(_, c, _)| c)
-        .collect())
+        .map(|(_, c, _)| c.as_str())
+        .collect()
 }
 
 /// An employee is covered while employed; his unit's arrears suspend benefits.

@@ -169,13 +169,22 @@ pub(crate) async fn person_record(
             .bind(psn_no)
             .fetch_all(&mut *conn)
             .await?;
+    let categories = current_categories(conn, psn_no).await?;
     let mut enrolments = Vec::with_capacity(years.len());
     for y in &years {
         let year: i64 = y.try_get(0)?;
         let year = u16::try_from(year).unwrap_or_default();
         let insutype: String = y.try_get(1)?;
-        if let Some(cover) =
-            crate::contribution::coverage(conn, policies, psn_no, &insutype, year, as_of).await?
+        if let Some(cover) = crate::contribution::coverage(
+            conn,
+            policies,
+            psn_no,
+            &insutype,
+            year,
+            as_of,
+            &categories,
+        )
+        .await?
         {
             person.enrolments.push(year);
             person.suspensions.extend(cover.suspensions);
@@ -186,7 +195,7 @@ pub(crate) async fn person_record(
             hh_no: y.try_get(2)?,
         });
     }
-    for (_, code, range) in current_categories(conn, psn_no).await? {
+    for (_, code, range) in categories {
         person.categories.push(CategorySpan { code, range });
     }
     let registrations = registrations_of(conn, psn_no, as_of).await?;

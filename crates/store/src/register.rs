@@ -683,18 +683,7 @@ pub(crate) async fn registrations_of(
     psn_no: &str,
     on: Date,
 ) -> Result<Vec<Registration>> {
-    let rows = sqlx::query("SELECT reg_no FROM registrations WHERE psn_no = $1 ORDER BY reg_no")
-        .bind(psn_no)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut out = Vec::new();
-    for r in &rows {
-        let reg_no: String = r.try_get(0)?;
-        if let Some(reg) = registration(conn, &reg_no, on).await? {
-            out.push(reg);
-        }
-    }
-    Ok(out)
+    registrations_where(conn, "r.psn_no", psn_no, on).await
 }
 
 pub(crate) async fn registration(
@@ -702,50 +691,63 @@ pub(crate) async fn registration(
     reg_no: &str,
     on: Date,
 ) -> Result<Option<Registration>> {
-    let Some(r) = sqlx::query(
-        "SELECT reg_no, psn_no, kind, dise_codg, valid_from, valid_to FROM registrations WHERE reg_no = $1",
-    )
-    .bind(reg_no)
-    .fetch_optional(&mut *conn)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let kind = match r.try_get::<String, _>(2)?.as_str() {
-        "chronic" => RegistrationKind::Chronic,
-        _ => RegistrationKind::Offsite,
-    };
-    let valid = DateRange {
-        from: date_of(&r, 4)?,
-        to: date_of(&r, 5)?,
-    };
-    let events = sqlx::query(
-        "SELECT state, effective FROM registration_events WHERE reg_no = $1 ORDER BY id",
-    )
-    .bind(reg_no)
+    Ok(registrations_where(conn, "r.reg_no", reg_no, on)
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// Registrations whose `column` (this crate's own name) is `value`, with their state on
+/// `on` folded from their events: one query, registrations and events joined.
+async fn registrations_where(
+    conn: &mut AnyConnection,
+    column: &'static str,
+    value: &str,
+    on: Date,
+) -> Result<Vec<Registration>> {
+    let rows = sqlx::query(&format!(
+        "SELECT r.reg_no, r.psn_no, r.kind, r.dise_codg, r.valid_from, r.valid_to, \
+         COALESCE(e.state, ''), COALESCE(e.effective, 0) \
+         FROM registrations r LEFT JOIN registration_events e ON e.reg_no = r.reg_no \
+         WHERE {column} = $1 ORDER BY r.reg_no, e.id"
+    ))
+    .bind(value)
     .fetch_all(&mut *conn)
     .await?;
-    let mut state = RegistrationState::Applied;
-    let mut terminated_on = None;
-    for e in &events {
-        let code: String = e.try_get(0)?;
-        state = RegistrationState::from_code(&code).unwrap_or(state);
-        if state == RegistrationState::Terminated {
-            terminated_on = Some(date_of(e, 1)?);
+    let mut out: Vec<Registration> = Vec::new();
+    for r in &rows {
+        let reg_no: String = r.try_get(0)?;
+        if out.last().is_none_or(|last| last.reg_no != reg_no) {
+            let kind = match r.try_get::<String, _>(2)?.as_str() {
+                "chronic" => RegistrationKind::Chronic,
+                _ => RegistrationKind::Offsite,
+            };
+            out.push(Registration {
+                reg_no,
+                psn_no: r.try_get(1)?,
+                kind,
+                dise_codg: r.try_get(3)?,
+                valid: DateRange {
+                    from: date_of(r, 4)?,
+                    to: date_of(r, 5)?,
+                },
+                state: RegistrationState::Applied,
+                terminated_on: None,
+            });
+        }
+        let Some(reg) = out.last_mut() else { continue };
+        let code: String = r.try_get(6)?;
+        reg.state = RegistrationState::from_code(&code).unwrap_or(reg.state);
+        if reg.state == RegistrationState::Terminated && !code.is_empty() {
+            reg.terminated_on = Some(date_of(r, 7)?);
         }
     }
-    if state == RegistrationState::Approved && on > valid.to {
-        state = RegistrationState::Expired;
+    for reg in &mut out {
+        if reg.state == RegistrationState::Approved && on > reg.valid.to {
+            reg.state = RegistrationState::Expired;
+        }
     }
-    Ok(Some(Registration {
-        reg_no: r.try_get(0)?,
-        psn_no: r.try_get(1)?,
-        kind,
-        dise_codg: r.try_get(3)?,
-        valid,
-        state,
-        terminated_on,
-    }))
+    Ok(out)
 }
 
 async fn insert_lock(
