@@ -143,8 +143,34 @@ fn header<'h>(h: &'h HeaderMap, name: &str) -> Result<&'h str, String> {
     Ok(v)
 }
 
-/// Checks the signature headers; the institution they sign for, or why not.
-async fn authenticate(gw: &Gateway, h: &HeaderMap) -> Result<(String, String), String> {
+/// An authenticated request: who signed it, its nonce, and the answer already given to its
+/// msgid (read with the key, to spare a round trip).
+struct Authenticated {
+    institution: String,
+    nonce: String,
+    answered: Option<String>,
+}
+
+/// Why a request is not authenticated.
+enum AuthFailure {
+    /// HTTP 401, nothing recorded.
+    Refused(String),
+    /// The database could not be read: a system error the HIS may retry.
+    Store(yibao_store::StoreError),
+}
+
+impl From<String> for AuthFailure {
+    fn from(reason: String) -> AuthFailure {
+        AuthFailure::Refused(reason)
+    }
+}
+
+/// Checks the signature headers. `msgid` is the envelope's, when it has one.
+async fn authenticate(
+    gw: &Gateway,
+    h: &HeaderMap,
+    msgid: &str,
+) -> Result<Authenticated, AuthFailure> {
     let paasid = header(h, "x-tif-paasid")?;
     let ts = header(h, "x-tif-timestamp")?;
     let nonce = header(h, "x-tif-nonce")?;
@@ -156,39 +182,58 @@ async fn authenticate(gw: &Gateway, h: &HeaderMap) -> Result<(String, String), S
     if skew > MAX_SKEW_SECS.unsigned_abs() {
         return Err(format!(
             "x-tif-timestamp={ts} 与服务器时间相差 {skew} 秒，超过 {MAX_SKEW_SECS} 秒"
-        ));
+        )
+        .into());
     }
     if nonce.len() > 64 {
-        return Err(format!("x-tif-nonce 长度 {} 超过 64", nonce.len()));
+        return Err(format!("x-tif-nonce 长度 {} 超过 64", nonce.len()).into());
     }
-    let sealed = gw
+    let facts = gw
         .store
-        .active_key(paasid)
+        .auth_facts(paasid, nonce, msgid)
         .await
-        .map_err(|e| format!("读取机构密钥失败：{e}"))?
+        .map_err(AuthFailure::Store)?;
+    let sealed = facts
+        .sealed_key
         .ok_or_else(|| format!("机构 x-tif-paasid={paasid} 没有有效的接口密钥"))?;
     let secret = gw.master.open(&sealed).map_err(|e| e.to_string())?;
     if !keys::same_signature(&keys::signature(ts, &secret, nonce), sig) {
-        return Err("x-tif-signature 签名不符".into());
+        return Err(String::from("x-tif-signature 签名不符").into());
     }
-    if gw
-        .store
-        .nonce_used(paasid, nonce)
-        .await
-        .map_err(|e| format!("读取报文记录失败：{e}"))?
-    {
-        return Err(format!("x-tif-nonce={nonce} 已使用过（重放）"));
+    if facts.nonce_used {
+        return Err(format!("x-tif-nonce={nonce} 已使用过（重放）").into());
     }
-    Ok((paasid.to_string(), nonce.to_string()))
+    Ok(Authenticated {
+        institution: paasid.to_string(),
+        nonce: nonce.to_string(),
+        answered: facts.answered,
+    })
 }
 
 async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
-    let (institution, nonce) = match authenticate(&gw, &headers).await {
-        Ok(x) => x,
-        Err(reason) => return unauthorized(&reason),
+    // Parsed before authentication only to read the msgid with the key; a body that is not
+    // JSON is refused after the signature is checked, as before.
+    let request = serde_json::from_slice::<Value>(&body);
+    let msgid_hint = match &request {
+        Ok(Value::Object(env)) => env
+            .get("msgid")
+            .and_then(Value::as_str)
+            .map(|m| m.trim().to_string())
+            .unwrap_or_default(),
+        _ => String::new(),
     };
-    let request: Value = match serde_json::from_slice(&body) {
+    let auth = match authenticate(&gw, &headers, &msgid_hint).await {
+        Ok(a) => a,
+        Err(AuthFailure::Refused(reason)) => return unauthorized(&reason),
+        Err(AuthFailure::Store(e)) => return system_error("", &e),
+    };
+    let Authenticated {
+        institution,
+        nonce,
+        answered,
+    } = auth;
+    let request: Value = match request {
         Ok(v) => v,
         Err(e) => return refused_unrecorded("", &format!("请求不是有效的 JSON：{e}")),
     };
@@ -232,10 +277,16 @@ async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes
             ),
         );
     }
-    match gw.store.answered(&institution, &msgid).await {
-        Ok(Some(first)) => return json_response(StatusCode::OK, first),
-        Ok(None) => {}
-        Err(e) => return system_error(&msgid, &e),
+    if msgid == msgid_hint {
+        if let Some(first) = answered {
+            return json_response(StatusCode::OK, first);
+        }
+    } else {
+        match gw.store.answered(&institution, &msgid).await {
+            Ok(Some(first)) => return json_response(StatusCode::OK, first),
+            Ok(None) => {}
+            Err(e) => return system_error(&msgid, &e),
+        }
     }
     let infno = match text("infno") {
         Ok(i) => i,

@@ -9,6 +9,7 @@ use crate::{date_of, Result};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use yibao_core::contribution::ResidentRule;
 use yibao_core::refdata::Suspension;
 use yibao_core::{Date, DateRange, Fen, Policy};
@@ -20,13 +21,20 @@ pub struct Coverage {
 }
 
 /// Policies loaded in the store, parsed once per (year, insutype) and shared by every
-/// clone of the store; a newer policy row for the year (from any process) invalidates it.
+/// clone of the store. Loading through this store clears it; a policy loaded by another
+/// process is seen once the cached entry is older than [`POLICY_RECHECK`], when the newest
+/// policy row for the year is compared again.
 #[derive(Clone, Default, Debug)]
 pub(crate) struct PolicyCache {
     by_key: Arc<Mutex<PolicyMap>>,
 }
 
-type PolicyMap = HashMap<(u16, String), (i64, Option<Arc<Policy>>)>;
+/// How long a cached policy is used without asking the database whether a newer one was
+/// loaded (a settlement otherwise pays one more query for it).
+pub(crate) const POLICY_RECHECK: Duration = Duration::from_secs(1);
+
+/// (year, insutype) → (newest policy id for the year, when that was checked, the policy).
+type PolicyMap = HashMap<(u16, String), (i64, Instant, Option<Arc<Policy>>)>;
 
 impl PolicyCache {
     pub(crate) async fn get(
@@ -35,14 +43,20 @@ impl PolicyCache {
         year: u16,
         insutype: &str,
     ) -> Result<Option<Arc<Policy>>> {
+        let key = (year, insutype.to_string());
+        if let Some((_, checked, p)) = self.lock().get(&key) {
+            if checked.elapsed() < POLICY_RECHECK {
+                return Ok(p.clone());
+            }
+        }
         let latest: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM policies WHERE year = $1")
             .bind(i64::from(year))
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
-        let key = (year, insutype.to_string());
-        if let Some((id, p)) = self.lock().get(&key) {
+        if let Some((id, checked, p)) = self.lock().get_mut(&key) {
             if *id == latest {
+                *checked = Instant::now();
                 return Ok(p.clone());
             }
         }
@@ -60,8 +74,14 @@ impl PolicyCache {
                 }
             }
         }
-        self.lock().insert(key, (latest, found.clone()));
+        self.lock()
+            .insert(key, (latest, Instant::now(), found.clone()));
         Ok(found)
+    }
+
+    /// Forgets every cached policy (after this process loads one).
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, PolicyMap> {

@@ -28,6 +28,14 @@ pub struct MessageMeta {
     pub target: String,
 }
 
+/// See [`Store::auth_facts`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthFacts {
+    pub sealed_key: Option<String>,
+    pub nonce_used: bool,
+    pub answered: Option<String>,
+}
+
 /// A visit (就诊) as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Visit {
@@ -223,20 +231,6 @@ impl Store {
         Ok(())
     }
 
-    /// The newest key of `institution` not revoked, sealed, or `None`.
-    pub async fn active_key(&self, institution: &str) -> Result<Option<String>> {
-        let row = sqlx::query(
-            "SELECT k.secret_enc FROM institution_keys k \
-             WHERE k.institution = $1 \
-             AND NOT EXISTS (SELECT 1 FROM key_revocations r WHERE r.key_id = k.id) \
-             ORDER BY k.id DESC LIMIT 1",
-        )
-        .bind(institution)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
-    }
-
     /// Revokes every key of `institution`; how many there were.
     pub async fn revoke_keys(&self, op: &Operator, institution: &str) -> Result<usize> {
         let mut tx = self.pool.begin().await?;
@@ -269,6 +263,34 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(ids.len())
+    }
+
+    /// What authenticating a request reads, in one query: the newest key of `institution`
+    /// not revoked (sealed), whether `nonce` was used by it, and the response first given to
+    /// its `msgid`.
+    pub async fn auth_facts(
+        &self,
+        institution: &str,
+        nonce: &str,
+        msgid: &str,
+    ) -> Result<AuthFacts> {
+        let row = sqlx::query(
+            "SELECT (SELECT k.secret_enc FROM institution_keys k WHERE k.institution = $1 \
+             AND NOT EXISTS (SELECT 1 FROM key_revocations r WHERE r.key_id = k.id) \
+             ORDER BY k.id DESC LIMIT 1), \
+             (SELECT COUNT(*) FROM gateway_messages WHERE fixmedins_code = $1 AND nonce = $2), \
+             (SELECT response FROM gateway_messages WHERE fixmedins_code = $1 AND msgid = $3)",
+        )
+        .bind(institution)
+        .bind(nonce)
+        .bind(msgid)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(AuthFacts {
+            sealed_key: row.try_get(0)?,
+            nonce_used: r_i64(&row, 1)? > 0,
+            answered: row.try_get(2)?,
+        })
     }
 
     /// The response first given to `msgid` of `fixmedins_code`, if any.

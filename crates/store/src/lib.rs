@@ -20,7 +20,8 @@ pub use duplicates::{DuplicateFinding, DuplicateKind};
 pub use eligibility::Eligibility;
 pub use employee::{unit_arrears, Employment, UnitFacts};
 pub use gateway::{
-    FeeLine, GatewayTx, MessageMeta, NewFeeLine, SettlementRecord, SettlementTotals, Visit,
+    AuthFacts, FeeLine, GatewayTx, MessageMeta, NewFeeLine, SettlementRecord, SettlementTotals,
+    Visit,
 };
 pub use import::{import_roster, ImportOptions, ImportReport};
 

@@ -223,6 +223,7 @@ pub async fn load_reference(
     }
     batch.flush(&mut tx).await?;
     tx.commit().await?;
+    store.policies.clear();
     store
         .log(
             op,
@@ -263,6 +264,7 @@ impl Store {
     pub async fn load_policy(&self, op: &Operator, policy: &Policy, source: &str) -> Result<()> {
         let mut conn = self.pool.acquire().await?;
         insert_policy(&mut conn, policy, source).await?;
+        self.policies.clear();
         self.log(
             op,
             "加载政策",
