@@ -5,7 +5,7 @@
 use crate::employee::unit_facts;
 use crate::load::SOURCE_REFERENCE;
 use crate::register::INSUTYPE_EMPLOYEE;
-use crate::{date_of, Result};
+use crate::Result;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -89,8 +89,20 @@ impl PolicyCache {
     }
 }
 
+/// One contribution (缴费) row of a person.
+#[derive(Clone, Debug)]
+pub(crate) struct ContributionRow {
+    pub(crate) insutype: String,
+    pub(crate) year: u16,
+    pub(crate) source: String,
+    pub(crate) amount_fen: Fen,
+    pub(crate) paid_on: Date,
+}
+
 /// The coverage an enrolment gives, or `None` when it is not paid. `categories` are the
-/// person's current category spans (they decide 医疗救助代缴).
+/// person's current category spans (they decide 医疗救助代缴); `contributions` the person's
+/// contribution rows in payment order.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn coverage(
     conn: &mut AnyConnection,
     policies: &PolicyCache,
@@ -99,27 +111,23 @@ pub(crate) async fn coverage(
     year: u16,
     as_of: Date,
     categories: &[(i64, String, DateRange)],
+    contributions: &[ContributionRow],
 ) -> Result<Option<Coverage>> {
     if insutype == INSUTYPE_EMPLOYEE {
         return employee_coverage(conn, policies, psn_no, year, as_of).await;
     }
-    let rows = sqlx::query(
-        "SELECT source, amount_fen, paid_on FROM contributions \
-         WHERE psn_no = $1 AND insutype = $2 AND year = $3 ORDER BY paid_on, id",
-    )
-    .bind(psn_no)
-    .bind(insutype)
-    .bind(i64::from(year))
-    .fetch_all(&mut *conn)
-    .await?;
     let mut payments: Vec<(Date, Fen)> = Vec::new();
-    for r in &rows {
-        let source: String = r.try_get(0)?;
-        if source == SOURCE_REFERENCE {
+    for c in contributions
+        .iter()
+        .filter(|c| c.insutype == insutype && c.year == year)
+    {
+        if c.source == SOURCE_REFERENCE {
             return Ok(Some(Coverage::default()));
         }
-        if source == crate::import::SOURCE_PERSONAL || source == crate::import::SOURCE_ASSISTANCE {
-            payments.push((date_of(r, 2)?, r.try_get(1)?));
+        if c.source == crate::import::SOURCE_PERSONAL
+            || c.source == crate::import::SOURCE_ASSISTANCE
+        {
+            payments.push((c.paid_on, c.amount_fen));
         }
     }
     let rule = policies

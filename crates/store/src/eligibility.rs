@@ -2,13 +2,14 @@
 //! whether it is paid, categories, registrations, suspension or lock. The same record feeds
 //! the engine (as a [`yibao_core::Person`]) in batch and at the gateway.
 
+use crate::contribution::ContributionRow;
 use crate::contribution::PolicyCache;
-use crate::register::{
-    current_categories, current_locks, registrations_of, Registration, RegistrationKind,
-};
+use crate::register::{registrations_of, spans_of, Persons, Registration, RegistrationKind};
 use crate::{date_of, Result, Store};
 use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
 use yibao_core::refdata::{CategorySpan, ChronicRegistration, Person, Suspension};
+use yibao_core::DateRange;
 use yibao_core::{Date, RefData};
 
 /// What a person may claim on a date.
@@ -100,22 +101,48 @@ impl Store {
             .collect::<Result<_, _>>()?)
     }
 
-    /// Adds every registered person to `refdata`, for a batch run against the store.
+    /// Adds every registered person to `refdata`, for a batch run against the store. Reads
+    /// the register in chunks of person numbers, a handful of queries per chunk.
     pub async fn add_persons_to(&self, refdata: &mut RefData) -> Result<usize> {
+        const CHUNK: i64 = 5_000;
         let mut conn = self.pool.acquire().await?;
-        let rows = sqlx::query("SELECT psn_no FROM persons ORDER BY psn_no")
-            .fetch_all(&mut *conn)
-            .await?;
         let today = crate::today();
         let mut n = 0;
-        for r in &rows {
-            let psn_no: String = r.try_get(0)?;
-            if let Some(s) = person_record(&mut conn, &self.policies, &psn_no, today).await? {
+        let mut after: Option<String> = None;
+        loop {
+            let rows = match &after {
+                None => {
+                    sqlx::query(&format!("{PERSON_SELECT} ORDER BY psn_no LIMIT $1"))
+                        .bind(CHUNK)
+                        .fetch_all(&mut *conn)
+                        .await?
+                }
+                Some(last) => {
+                    sqlx::query(&format!(
+                        "{PERSON_SELECT} WHERE psn_no > $1 ORDER BY psn_no LIMIT $2"
+                    ))
+                    .bind(last.as_str())
+                    .bind(CHUNK)
+                    .fetch_all(&mut *conn)
+                    .await?
+                }
+            };
+            let persons = rows.iter().map(base_person).collect::<Result<Vec<_>>>()?;
+            let (Some(first), Some(last)) = (persons.first(), persons.last()) else {
+                break;
+            };
+            let (first, last) = (first.psn_no.clone(), last.psn_no.clone());
+            let mut rows = rows_of(&mut conn, Persons::Range(&first, &last), today).await?;
+            for person in persons {
+                let own = rows.remove(&person.psn_no).unwrap_or_default();
+                let psn_no = person.psn_no.clone();
+                let s = build(&mut conn, &self.policies, person, own, today).await?;
                 refdata
                     .add_person(s.person)
                     .map_err(|e| crate::StoreError::Refused(format!("人员 {psn_no}：{e}")))?;
                 n += 1;
             }
+            after = Some(last);
         }
         Ok(n)
     }
@@ -136,6 +163,95 @@ pub(crate) struct StoredPerson {
     registrations: Vec<Registration>,
 }
 
+const PERSON_SELECT: &str = "SELECT psn_no, certno, name, gend, brdy FROM persons";
+
+/// A person's own fields, before anything is derived.
+fn base_person(r: &sqlx::any::AnyRow) -> Result<Person> {
+    Ok(Person {
+        psn_no: r.try_get(0)?,
+        certno: r.try_get(1)?,
+        name: r.try_get(2)?,
+        gend: r.try_get(3)?,
+        brdy: date_of(r, 4)?,
+        enrolments: Vec::new(),
+        categories: Vec::new(),
+        chronic: Vec::new(),
+        offsite: Vec::new(),
+        suspensions: Vec::new(),
+    })
+}
+
+/// The rows a person's record is built from, each table's in its order.
+#[derive(Default)]
+struct PersonRows {
+    enrolments: Vec<EnrolmentRow>,
+    contributions: Vec<ContributionRow>,
+    categories: Vec<(i64, String, DateRange)>,
+    registrations: Vec<Registration>,
+    locks: Vec<(i64, String, DateRange)>,
+}
+
+/// The rows of every person in `who`, by person number: one query per table.
+async fn rows_of(
+    conn: &mut AnyConnection,
+    who: Persons<'_>,
+    as_of: Date,
+) -> Result<HashMap<String, PersonRows>> {
+    let mut out: HashMap<String, PersonRows> = HashMap::new();
+    let sql = format!(
+        "SELECT psn_no, year, insutype, hh_no FROM enrolments WHERE {} ORDER BY psn_no, year",
+        who.condition("psn_no")
+    );
+    for r in &who.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
+        let year: i64 = r.try_get(1)?;
+        out.entry(r.try_get(0)?)
+            .or_default()
+            .enrolments
+            .push(EnrolmentRow {
+                year: u16::try_from(year).unwrap_or_default(),
+                insutype: r.try_get(2)?,
+                hh_no: r.try_get(3)?,
+            });
+    }
+    let sql = format!(
+        "SELECT psn_no, insutype, year, source, amount_fen, paid_on FROM contributions \
+         WHERE {} ORDER BY psn_no, paid_on, id",
+        who.condition("psn_no")
+    );
+    for r in &who.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
+        let year: i64 = r.try_get(2)?;
+        out.entry(r.try_get(0)?)
+            .or_default()
+            .contributions
+            .push(ContributionRow {
+                insutype: r.try_get(1)?,
+                year: u16::try_from(year).unwrap_or_default(),
+                source: r.try_get(3)?,
+                amount_fen: r.try_get(4)?,
+                paid_on: date_of(r, 5)?,
+            });
+    }
+    for (psn_no, id, code, range) in spans_of(conn, "person_categories", "code", who).await? {
+        out.entry(psn_no)
+            .or_default()
+            .categories
+            .push((id, code, range));
+    }
+    for reg in registrations_of(conn, who, as_of).await? {
+        out.entry(reg.psn_no.clone())
+            .or_default()
+            .registrations
+            .push(reg);
+    }
+    for (psn_no, id, reason, range) in spans_of(conn, "locks", "reason", who).await? {
+        out.entry(psn_no)
+            .or_default()
+            .locks
+            .push((id, reason, range));
+    }
+    Ok(out)
+}
+
 /// Builds the engine's person from the store. Registration states are taken as of `as_of`
 /// (only for the 到期 label: validity ranges themselves are dated).
 pub(crate) async fn person_record(
@@ -144,62 +260,51 @@ pub(crate) async fn person_record(
     psn_no: &str,
     as_of: Date,
 ) -> Result<Option<StoredPerson>> {
-    let Some(r) =
-        sqlx::query("SELECT psn_no, certno, name, gend, brdy FROM persons WHERE psn_no = $1")
-            .bind(psn_no)
-            .fetch_optional(&mut *conn)
-            .await?
+    let Some(r) = sqlx::query(&format!("{PERSON_SELECT} WHERE psn_no = $1"))
+        .bind(psn_no)
+        .fetch_optional(&mut *conn)
+        .await?
     else {
         return Ok(None);
     };
-    let mut person = Person {
-        psn_no: r.try_get(0)?,
-        certno: r.try_get(1)?,
-        name: r.try_get(2)?,
-        gend: r.try_get(3)?,
-        brdy: date_of(&r, 4)?,
-        enrolments: Vec::new(),
-        categories: Vec::new(),
-        chronic: Vec::new(),
-        offsite: Vec::new(),
-        suspensions: Vec::new(),
-    };
-    let years =
-        sqlx::query("SELECT year, insutype, hh_no FROM enrolments WHERE psn_no = $1 ORDER BY year")
-            .bind(psn_no)
-            .fetch_all(&mut *conn)
-            .await?;
-    let categories = current_categories(conn, psn_no).await?;
-    let mut enrolments = Vec::with_capacity(years.len());
-    for y in &years {
-        let year: i64 = y.try_get(0)?;
-        let year = u16::try_from(year).unwrap_or_default();
-        let insutype: String = y.try_get(1)?;
+    let person = base_person(&r)?;
+    let rows = rows_of(conn, Persons::One(psn_no), as_of)
+        .await?
+        .remove(psn_no)
+        .unwrap_or_default();
+    Ok(Some(build(conn, policies, person, rows, as_of).await?))
+}
+
+/// A person's record from their rows: paid years under the policy's contribution rules,
+/// suspensions, categories, approved registrations, locks.
+async fn build(
+    conn: &mut AnyConnection,
+    policies: &PolicyCache,
+    mut person: Person,
+    rows: PersonRows,
+    as_of: Date,
+) -> Result<StoredPerson> {
+    for e in &rows.enrolments {
         if let Some(cover) = crate::contribution::coverage(
             conn,
             policies,
-            psn_no,
-            &insutype,
-            year,
+            &person.psn_no,
+            &e.insutype,
+            e.year,
             as_of,
-            &categories,
+            &rows.categories,
+            &rows.contributions,
         )
         .await?
         {
-            person.enrolments.push(year);
+            person.enrolments.push(e.year);
             person.suspensions.extend(cover.suspensions);
         }
-        enrolments.push(EnrolmentRow {
-            year,
-            insutype,
-            hh_no: y.try_get(2)?,
-        });
     }
-    for (_, code, range) in categories {
+    for (_, code, range) in rows.categories {
         person.categories.push(CategorySpan { code, range });
     }
-    let registrations = registrations_of(conn, psn_no, as_of).await?;
-    for reg in &registrations {
+    for reg in &rows.registrations {
         let Some(range) = reg.effective() else {
             continue;
         };
@@ -211,15 +316,15 @@ pub(crate) async fn person_record(
             RegistrationKind::Offsite => person.offsite.push(range),
         }
     }
-    for (_, range, reason) in current_locks(conn, psn_no).await? {
+    for (_, reason, range) in rows.locks {
         person.suspensions.push(Suspension {
             range,
             reason: format!("人员已锁定：{reason}"),
         });
     }
-    Ok(Some(StoredPerson {
+    Ok(StoredPerson {
         person,
-        enrolments,
-        registrations,
-    }))
+        enrolments: rows.enrolments,
+        registrations: rows.registrations,
+    })
 }

@@ -635,21 +635,65 @@ async fn current_spans(
     label: &'static str,
     psn_no: &str,
 ) -> Result<Vec<(i64, String, DateRange)>> {
-    let rows = sqlx::query(&format!(
-        "SELECT id, {label}, valid_from, valid_to FROM {table} c WHERE psn_no = $1 \
-         AND NOT EXISTS (SELECT 1 FROM {table} s WHERE s.supersedes = c.id) ORDER BY id"
-    ))
-    .bind(psn_no)
-    .fetch_all(&mut *conn)
-    .await?;
+    Ok(spans_of(conn, table, label, Persons::One(psn_no))
+        .await?
+        .into_iter()
+        .map(|(_, id, label, range)| (id, label, range))
+        .collect())
+}
+
+/// Whose rows a read is for: one person, or every person number in `[first, last]` (in the
+/// database's own order, the same for every table).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Persons<'a> {
+    One(&'a str),
+    Range(&'a str, &'a str),
+}
+
+impl<'a> Persons<'a> {
+    /// The condition on `column` (this crate's own name), binding `$1` (and `$2`).
+    pub(crate) fn condition(self, column: &str) -> String {
+        match self {
+            Persons::One(_) => format!("{column} = $1"),
+            Persons::Range(..) => format!("{column} >= $1 AND {column} <= $2"),
+        }
+    }
+
+    pub(crate) fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>
+    where
+        'a: 'q,
+    {
+        match self {
+            Persons::One(p) => q.bind(p),
+            Persons::Range(first, last) => q.bind(first).bind(last),
+        }
+    }
+}
+
+/// Current dated rows of `table` for `who`: `(psn_no, id, label, range)`, by person then id.
+pub(crate) async fn spans_of(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    label: &'static str,
+    who: Persons<'_>,
+) -> Result<Vec<(String, i64, String, DateRange)>> {
+    let sql = format!(
+        "SELECT psn_no, id, {label}, valid_from, valid_to FROM {table} c WHERE {} \
+         AND NOT EXISTS (SELECT 1 FROM {table} s WHERE s.supersedes = c.id) ORDER BY psn_no, id",
+        who.condition("psn_no")
+    );
+    let rows = who.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     let mut out = Vec::new();
     for r in &rows {
         let range = DateRange {
-            from: date_of(r, 2)?,
-            to: date_of(r, 3)?,
+            from: date_of(r, 3)?,
+            to: date_of(r, 4)?,
         };
         if range.from <= range.to {
-            out.push((r.try_get(0)?, r.try_get(1)?, range));
+            out.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, range));
         }
     }
     Ok(out)
@@ -680,10 +724,14 @@ async fn insert_event(
 
 pub(crate) async fn registrations_of(
     conn: &mut AnyConnection,
-    psn_no: &str,
+    who: Persons<'_>,
     on: Date,
 ) -> Result<Vec<Registration>> {
-    registrations_where(conn, "r.psn_no", psn_no, on).await
+    let sql = registrations_sql(&who.condition("r.psn_no"));
+    fold_registrations(
+        &who.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?,
+        on,
+    )
 }
 
 pub(crate) async fn registration(
@@ -691,31 +739,27 @@ pub(crate) async fn registration(
     reg_no: &str,
     on: Date,
 ) -> Result<Option<Registration>> {
-    Ok(registrations_where(conn, "r.reg_no", reg_no, on)
-        .await?
-        .into_iter()
-        .next())
+    let rows = sqlx::query(&registrations_sql("r.reg_no = $1"))
+        .bind(reg_no)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(fold_registrations(&rows, on)?.into_iter().next())
 }
 
-/// Registrations whose `column` (this crate's own name) is `value`, with their state on
-/// `on` folded from their events: one query, registrations and events joined.
-async fn registrations_where(
-    conn: &mut AnyConnection,
-    column: &'static str,
-    value: &str,
-    on: Date,
-) -> Result<Vec<Registration>> {
-    let rows = sqlx::query(&format!(
+/// Registrations joined with their events (one query), by person, registration, event.
+fn registrations_sql(condition: &str) -> String {
+    format!(
         "SELECT r.reg_no, r.psn_no, r.kind, r.dise_codg, r.valid_from, r.valid_to, \
          COALESCE(e.state, ''), COALESCE(e.effective, 0) \
          FROM registrations r LEFT JOIN registration_events e ON e.reg_no = r.reg_no \
-         WHERE {column} = $1 ORDER BY r.reg_no, e.id"
-    ))
-    .bind(value)
-    .fetch_all(&mut *conn)
-    .await?;
+         WHERE {condition} ORDER BY r.psn_no, r.reg_no, e.id"
+    )
+}
+
+/// Each registration with its state on `on`, folded from its events in order.
+fn fold_registrations(rows: &[sqlx::any::AnyRow], on: Date) -> Result<Vec<Registration>> {
     let mut out: Vec<Registration> = Vec::new();
-    for r in &rows {
+    for r in rows {
         let reg_no: String = r.try_get(0)?;
         if out.last().is_none_or(|last| last.reg_no != reg_no) {
             let kind = match r.try_get::<String, _>(2)?.as_str() {
