@@ -6,29 +6,23 @@
 //! With `--pgbench`, then runs PostgreSQL's TPC-B-like `pgbench` (20 s) against the same
 //! server in the same run and prints the ratio.
 
-use crate::register::{open, DbArg};
+use crate::register::{read_policy, LoadArgs};
 use anyhow::{anyhow, bail, Context, Result};
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use yibao_gateway::client::HisClient;
+use yibao_gateway::client::{fee_line, HisClient};
 use yibao_gateway::keys::new_secret;
 use yibao_gateway::{Gateway, MasterKey};
 use yibao_store::{Backend, Operator};
 
 #[derive(clap::Args)]
 pub struct BenchGatewayArgs {
-    /// 政策文件（TOML）
-    #[arg(long)]
-    policy: PathBuf,
-    /// 参考数据目录（yibao gen 生成）
-    #[arg(long)]
-    data: PathBuf,
+    /// 政策、参考数据目录（yibao gen 生成）与数据库
     #[command(flatten)]
-    db: DbArg,
+    load: LoadArgs,
     /// 结算的就诊数（每个约 10 条明细）
     #[arg(long, default_value_t = 20_000)]
     visits: usize,
@@ -87,17 +81,11 @@ pub fn run(a: BenchGatewayArgs) -> Result<()> {
 }
 
 async fn bench(a: BenchGatewayArgs) -> Result<()> {
-    let policy_source = std::fs::read_to_string(&a.policy)
-        .with_context(|| format!("无法读取政策文件 {}", a.policy.display()))?;
-    let policy = yibao_core::Policy::from_toml(&a.policy.display().to_string(), &policy_source)
-        .map_err(|e| anyhow!("{e}"))?;
-    let data = yibao_files::load_dir(&a.data).map_err(|e| anyhow!("{e}"))?;
-    let store = open(&a.db).await?;
+    let data = yibao_files::load_dir(&a.load.data).map_err(|e| anyhow!("{e}"))?;
     let op = Operator("bench".into());
     let t = Instant::now();
-    yibao_store::load_reference(&store, &op, &policy, &policy_source, &a.data)
-        .await
-        .map_err(|e| anyhow!("载入参考数据失败：{e}"))?;
+    let (store, _) = a.load.load(&op).await?;
+    let policy = read_policy(&a.load.policy)?.0;
     eprintln!("参考数据已载入（{:.1} 秒）", t.elapsed().as_secs_f64());
 
     // Keys, sealed with a master key that lives only in this process.
@@ -187,12 +175,7 @@ async fn bench(a: BenchGatewayArgs) -> Result<()> {
                     .enumerate()
                     .map(|(k, (code, price, qty))| {
                         total += price * qty;
-                        json!({
-                            "feedetl_sn": format!("{k:04}"), "mdtrt_id": mdtrt_id, "psn_no": psn,
-                            "fee_ocur_time": format!("{date} 09:00:00"), "med_list_codg": code,
-                            "pric": yibao_core::money::format_fen(*price), "cnt": qty.to_string(),
-                            "det_item_fee_sumamt": yibao_core::money::format_fen(price * qty),
-                        })
+                        fee_line(k, &mdtrt_id, psn, code, *price, *qty, date)
                     })
                     .collect();
                 call(&client, inst, "2204", json!({ "feedetail": feedetail })).await?;

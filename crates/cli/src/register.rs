@@ -38,25 +38,38 @@ pub fn parse_date(field: &str, text: &str) -> Result<Date> {
 pub struct LoadArgs {
     /// 政策文件（TOML）
     #[arg(long)]
-    policy: PathBuf,
+    pub policy: PathBuf,
     /// 参考数据目录（institutions.csv、catalog.csv、persons.jsonl）
     #[arg(long)]
-    data: PathBuf,
+    pub data: PathBuf,
     #[command(flatten)]
-    db: DbArg,
+    pub db: DbArg,
+}
+
+/// Reads and validates a policy file: the policy and its TOML text.
+pub fn read_policy(file: &std::path::Path) -> Result<(yibao_core::Policy, String)> {
+    let source = std::fs::read_to_string(file)
+        .with_context(|| format!("无法读取政策文件 {}", file.display()))?;
+    let policy = yibao_core::Policy::from_toml(&file.display().to_string(), &source)
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok((policy, source))
+}
+
+impl LoadArgs {
+    /// Opens the store and loads the policy and the reference data directory into it.
+    pub async fn load(&self, op: &Operator) -> Result<(Store, yibao_store::LoadReport)> {
+        let (policy, source) = read_policy(&self.policy)?;
+        let store = open(&self.db).await?;
+        let r = yibao_store::load_reference(&store, op, &policy, &source, &self.data)
+            .await
+            .map_err(|e| anyhow!("载入参考数据失败：{e}"))?;
+        Ok((store, r))
+    }
 }
 
 pub fn load(a: LoadArgs) -> Result<()> {
-    let source = std::fs::read_to_string(&a.policy)
-        .with_context(|| format!("无法读取政策文件 {}", a.policy.display()))?;
-    let policy = yibao_core::Policy::from_toml(&a.policy.display().to_string(), &source)
-        .map_err(|e| anyhow!("{e}"))?;
     block_on(async {
-        let store = open(&a.db).await?;
-        let r =
-            yibao_store::load_reference(&store, &Operator::from_env(), &policy, &source, &a.data)
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
+        let (_, r) = a.load(&Operator::from_env()).await?;
         println!(
             "已加载政策《{}》；机构 {}，目录项目 {}，新增人员 {}，已有人员 {}",
             r.policy, r.institutions, r.catalog_items, r.persons_added, r.persons_already_there
@@ -66,10 +79,7 @@ pub fn load(a: LoadArgs) -> Result<()> {
 }
 
 pub fn policy_load(file: &std::path::Path, db: &DbArg) -> Result<()> {
-    let source = std::fs::read_to_string(file)
-        .with_context(|| format!("无法读取政策文件 {}", file.display()))?;
-    let policy = yibao_core::Policy::from_toml(&file.display().to_string(), &source)
-        .map_err(|e| anyhow!("{e}"))?;
+    let (policy, source) = read_policy(file)?;
     block_on(async {
         open(db)
             .await?

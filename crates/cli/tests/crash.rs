@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use yibao_gateway::client::{CallError, HisClient};
+use yibao_gateway::client::{fee_line, CallError, HisClient};
 use yibao_store::Store;
 
 const POLICY: &str = "policies/sample-county-2024.toml";
@@ -197,12 +197,7 @@ async fn counter(
                 let (code, price) = &items[rng.gen_range(0..items.len())];
                 let qty = rng.gen_range(1..=3);
                 total += price * qty;
-                json!({
-                    "feedetl_sn": format!("{k:04}"), "mdtrt_id": mdtrt_id, "psn_no": psn,
-                    "fee_ocur_time": format!("{date} 09:00:00"), "med_list_codg": code,
-                    "pric": yibao_core::money::format_fen(*price), "cnt": qty.to_string(),
-                    "det_item_fee_sumamt": yibao_core::money::format_fen(price * qty),
-                })
+                fee_line(k, &mdtrt_id, psn, code, *price, qty, &date)
             })
             .collect();
         let v = answered(&client, inst, "2204", json!({ "feedetail": lines })).await;

@@ -121,3 +121,22 @@ impl HisClient {
         self.send(inst, infno, &msgid, input).await.map(|(_, v)| v)
     }
 }
+
+/// One fee line of `feedetail[]` (2204 / 2301): item `code` at `price_fen` × `qty` on `date`
+/// (`YYYY-MM-DD`), with its amount computed as the gateway checks it.
+pub fn fee_line(
+    sn: usize,
+    mdtrt_id: &str,
+    psn_no: &str,
+    code: &str,
+    price_fen: i64,
+    qty: i64,
+    date: &str,
+) -> Value {
+    json!({
+        "feedetl_sn": format!("{sn:04}"), "mdtrt_id": mdtrt_id, "psn_no": psn_no,
+        "fee_ocur_time": format!("{date} 09:00:00"), "med_list_codg": code,
+        "pric": yibao_core::money::format_fen(price_fen), "cnt": qty.to_string(),
+        "det_item_fee_sumamt": yibao_core::money::format_fen(price_fen * qty),
+    })
+}

@@ -68,7 +68,12 @@ fn bulk_read_equals_one_at_a_time() {
         let mut with_facts = 0;
         for p in &bulk.persons {
             let one = store.person(&p.psn_no).await.unwrap().unwrap();
-            assert_eq!(format!("{one:?}"), format!("{p:?}"), "{backend}: {}", p.psn_no);
+            assert_eq!(
+                format!("{one:?}"),
+                format!("{p:?}"),
+                "{backend}: {}",
+                p.psn_no
+            );
             with_facts += usize::from(!p.chronic.is_empty() || !p.suspensions.is_empty());
         }
         assert!(with_facts >= 4, "{backend}: {with_facts}");
