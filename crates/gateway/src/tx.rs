@@ -11,20 +11,24 @@ use yibao_core::money::format_fen;
 use yibao_core::refdata::{mask_certno, ItemClass};
 use yibao_core::visit::{transition, VisitAction, VisitKind, VisitState};
 use yibao_core::{ClaimDraft, LineDraft, LinesDraft, Settlement, Val, YearAccumulators};
-use yibao_store::{FeeLine, GatewayTx, MessageMeta, NewFeeLine, SettlementRecord, Visit};
+use yibao_store::{
+    FeeLine, GatewayTx, MessageMeta, NewFeeLine, ReadAhead, SettlementRecord, Visit,
+};
 
 type TxResult = Result<Value, Failure>;
 
 const CERT_TYPES: &[&str] = &["01", "02", "03"];
 
-/// What a settlement reads that no gateway transaction changes (the person and the policy),
-/// read before the transaction takes the writer so that the writer is held briefly.
+/// What a settlement reads before its transaction takes the writer, so that the writer is
+/// held briefly: the person and the policy (no gateway transaction changes them) and, on
+/// SQLite, the visit, its lines and the accumulators, used if still current.
 pub(crate) struct Prefetch {
     psn_no: String,
     end: yibao_core::Date,
     insutype: String,
     person: Option<yibao_core::refdata::Person>,
     policy: Option<std::sync::Arc<yibao_core::Policy>>,
+    ahead: Option<ReadAhead>,
 }
 
 /// Reads ahead for 2206/2207/2303/2304; `None` for other transactions or when the input
@@ -43,12 +47,14 @@ pub(crate) async fn prefetch(
     else {
         return Ok(None);
     };
-    let Some(v) = gw.store.visit(&mdtrt_id).await? else {
+    let ahead = gw.store.read_ahead(&mdtrt_id).await?;
+    let visit = match &ahead {
+        Some(a) => Some(a.visit.clone()),
+        None => gw.store.visit(&mdtrt_id).await?,
+    };
+    let Some(v) = visit.filter(|v| v.fixmedins_code == meta.fixmedins_code) else {
         return Ok(None);
     };
-    if v.fixmedins_code != meta.fixmedins_code {
-        return Ok(None);
-    }
     let end = v.enddate.unwrap_or(v.begndate);
     Ok(Some(Prefetch {
         person: gw.store.person_on(&v.psn_no, end).await?,
@@ -56,6 +62,7 @@ pub(crate) async fn prefetch(
         psn_no: v.psn_no,
         end,
         insutype: v.insutype,
+        ahead,
     }))
 }
 
@@ -378,8 +385,7 @@ async fn open_visit(
         enddate: (kind == VisitKind::Outpatient).then_some(begndate),
         dise_codg,
         state: VisitState::Open,
-    })
-    .await?;
+    });
     Ok(match kind {
         VisitKind::Outpatient => {
             json!({"data": {"mdtrt_id": mdtrt_id, "psn_no": psn_no, "ipt_otp_no": ipt_otp_no}})
@@ -400,7 +406,7 @@ async fn cancel(
     let data = object(input, "data")?;
     let mut v = own_visit(g, meta, &data, kind, true).await?;
     v.state = step(&v, VisitAction::Cancel)?;
-    g.update_visit(&v).await?;
+    g.update_visit(&v);
     Ok(json!({}))
 }
 
@@ -436,7 +442,7 @@ async fn visit_info(
             )));
         }
     }
-    g.update_visit(&v).await?;
+    g.update_visit(&v);
     Ok(json!({}))
 }
 
@@ -568,10 +574,10 @@ async fn upload(
             fee_ocur_date: date,
         });
     }
-    g.insert_lines(&v.mdtrt_id, &new_lines).await?;
+    g.insert_lines(&v.mdtrt_id, &new_lines);
     if v.state != next {
         v.state = next;
-        g.update_visit(&v).await?;
+        g.update_visit(&v);
     }
     Ok(json!({ "result": result }))
 }
@@ -627,8 +633,8 @@ async fn withdraw(
         },
     )?;
     let ids: Vec<i64> = chosen.iter().map(|l| l.id).collect();
-    g.withdraw_lines(&ids).await?;
-    g.update_visit(&v).await?;
+    g.withdraw_lines(&v.mdtrt_id, &ids);
+    g.update_visit(&v);
     Ok(json!({}))
 }
 
@@ -655,7 +661,7 @@ async fn discharge(
     let _ = gw;
     v.enddate = Some(end);
     v.state = next;
-    g.update_visit(&v).await?;
+    g.update_visit(&v);
     Ok(json!({}))
 }
 
@@ -670,7 +676,7 @@ async fn cancel_discharge(
     let lines = g.lines(&v.mdtrt_id).await?.len();
     v.state = step(&v, VisitAction::CancelDischarge { lines })?;
     v.enddate = None;
-    g.update_visit(&v).await?;
+    g.update_visit(&v);
     Ok(json!({}))
 }
 
@@ -774,6 +780,10 @@ async fn settlement(
     pre: Option<Prefetch>,
 ) -> TxResult {
     let data = object(input, "data")?;
+    let mut pre = pre;
+    if let Some(a) = pre.as_mut().and_then(|p| p.ahead.take()) {
+        g.use_read_ahead(a);
+    }
     let mut v = own_visit(g, meta, &data, kind, true).await?;
     let action = if record {
         VisitAction::Settle
@@ -893,7 +903,7 @@ async fn settlement(
         .ok_or_else(|| refuse("结算未记录（内部错误）"))?;
     let mut acc = one.acc;
     acc.add(&entry.delta);
-    g.put_accumulators(&v.psn_no, year, &acc).await?;
+    g.put_accumulators(&v.psn_no, year, &acc);
     g.insert_settlement(&SettlementRecord {
         setl_id: setl_id.clone(),
         mdtrt_id: v.mdtrt_id.clone(),
@@ -910,10 +920,9 @@ async fn settlement(
         output: output.to_string(),
         msgid: meta.msgid.clone(),
         reversed: false,
-    })
-    .await?;
+    });
     v.state = next;
-    g.update_visit(&v).await?;
+    g.update_visit(&v);
     meta.target = format!("{} {}", v.mdtrt_id, setl_id);
     Ok(output)
 }
@@ -990,9 +999,9 @@ async fn reversal(
     v.state = step(&v, VisitAction::Reverse)?;
     let mut acc = g.accumulators(&v.psn_no, s.year).await?;
     acc.subtract(&s.delta);
-    g.put_accumulators(&v.psn_no, s.year, &acc).await?;
-    g.insert_reversal(&setl_id, &meta.msgid).await?;
-    g.update_visit(&v).await?;
+    g.put_accumulators(&v.psn_no, s.year, &acc);
+    g.insert_reversal(&setl_id, &meta.msgid);
+    g.update_visit(&v);
     meta.target = format!("{} {}", v.mdtrt_id, setl_id);
     Ok(negated(&s.output))
 }

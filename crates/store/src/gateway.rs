@@ -195,6 +195,65 @@ const SETTLEMENT_SELECT: &str = "SELECT s.setl_id, s.mdtrt_id, s.psn_no, s.fixme
      CASE WHEN r.setl_id IS NULL THEN 0 ELSE 1 END \
      FROM settlements s LEFT JOIN settlement_reversals r ON r.setl_id = s.setl_id";
 
+/// Write versions of visits (with their lines) and of accumulators, kept in memory by the
+/// process: a gateway transaction bumps what it wrote after it commits, while it still holds
+/// the writer. A read made before taking the writer is still current when the versions it
+/// saw are unchanged (SQLite: every gateway write of the database goes through this
+/// process's writer lock). Keys share 65,536 striped slots; a collision only costs a read.
+#[derive(Clone, Debug)]
+pub(crate) struct WriteVersions {
+    slots: Arc<Vec<std::sync::atomic::AtomicU64>>,
+}
+
+const VERSION_SLOTS: usize = 1 << 16;
+
+impl Default for WriteVersions {
+    fn default() -> WriteVersions {
+        WriteVersions {
+            slots: Arc::new(
+                (0..VERSION_SLOTS)
+                    .map(|_| std::sync::atomic::AtomicU64::new(0))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// What a version is kept for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Written {
+    Visit(String),
+    Accumulators(String, u16),
+}
+
+impl WriteVersions {
+    fn slot(&self, key: &Written) -> &std::sync::atomic::AtomicU64 {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(key);
+        &self.slots[(h as usize) % VERSION_SLOTS]
+    }
+
+    fn get(&self, key: &Written) -> u64 {
+        self.slot(key).load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn bump(&self, key: &Written) {
+        self.slot(key)
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// A settlement's reads made ahead of its transaction (SQLite): the visit, its lines in
+/// force and the person's accumulators for the visit's year, with the versions they had.
+#[derive(Clone, Debug)]
+pub struct ReadAhead {
+    pub visit: Visit,
+    lines: Vec<FeeLine>,
+    accumulators: YearAccumulators,
+    year: u16,
+    versions: [u64; 2],
+}
+
 impl Store {
     /// Stores a sealed secret for `institution` (the caller seals it; see `yibao keys`).
     pub async fn insert_key(&self, op: &Operator, institution: &str, sealed: &str) -> Result<()> {
@@ -328,15 +387,53 @@ impl Store {
         row.as_ref().map(visit_of).transpose()
     }
 
+    /// Reads what settling visit `mdtrt_id` needs before its transaction takes the writer,
+    /// so that the writer is held for the computation and the writes only. SQLite only
+    /// (PostgreSQL reads under row locks): `None` there, or when the visit is unknown.
+    pub async fn read_ahead(&self, mdtrt_id: &str) -> Result<Option<ReadAhead>> {
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        let visit_key = Written::Visit(mdtrt_id.to_string());
+        let visit_version = self.versions.get(&visit_key);
+        let mut conn = self.pool.acquire().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1"
+        ))
+        .bind(mdtrt_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(visit) = row.as_ref().map(visit_of).transpose()? else {
+            return Ok(None);
+        };
+        let year = visit.enddate.unwrap_or(visit.begndate).year();
+        let acc_key = Written::Accumulators(visit.psn_no.clone(), year);
+        let acc_version = self.versions.get(&acc_key);
+        let lines = lines_of(&mut conn, mdtrt_id).await?;
+        let accumulators = accumulators_of(&mut conn, &visit.psn_no, year, "").await?;
+        Ok(Some(ReadAhead {
+            visit,
+            lines,
+            accumulators,
+            year,
+            versions: [visit_version, acc_version],
+        }))
+    }
+
     /// Starts a gateway transaction (see the module documentation).
     pub async fn begin_gateway(&self) -> Result<GatewayTx> {
-        let guard = match self.backend {
-            Backend::Sqlite => Some(Arc::clone(&self.writer).lock_owned().await),
-            Backend::Postgres => None,
+        let (conn, guard) = match self.backend {
+            Backend::Sqlite => {
+                let guard = Arc::clone(&self.writer).lock_owned().await;
+                (Conn::Sqlite(self.pool.acquire().await?), Some(guard))
+            }
+            Backend::Postgres => (Conn::Postgres(self.pool.begin().await?), None),
         };
-        let tx = self.pool.begin().await?;
         Ok(GatewayTx {
-            tx,
+            conn,
+            writes: Vec::new(),
+            touched: Vec::new(),
+            ahead: None,
             _writer: guard,
             backend: self.backend,
             store: self.clone(),
@@ -527,9 +624,76 @@ async fn log_in(
     Ok(())
 }
 
-/// One gateway transaction (see the module documentation). Dropping it rolls back.
+/// A value bound to a deferred write.
+#[derive(Clone, Debug)]
+enum Param {
+    Int(i64),
+    Text(String),
+}
+
+/// A write kept until the transaction commits: SQL with its own `$1..$n`, and their values.
+#[derive(Debug)]
+struct PendingWrite {
+    sql: String,
+    params: Vec<Param>,
+}
+
+/// SQLite binds at most 32,766 values in one statement batch; stay well below.
+const MAX_PARAMS_PER_BATCH: usize = 30_000;
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    params: impl IntoIterator<Item = &'q Param>,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    for p in params {
+        q = match p {
+            Param::Int(v) => q.bind(*v),
+            Param::Text(v) => q.bind(v.as_str()),
+        };
+    }
+    q
+}
+
+/// `sql` with each `$n` made `$(n + offset)`, so that statements can share one batch.
+/// (This crate's gateway SQL has no `$` inside string literals.)
+fn shift_placeholders(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' || !chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push(c);
+            continue;
+        }
+        let mut n = 0usize;
+        while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+            n = n * 10 + d as usize;
+            chars.next();
+        }
+        out.push('$');
+        out.push_str(&(n + offset).to_string());
+    }
+    out
+}
+
+/// Where a gateway transaction reads.
+enum Conn {
+    /// SQLite: reads under the process's writer lock need no transaction (nothing else
+    /// writes these tables meanwhile); the writes go in one batch with BEGIN and COMMIT.
+    Sqlite(sqlx::pool::PoolConnection<Any>),
+    /// PostgreSQL: a transaction from the start, whose reads take row locks.
+    Postgres(Transaction<'static, Any>),
+}
+
+/// One gateway transaction (see the module documentation). Reads happen at once; writes
+/// are kept and sent at [`GatewayTx::finish`], all or none: on SQLite as one round trip.
+/// Dropping it without finishing writes nothing.
 pub struct GatewayTx {
-    tx: Transaction<'static, Any>,
+    conn: Conn,
+    writes: Vec<PendingWrite>,
+    /// What this transaction writes, to bump once it has committed.
+    touched: Vec<Written>,
+    /// Reads made ahead and still current ([`GatewayTx::use_read_ahead`]).
+    ahead: Option<ReadAhead>,
     _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
     backend: Backend,
     store: Store,
@@ -543,119 +707,136 @@ impl GatewayTx {
         }
     }
 
+    fn db(&mut self) -> &mut sqlx::AnyConnection {
+        match &mut self.conn {
+            Conn::Sqlite(c) => c,
+            Conn::Postgres(t) => t,
+        }
+    }
+
+    fn defer(&mut self, sql: impl Into<String>, params: Vec<Param>) {
+        self.writes.push(PendingWrite {
+            sql: sql.into(),
+            params,
+        });
+    }
+
+    /// Takes reads made ahead ([`Store::read_ahead`]) when nothing they read has been
+    /// written since: then [`visit`](Self::visit), [`lines`](Self::lines) and
+    /// [`accumulators`](Self::accumulators) answer from them. The writer is held, so they
+    /// stay current until this transaction ends.
+    pub fn use_read_ahead(&mut self, r: ReadAhead) {
+        let versions = &self.store.versions;
+        let current = [
+            versions.get(&Written::Visit(r.visit.mdtrt_id.clone())),
+            versions.get(&Written::Accumulators(r.visit.psn_no.clone(), r.year)),
+        ];
+        if self.backend == Backend::Sqlite && current == r.versions {
+            self.ahead = Some(r);
+        }
+    }
+
     /// The visit, locked for this transaction.
     pub async fn visit(&mut self, mdtrt_id: &str) -> Result<Option<Visit>> {
+        if let Some(a) = self.ahead.as_ref().filter(|a| a.visit.mdtrt_id == mdtrt_id) {
+            return Ok(Some(a.visit.clone()));
+        }
         let sql = format!(
             "SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1{}",
             self.lock_suffix()
         );
         let row = sqlx::query(&sql)
             .bind(mdtrt_id)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.db())
             .await?;
         row.as_ref().map(visit_of).transpose()
     }
 
-    pub async fn insert_visit(&mut self, v: &Visit) -> Result<()> {
+    pub fn insert_visit(&mut self, v: &Visit) {
+        self.touched.push(Written::Visit(v.mdtrt_id.clone()));
         let now = now_text();
-        sqlx::query(&format!(
-            "INSERT INTO visits ({VISIT_COLUMNS}, opened_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-        ))
-        .bind(&v.mdtrt_id)
-        .bind(&v.fixmedins_code)
-        .bind(&v.psn_no)
-        .bind(v.kind.code())
-        .bind(&v.insutype)
-        .bind(&v.med_type)
-        .bind(&v.ipt_otp_no)
-        .bind(&v.mdtrt_cert_type)
-        .bind(&v.mdtrt_cert_no)
-        .bind(date_value(v.begndate))
-        .bind(v.enddate.map_or(0, date_value))
-        .bind(&v.dise_codg)
-        .bind(v.state.code())
-        .bind(&now)
-        .bind(&now)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+        self.defer(
+            format!(
+                "INSERT INTO visits ({VISIT_COLUMNS}, opened_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            ),
+            vec![
+                Param::Text(v.mdtrt_id.clone()),
+                Param::Text(v.fixmedins_code.clone()),
+                Param::Text(v.psn_no.clone()),
+                Param::Text(v.kind.code().into()),
+                Param::Text(v.insutype.clone()),
+                Param::Text(v.med_type.clone()),
+                Param::Text(v.ipt_otp_no.clone()),
+                Param::Text(v.mdtrt_cert_type.clone()),
+                Param::Text(v.mdtrt_cert_no.clone()),
+                Param::Int(date_value(v.begndate)),
+                Param::Int(v.enddate.map_or(0, date_value)),
+                Param::Text(v.dise_codg.clone()),
+                Param::Text(v.state.code().into()),
+                Param::Text(now.clone()),
+                Param::Text(now),
+            ],
+        );
     }
 
     /// Writes the visit's changeable fields (state, med_type, dates, diagnosis).
-    pub async fn update_visit(&mut self, v: &Visit) -> Result<()> {
-        sqlx::query(
+    pub fn update_visit(&mut self, v: &Visit) {
+        self.touched.push(Written::Visit(v.mdtrt_id.clone()));
+        self.defer(
             "UPDATE visits SET state = $1, med_type = $2, enddate = $3, dise_codg = $4, \
              updated_at = $5 WHERE mdtrt_id = $6",
-        )
-        .bind(v.state.code())
-        .bind(&v.med_type)
-        .bind(v.enddate.map_or(0, date_value))
-        .bind(&v.dise_codg)
-        .bind(now_text())
-        .bind(&v.mdtrt_id)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+            vec![
+                Param::Text(v.state.code().into()),
+                Param::Text(v.med_type.clone()),
+                Param::Int(v.enddate.map_or(0, date_value)),
+                Param::Text(v.dise_codg.clone()),
+                Param::Text(now_text()),
+                Param::Text(v.mdtrt_id.clone()),
+            ],
+        );
     }
 
     /// The visit's fee lines in force, in upload order.
     pub async fn lines(&mut self, mdtrt_id: &str) -> Result<Vec<FeeLine>> {
-        let rows = sqlx::query(
-            "SELECT id, feedetl_sn, chrg_bchno, med_list_codg, pric, cnt, amount_fen, fee_ocur_date \
-             FROM fee_lines WHERE mdtrt_id = $1 AND withdrawn = 0 ORDER BY id",
-        )
-        .bind(mdtrt_id)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(FeeLine {
-                    id: r.try_get(0)?,
-                    feedetl_sn: r.try_get(1)?,
-                    chrg_bchno: r.try_get(2)?,
-                    med_list_codg: r.try_get(3)?,
-                    pric: r.try_get(4)?,
-                    cnt: r.try_get(5)?,
-                    amount_fen: r.try_get(6)?,
-                    fee_ocur_date: date_of(r, 7)?,
-                })
-            })
-            .collect()
+        if let Some(a) = self.ahead.as_ref().filter(|a| a.visit.mdtrt_id == mdtrt_id) {
+            return Ok(a.lines.clone());
+        }
+        lines_of(self.db(), mdtrt_id).await
     }
 
-    pub async fn insert_lines(&mut self, mdtrt_id: &str, lines: &[NewFeeLine]) -> Result<()> {
+    pub fn insert_lines(&mut self, mdtrt_id: &str, lines: &[NewFeeLine]) {
+        self.touched.push(Written::Visit(mdtrt_id.to_string()));
         let now = now_text();
         for l in lines {
-            sqlx::query(
+            self.defer(
                 "INSERT INTO fee_lines (mdtrt_id, feedetl_sn, chrg_bchno, med_list_codg, pric, cnt, \
                  amount_fen, fee_ocur_date, withdrawn, uploaded_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
-            )
-            .bind(mdtrt_id)
-            .bind(&l.feedetl_sn)
-            .bind(&l.chrg_bchno)
-            .bind(&l.med_list_codg)
-            .bind(&l.pric)
-            .bind(&l.cnt)
-            .bind(l.amount_fen)
-            .bind(date_value(l.fee_ocur_date))
-            .bind(&now)
-            .execute(&mut *self.tx)
-            .await?;
+                vec![
+                    Param::Text(mdtrt_id.into()),
+                    Param::Text(l.feedetl_sn.clone()),
+                    Param::Text(l.chrg_bchno.clone()),
+                    Param::Text(l.med_list_codg.clone()),
+                    Param::Text(l.pric.clone()),
+                    Param::Text(l.cnt.clone()),
+                    Param::Int(l.amount_fen),
+                    Param::Int(date_value(l.fee_ocur_date)),
+                    Param::Text(now.clone()),
+                ],
+            );
         }
-        Ok(())
     }
 
-    /// Withdraws the given lines (by id).
-    pub async fn withdraw_lines(&mut self, ids: &[i64]) -> Result<()> {
+    /// Withdraws the given lines (by id) of visit `mdtrt_id`.
+    pub fn withdraw_lines(&mut self, mdtrt_id: &str, ids: &[i64]) {
+        self.touched.push(Written::Visit(mdtrt_id.to_string()));
         for id in ids {
-            sqlx::query("UPDATE fee_lines SET withdrawn = 1 WHERE id = $1")
-                .bind(*id)
-                .execute(&mut *self.tx)
-                .await?;
+            self.defer(
+                "UPDATE fee_lines SET withdrawn = 1 WHERE id = $1",
+                vec![Param::Int(*id)],
+            );
         }
-        Ok(())
     }
 
     /// The engine's person as the store knows it on `on` (see `Store::eligibility`).
@@ -665,14 +846,22 @@ impl GatewayTx {
         on: Date,
     ) -> Result<Option<yibao_core::refdata::Person>> {
         let store = self.store.clone();
-        Ok(person_record(&mut self.tx, &store.policies, psn_no, on)
+        Ok(person_record(self.db(), &store.policies, psn_no, on)
             .await?
             .map(|StoredPerson { person, .. }| person))
     }
 
     /// The person's accumulators for `year`, locked until this transaction ends.
     pub async fn accumulators(&mut self, psn_no: &str, year: u16) -> Result<YearAccumulators> {
+        if let Some(a) = self
+            .ahead
+            .as_ref()
+            .filter(|a| a.visit.psn_no == psn_no && a.year == year)
+        {
+            return Ok(a.accumulators);
+        }
         if self.backend == Backend::Postgres {
+            // The row must exist to be locked.
             sqlx::query(
                 "INSERT INTO accumulators (psn_no, year, counters) VALUES ($1, $2, $3) \
                  ON CONFLICT (psn_no, year) DO NOTHING",
@@ -680,92 +869,75 @@ impl GatewayTx {
             .bind(psn_no)
             .bind(i64::from(year))
             .bind(counters_text(&YearAccumulators::default()))
-            .execute(&mut *self.tx)
+            .execute(self.db())
             .await?;
         }
-        let sql = format!(
-            "SELECT counters FROM accumulators WHERE psn_no = $1 AND year = $2{}",
-            self.lock_suffix()
-        );
-        let row = sqlx::query(&sql)
-            .bind(psn_no)
-            .bind(i64::from(year))
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        match row {
-            Some(r) => counters_of(&r.try_get::<String, _>(0)?),
-            None => Ok(YearAccumulators::default()),
-        }
+        let lock = self.lock_suffix();
+        accumulators_of(self.db(), psn_no, year, lock).await
     }
 
-    pub async fn put_accumulators(
-        &mut self,
-        psn_no: &str,
-        year: u16,
-        acc: &YearAccumulators,
-    ) -> Result<()> {
-        sqlx::query(
+    pub fn put_accumulators(&mut self, psn_no: &str, year: u16, acc: &YearAccumulators) {
+        self.touched
+            .push(Written::Accumulators(psn_no.to_string(), year));
+        self.defer(
             "INSERT INTO accumulators (psn_no, year, counters) VALUES ($1, $2, $3) \
              ON CONFLICT (psn_no, year) DO UPDATE SET counters = excluded.counters",
-        )
-        .bind(psn_no)
-        .bind(i64::from(year))
-        .bind(counters_text(acc))
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+            vec![
+                Param::Text(psn_no.into()),
+                Param::Int(i64::from(year)),
+                Param::Text(counters_text(acc)),
+            ],
+        );
     }
 
-    pub async fn insert_settlement(&mut self, s: &SettlementRecord) -> Result<()> {
-        sqlx::query(
+    pub fn insert_settlement(&mut self, s: &SettlementRecord) {
+        self.defer(
             "INSERT INTO settlements (setl_id, mdtrt_id, psn_no, fixmedins_code, insutype, clr_type, \
              year, setl_date, medfee_sumamt, fund_pay_sumamt, acct_pay, delta, output, settled_at, msgid) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(&s.setl_id)
-        .bind(&s.mdtrt_id)
-        .bind(&s.psn_no)
-        .bind(&s.fixmedins_code)
-        .bind(&s.insutype)
-        .bind(&s.clr_type)
-        .bind(i64::from(s.year))
-        .bind(date_value(s.setl_date))
-        .bind(s.medfee_sumamt)
-        .bind(s.fund_pay_sumamt)
-        .bind(s.acct_pay)
-        .bind(counters_text(&s.delta))
-        .bind(&s.output)
-        .bind(now_text())
-        .bind(&s.msgid)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+            vec![
+                Param::Text(s.setl_id.clone()),
+                Param::Text(s.mdtrt_id.clone()),
+                Param::Text(s.psn_no.clone()),
+                Param::Text(s.fixmedins_code.clone()),
+                Param::Text(s.insutype.clone()),
+                Param::Text(s.clr_type.clone()),
+                Param::Int(i64::from(s.year)),
+                Param::Int(date_value(s.setl_date)),
+                Param::Int(s.medfee_sumamt),
+                Param::Int(s.fund_pay_sumamt),
+                Param::Int(s.acct_pay),
+                Param::Text(counters_text(&s.delta)),
+                Param::Text(s.output.clone()),
+                Param::Text(now_text()),
+                Param::Text(s.msgid.clone()),
+            ],
+        );
     }
 
     /// The settlement `setl_id` (with its reversal flag).
     pub async fn settlement(&mut self, setl_id: &str) -> Result<Option<SettlementRecord>> {
         let row = sqlx::query(&format!("{SETTLEMENT_SELECT} WHERE s.setl_id = $1"))
             .bind(setl_id)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.db())
             .await?;
         row.as_ref().map(settlement_of).transpose()
     }
 
-    pub async fn insert_reversal(&mut self, setl_id: &str, msgid: &str) -> Result<()> {
-        sqlx::query(
+    pub fn insert_reversal(&mut self, setl_id: &str, msgid: &str) {
+        self.defer(
             "INSERT INTO settlement_reversals (setl_id, reversed_at, msgid) VALUES ($1, $2, $3)",
-        )
-        .bind(setl_id)
-        .bind(now_text())
-        .bind(msgid)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
+            vec![
+                Param::Text(setl_id.into()),
+                Param::Text(now_text()),
+                Param::Text(msgid.into()),
+            ],
+        );
     }
 
-    /// Records the message and its log line and commits everything. When the same `msgid`
-    /// was answered meanwhile (a concurrent repeat), nothing of this transaction is kept and
-    /// the first answer is returned; otherwise `response`.
+    /// Records the message and its log line with every write kept, and commits: all or
+    /// none. When the same `msgid` was answered meanwhile (a concurrent repeat), nothing of
+    /// this transaction is kept and the first answer is returned; otherwise `response`.
     pub async fn finish(
         mut self,
         meta: &MessageMeta,
@@ -773,43 +945,162 @@ impl GatewayTx {
         err_msg: &str,
         response: &str,
     ) -> Result<String> {
-        let inserted = sqlx::query(
-            "INSERT INTO gateway_messages (fixmedins_code, msgid, nonce, infno, infcode, response, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        let answered_meanwhile = sqlx::query(
+            "SELECT response FROM gateway_messages WHERE fixmedins_code = $1 AND msgid = $2",
         )
         .bind(&meta.fixmedins_code)
         .bind(&meta.msgid)
-        .bind(&meta.nonce)
-        .bind(&meta.infno)
-        .bind(infcode)
-        .bind(response)
-        .bind(now_text())
-        .execute(&mut *self.tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            let store = self.store.clone();
-            drop(self);
-            return match store.answered(&meta.fixmedins_code, &meta.msgid).await? {
-                Some(first) => Ok(first),
-                None => refused(format!("随机串 x-tif-nonce={} 已使用过", meta.nonce)),
-            };
+        .fetch_optional(self.db())
+        .await?;
+        if let Some(r) = answered_meanwhile {
+            return Ok(r.try_get(0)?);
         }
         let result = if infcode == 0 {
             "成功".to_string()
         } else {
             format!("拒绝：{err_msg}")
         };
-        log_in(
-            &mut self.tx,
-            &Operator(format!("{}/{}", meta.fixmedins_code, meta.opter)),
-            &format!("gateway.{}", meta.infno),
-            &meta.target,
-            &format!("msgid={}", meta.msgid),
-            &result,
-        )
-        .await?;
-        self.tx.commit().await?;
+        // A plain insert: a concurrent repeat or a reused nonce that committed first makes it
+        // fail, and with it the whole transaction (the caller then answers accordingly).
+        self.defer(
+            "INSERT INTO gateway_messages (fixmedins_code, msgid, nonce, infno, infcode, response, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            vec![
+                Param::Text(meta.fixmedins_code.clone()),
+                Param::Text(meta.msgid.clone()),
+                Param::Text(meta.nonce.clone()),
+                Param::Text(meta.infno.clone()),
+                Param::Int(infcode),
+                Param::Text(response.into()),
+                Param::Text(now_text()),
+            ],
+        );
+        self.defer(
+            "INSERT INTO operation_log (at, operator, action, target, detail, result) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            vec![
+                Param::Text(now_text()),
+                Param::Text(format!("{}/{}", meta.fixmedins_code, meta.opter)),
+                Param::Text(format!("gateway.{}", meta.infno)),
+                Param::Text(meta.target.clone()),
+                Param::Text(format!("msgid={}", meta.msgid)),
+                Param::Text(result),
+            ],
+        );
+        let writes = std::mem::take(&mut self.writes);
+        match self.conn {
+            Conn::Postgres(mut tx) => {
+                for w in &writes {
+                    bind_all(sqlx::query(&w.sql), &w.params)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+            Conn::Sqlite(mut conn) => {
+                if let Err(e) = sqlite_commit(&mut conn, &writes).await {
+                    // The batch may have stopped between BEGIN and COMMIT: roll back, and
+                    // do not give the connection back to the pool in an unknown state.
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                    drop(conn.detach());
+                    return Err(e);
+                }
+            }
+        }
+        // Committed, and the writer still held (it goes with `self`).
+        for key in &self.touched {
+            self.store.versions.bump(key);
+        }
         Ok(response.to_string())
+    }
+}
+
+/// The fee lines in force of visit `mdtrt_id`, in upload order.
+async fn lines_of(conn: &mut sqlx::AnyConnection, mdtrt_id: &str) -> Result<Vec<FeeLine>> {
+    let rows = sqlx::query(
+        "SELECT id, feedetl_sn, chrg_bchno, med_list_codg, pric, cnt, amount_fen, fee_ocur_date \
+         FROM fee_lines WHERE mdtrt_id = $1 AND withdrawn = 0 ORDER BY id",
+    )
+    .bind(mdtrt_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(FeeLine {
+                id: r.try_get(0)?,
+                feedetl_sn: r.try_get(1)?,
+                chrg_bchno: r.try_get(2)?,
+                med_list_codg: r.try_get(3)?,
+                pric: r.try_get(4)?,
+                cnt: r.try_get(5)?,
+                amount_fen: r.try_get(6)?,
+                fee_ocur_date: date_of(r, 7)?,
+            })
+        })
+        .collect()
+}
+
+/// A person's accumulators for `year` (zero when none stored); `lock` is the row-lock
+/// suffix of the backend, or empty.
+async fn accumulators_of(
+    conn: &mut sqlx::AnyConnection,
+    psn_no: &str,
+    year: u16,
+    lock: &str,
+) -> Result<YearAccumulators> {
+    let row = sqlx::query(&format!(
+        "SELECT counters FROM accumulators WHERE psn_no = $1 AND year = $2{lock}"
+    ))
+    .bind(psn_no)
+    .bind(i64::from(year))
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(r) => counters_of(&r.try_get::<String, _>(0)?),
+        None => Ok(YearAccumulators::default()),
+    }
+}
+
+/// Sends `writes` between BEGIN IMMEDIATE and COMMIT, as few statement batches as SQLite's
+/// limit on bound values allows (one, for any ordinary transaction).
+async fn sqlite_commit(conn: &mut sqlx::AnyConnection, writes: &[PendingWrite]) -> Result<()> {
+    let mut batches: Vec<(String, Vec<&Param>)> = vec![("BEGIN IMMEDIATE;".into(), Vec::new())];
+    for w in writes {
+        let full = batches
+            .last()
+            .is_some_and(|(_, p)| p.len() + w.params.len() > MAX_PARAMS_PER_BATCH);
+        if full {
+            batches.push((String::new(), Vec::new()));
+        }
+        let Some((sql, params)) = batches.last_mut() else {
+            continue;
+        };
+        sql.push_str(&shift_placeholders(&w.sql, params.len()));
+        sql.push(';');
+        params.extend(&w.params);
+    }
+    if let Some((sql, _)) = batches.last_mut() {
+        sql.push_str("COMMIT;");
+    }
+    for (sql, params) in &batches {
+        bind_all(sqlx::query(sql), params.iter().copied())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shift_placeholders;
+
+    #[test]
+    fn placeholders_shift_for_a_shared_batch() {
+        assert_eq!(
+            shift_placeholders("UPDATE t SET a = $1, b = $12 WHERE c = $2", 10),
+            "UPDATE t SET a = $11, b = $22 WHERE c = $12"
+        );
+        assert_eq!(shift_placeholders("SELECT 1", 5), "SELECT 1");
+        assert_eq!(shift_placeholders("a $ b $x", 3), "a $ b $x");
     }
 }

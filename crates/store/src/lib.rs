@@ -20,8 +20,8 @@ pub use duplicates::{DuplicateFinding, DuplicateKind};
 pub use eligibility::Eligibility;
 pub use employee::{unit_arrears, Employment, UnitFacts};
 pub use gateway::{
-    AuthFacts, FeeLine, GatewayTx, MessageMeta, NewFeeLine, SettlementRecord, SettlementTotals,
-    Visit,
+    AuthFacts, FeeLine, GatewayTx, MessageMeta, NewFeeLine, ReadAhead, SettlementRecord,
+    SettlementTotals, Visit,
 };
 pub use import::{import_roster, ImportOptions, ImportReport};
 
@@ -87,6 +87,8 @@ pub struct Store {
     policies: contribution::PolicyCache,
     /// SQLite's one writer, taken up front by gateway transactions.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Versions of what gateway transactions write (see `gateway::WriteVersions`).
+    versions: gateway::WriteVersions,
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -160,6 +162,7 @@ impl Store {
             backend,
             policies: Default::default(),
             writer: Default::default(),
+            versions: Default::default(),
         })
     }
 
