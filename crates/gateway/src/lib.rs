@@ -40,6 +40,8 @@ pub struct Gateway {
     master: MasterKey,
     /// Institutions and catalog (persons are read per request from the store).
     tables: Arc<RefData>,
+    /// This process's claim on the database (SQLite), held while the gateway lives.
+    _claim: Option<Arc<std::fs::File>>,
     /// Permits to open a transaction: half the store's connections. A transaction holds its
     /// connection and may meanwhile take one more from the pool for reads (eligibility,
     /// policy, totals); were every connection held by a transaction waiting for another,
@@ -50,9 +52,11 @@ pub struct Gateway {
 impl Gateway {
     /// A gateway over `store`, with institutions and catalog read once from it.
     pub async fn new(store: Store, master: MasterKey) -> Result<Gateway, yibao_store::StoreError> {
+        let claim = store.claim_for_gateway()?.map(Arc::new);
         let tables = Arc::new(store.reference_data().await?);
         let permits = (store.max_connections() / 2).max(1);
         Ok(Gateway {
+            _claim: claim,
             store,
             master,
             tables,

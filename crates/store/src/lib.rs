@@ -89,6 +89,17 @@ pub struct Store {
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Versions of what gateway transactions write (see `gateway::WriteVersions`).
     versions: gateway::WriteVersions,
+    /// The SQLite database file, when that is the backend.
+    sqlite_file: Option<std::path::PathBuf>,
+}
+
+/// The file of a `sqlite:` URL (`sqlite://path?…` or `sqlite:path`).
+fn sqlite_file_of(url: &str) -> std::path::PathBuf {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    std::path::PathBuf::from(rest.split('?').next().unwrap_or(rest))
 }
 
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -163,7 +174,36 @@ impl Store {
             policies: Default::default(),
             writer: Default::default(),
             versions: Default::default(),
+            sqlite_file: (backend == Backend::Sqlite).then(|| sqlite_file_of(&url)),
         })
+    }
+
+    /// Claims the database for this process's gateway. SQLite: an exclusive lock on a file
+    /// beside the database, held while the returned file is open (the gateway keeps what
+    /// it read of its own writes in memory, so one gateway process may serve one SQLite
+    /// file). PostgreSQL serialises through row locks and needs none.
+    pub fn claim_for_gateway(&self) -> Result<Option<std::fs::File>> {
+        let Some(db) = &self.sqlite_file else {
+            return Ok(None);
+        };
+        let mut name = db.clone().into_os_string();
+        name.push(".gateway.lock");
+        let path = std::path::PathBuf::from(name);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| {
+                StoreError::Refused(format!("无法打开网关锁文件 {}：{e}", path.display()))
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(_) => refused(format!(
+                "数据库 {} 已有另一个网关进程（yibao serve）在使用：一个 SQLite 数据库只能由一个网关进程服务",
+                db.display()
+            )),
+        }
     }
 
     /// Whether the database answers (for `/healthz`).
