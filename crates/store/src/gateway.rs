@@ -440,8 +440,9 @@ impl Store {
         })
     }
 
-    /// Records a refused message (the business transaction was rolled back). Returns the
-    /// response to send: this one, or the first answer if the same `msgid` won a race.
+    /// Records a refused message (the business transaction was rolled back) and returns the
+    /// response to send; fails as [`GatewayTx::finish`] does when the msgid or nonce was
+    /// recorded meanwhile.
     pub async fn record_refusal(
         &self,
         meta: &MessageMeta,
@@ -936,8 +937,8 @@ impl GatewayTx {
     }
 
     /// Records the message and its log line with every write kept, and commits: all or
-    /// none. When the same `msgid` was answered meanwhile (a concurrent repeat), nothing of
-    /// this transaction is kept and the first answer is returned; otherwise `response`.
+    /// none. Fails, keeping nothing, when the same `msgid` or nonce was recorded meanwhile by
+    /// a concurrent request (the caller answers that request's way).
     pub async fn finish(
         mut self,
         meta: &MessageMeta,
@@ -945,27 +946,18 @@ impl GatewayTx {
         err_msg: &str,
         response: &str,
     ) -> Result<String> {
-        let answered_meanwhile = sqlx::query(
-            "SELECT response FROM gateway_messages WHERE fixmedins_code = $1 AND msgid = $2",
-        )
-        .bind(&meta.fixmedins_code)
-        .bind(&meta.msgid)
-        .fetch_optional(self.db())
-        .await?;
-        if let Some(r) = answered_meanwhile {
-            return Ok(r.try_get(0)?);
-        }
         let result = if infcode == 0 {
             "成功".to_string()
         } else {
             format!("拒绝：{err_msg}")
         };
-        // A plain insert: a concurrent repeat or a reused nonce that committed first makes it
-        // fail, and with it the whole transaction (the caller then answers accordingly).
-        self.defer(
-            "INSERT INTO gateway_messages (fixmedins_code, msgid, nonce, infno, infcode, response, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            vec![
+        // A plain insert, first of the writes: a concurrent repeat of the msgid, or a reused
+        // nonce, that committed first makes it fail, and with it the whole transaction; the
+        // caller then answers with the first answer, or refuses the replay.
+        let message = PendingWrite {
+            sql: "INSERT INTO gateway_messages (fixmedins_code, msgid, nonce, infno, infcode, response, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)".into(),
+            params: vec![
                 Param::Text(meta.fixmedins_code.clone()),
                 Param::Text(meta.msgid.clone()),
                 Param::Text(meta.nonce.clone()),
@@ -974,7 +966,8 @@ impl GatewayTx {
                 Param::Text(response.into()),
                 Param::Text(now_text()),
             ],
-        );
+        };
+        self.writes.insert(0, message);
         self.defer(
             "INSERT INTO operation_log (at, operator, action, target, detail, result) \
              VALUES ($1, $2, $3, $4, $5, $6)",
