@@ -4,7 +4,7 @@
 
 use crate::contribution::ContributionRow;
 use crate::contribution::PolicyCache;
-use crate::register::{registrations_of, spans_of, Persons, Registration, RegistrationKind};
+use crate::register::{Persons, Registration, RegistrationKind, RegistrationRow};
 use crate::{date_of, Result, Store};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
@@ -191,63 +191,107 @@ struct PersonRows {
     locks: Vec<(i64, String, DateRange)>,
 }
 
-/// The rows of every person in `who`, by person number: one query per table.
+/// The rows of every person in `who`, by person number, in one query: each table's rows as `(kind,
+/// psn_no, three texts, four numbers, state, two order keys)`, in the order the record needs
+/// them (enrolments by year, contributions by payment, spans by id, registrations with
+/// their events in order).
 async fn rows_of(
     conn: &mut AnyConnection,
     who: Persons<'_>,
     as_of: Date,
 ) -> Result<HashMap<String, PersonRows>> {
+    let c = who.condition("psn_no");
+    let rc = who.condition("r.psn_no");
+    let current =
+        |table: &str| format!("NOT EXISTS (SELECT 1 FROM {table} s WHERE s.supersedes = c.id)");
+    let branches = [
+        format!(
+            "SELECT 'e', psn_no, insutype, hh_no, '', CAST(year AS BIGINT), CAST(0 AS BIGINT), \
+             CAST(0 AS BIGINT), CAST(0 AS BIGINT), '', CAST(year AS BIGINT), CAST(0 AS BIGINT) \
+             FROM enrolments WHERE {c}"
+        ),
+        format!(
+            "SELECT 'c', psn_no, insutype, source, '', CAST(year AS BIGINT), \
+             CAST(amount_fen AS BIGINT), CAST(paid_on AS BIGINT), CAST(0 AS BIGINT), '', \
+             CAST(paid_on AS BIGINT), CAST(id AS BIGINT) FROM contributions WHERE {c}"
+        ),
+        format!(
+            "SELECT 'g', psn_no, code, '', '', CAST(id AS BIGINT), CAST(valid_from AS BIGINT), \
+             CAST(valid_to AS BIGINT), CAST(0 AS BIGINT), '', CAST(id AS BIGINT), CAST(0 AS BIGINT) \
+             FROM person_categories c WHERE {c} AND {}",
+            current("person_categories")
+        ),
+        format!(
+            "SELECT 'l', psn_no, reason, '', '', CAST(id AS BIGINT), CAST(valid_from AS BIGINT), \
+             CAST(valid_to AS BIGINT), CAST(0 AS BIGINT), '', CAST(id AS BIGINT), CAST(0 AS BIGINT) \
+             FROM locks c WHERE {c} AND {}",
+            current("locks")
+        ),
+        format!(
+            "SELECT 'r', r.psn_no, r.reg_no, r.kind, r.dise_codg, CAST(r.valid_from AS BIGINT), \
+             CAST(r.valid_to AS BIGINT), CAST(COALESCE(e.effective, 0) AS BIGINT), CAST(0 AS BIGINT), \
+             COALESCE(e.state, ''), CAST(0 AS BIGINT), CAST(COALESCE(e.id, 0) AS BIGINT) \
+             FROM registrations r LEFT JOIN registration_events e ON e.reg_no = r.reg_no WHERE {rc}"
+        ),
+    ];
+    let sql = format!("{} ORDER BY 2, 1, 11, 3, 12", branches.join(" UNION ALL "));
+    let rows = who.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
     let mut out: HashMap<String, PersonRows> = HashMap::new();
-    let sql = format!(
-        "SELECT psn_no, year, insutype, hh_no FROM enrolments WHERE {} ORDER BY psn_no, year",
-        who.condition("psn_no")
-    );
-    for r in &who.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
-        let year: i64 = r.try_get(1)?;
-        out.entry(r.try_get(0)?)
-            .or_default()
-            .enrolments
-            .push(EnrolmentRow {
-                year: u16::try_from(year).unwrap_or_default(),
-                insutype: r.try_get(2)?,
-                hh_no: r.try_get(3)?,
-            });
+    for r in &rows {
+        let kind: String = r.try_get(0)?;
+        let psn_no: String = r.try_get(1)?;
+        let (t1, t2, t3): (String, String, String) = (r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+        let (n1, n2, n3): (i64, i64, i64) = (r.try_get(5)?, r.try_get(6)?, r.try_get(7)?);
+        let year = || u16::try_from(n1).unwrap_or_default();
+        let date = |n: i64| crate::date_from_value(n);
+        let rows = out.entry(psn_no.clone()).or_default();
+        match kind.as_str() {
+            "e" => rows.enrolments.push(EnrolmentRow {
+                year: year(),
+                insutype: t1,
+                hh_no: t2,
+            }),
+            "c" => rows.contributions.push(ContributionRow {
+                insutype: t1,
+                year: year(),
+                source: t2,
+                amount_fen: n2,
+                paid_on: date(n3)?,
+            }),
+            "g" | "l" => {
+                let range = DateRange {
+                    from: date(n2)?,
+                    to: date(n3)?,
+                };
+                if range.from <= range.to {
+                    let spans = if kind == "g" {
+                        &mut rows.categories
+                    } else {
+                        &mut rows.locks
+                    };
+                    spans.push((n1, t1, range));
+                }
+            }
+            _ => {
+                let state: String = r.try_get(9)?;
+                let event = (!state.is_empty()).then_some((state, n3));
+                crate::register::fold_registration_row(
+                    &mut rows.registrations,
+                    RegistrationRow {
+                        reg_no: t1,
+                        psn_no,
+                        kind: t2,
+                        dise_codg: t3,
+                        valid_from: n1,
+                        valid_to: n2,
+                        event,
+                    },
+                )?;
+            }
+        }
     }
-    let sql = format!(
-        "SELECT psn_no, insutype, year, source, amount_fen, paid_on FROM contributions \
-         WHERE {} ORDER BY psn_no, paid_on, id",
-        who.condition("psn_no")
-    );
-    for r in &who.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await? {
-        let year: i64 = r.try_get(2)?;
-        out.entry(r.try_get(0)?)
-            .or_default()
-            .contributions
-            .push(ContributionRow {
-                insutype: r.try_get(1)?,
-                year: u16::try_from(year).unwrap_or_default(),
-                source: r.try_get(3)?,
-                amount_fen: r.try_get(4)?,
-                paid_on: date_of(r, 5)?,
-            });
-    }
-    for (psn_no, id, code, range) in spans_of(conn, "person_categories", "code", who).await? {
-        out.entry(psn_no)
-            .or_default()
-            .categories
-            .push((id, code, range));
-    }
-    for reg in registrations_of(conn, who, as_of).await? {
-        out.entry(reg.psn_no.clone())
-            .or_default()
-            .registrations
-            .push(reg);
-    }
-    for (psn_no, id, reason, range) in spans_of(conn, "locks", "reason", who).await? {
-        out.entry(psn_no)
-            .or_default()
-            .locks
-            .push((id, reason, range));
+    for rows in out.values_mut() {
+        crate::register::settle_registration_states(&mut rows.registrations, as_of);
     }
     Ok(out)
 }

@@ -320,7 +320,11 @@ pub(crate) fn date_value(d: yibao_core::Date) -> i64 {
 }
 
 pub(crate) fn date_of(row: &AnyRow, i: usize) -> Result<yibao_core::Date> {
-    let v: i64 = row.try_get(i)?;
+    date_from_value(row.try_get(i)?)
+}
+
+/// A stored date (`yyyymmdd`).
+pub(crate) fn date_from_value(v: i64) -> Result<yibao_core::Date> {
     u32::try_from(v)
         .ok()
         .and_then(yibao_core::Date::from_u32)

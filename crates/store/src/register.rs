@@ -722,18 +722,6 @@ async fn insert_event(
     Ok(())
 }
 
-pub(crate) async fn registrations_of(
-    conn: &mut AnyConnection,
-    who: Persons<'_>,
-    on: Date,
-) -> Result<Vec<Registration>> {
-    let sql = registrations_sql(&who.condition("r.psn_no"));
-    fold_registrations(
-        &who.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?,
-        on,
-    )
-}
-
 pub(crate) async fn registration(
     conn: &mut AnyConnection,
     reg_no: &str,
@@ -756,41 +744,78 @@ fn registrations_sql(condition: &str) -> String {
     )
 }
 
-/// Each registration with its state on `on`, folded from its events in order.
-fn fold_registrations(rows: &[sqlx::any::AnyRow], on: Date) -> Result<Vec<Registration>> {
-    let mut out: Vec<Registration> = Vec::new();
-    for r in rows {
-        let reg_no: String = r.try_get(0)?;
-        if out.last().is_none_or(|last| last.reg_no != reg_no) {
-            let kind = match r.try_get::<String, _>(2)?.as_str() {
+/// One registration row joined with one of its events (none when it has no events).
+pub(crate) struct RegistrationRow {
+    pub(crate) reg_no: String,
+    pub(crate) psn_no: String,
+    pub(crate) kind: String,
+    pub(crate) dise_codg: String,
+    pub(crate) valid_from: i64,
+    pub(crate) valid_to: i64,
+    /// The event's state code and effective date.
+    pub(crate) event: Option<(String, i64)>,
+}
+
+/// Folds one joined row into `out` (rows come by registration, events in order).
+pub(crate) fn fold_registration_row(out: &mut Vec<Registration>, r: RegistrationRow) -> Result<()> {
+    if out.last().is_none_or(|last| last.reg_no != r.reg_no) {
+        out.push(Registration {
+            reg_no: r.reg_no,
+            psn_no: r.psn_no,
+            kind: match r.kind.as_str() {
                 "chronic" => RegistrationKind::Chronic,
                 _ => RegistrationKind::Offsite,
-            };
-            out.push(Registration {
-                reg_no,
-                psn_no: r.try_get(1)?,
-                kind,
-                dise_codg: r.try_get(3)?,
-                valid: DateRange {
-                    from: date_of(r, 4)?,
-                    to: date_of(r, 5)?,
-                },
-                state: RegistrationState::Applied,
-                terminated_on: None,
-            });
-        }
-        let Some(reg) = out.last_mut() else { continue };
-        let code: String = r.try_get(6)?;
-        reg.state = RegistrationState::from_code(&code).unwrap_or(reg.state);
-        if reg.state == RegistrationState::Terminated && !code.is_empty() {
-            reg.terminated_on = Some(date_of(r, 7)?);
-        }
+            },
+            dise_codg: r.dise_codg,
+            valid: DateRange {
+                from: crate::date_from_value(r.valid_from)?,
+                to: crate::date_from_value(r.valid_to)?,
+            },
+            state: RegistrationState::Applied,
+            terminated_on: None,
+        });
     }
-    for reg in &mut out {
+    let (Some(reg), Some((code, effective))) = (out.last_mut(), r.event) else {
+        return Ok(());
+    };
+    reg.state = RegistrationState::from_code(&code).unwrap_or(reg.state);
+    if reg.state == RegistrationState::Terminated {
+        reg.terminated_on = Some(crate::date_from_value(effective)?);
+    }
+    Ok(())
+}
+
+/// An approved registration whose validity ended before `on` is 已到期 on `on`.
+pub(crate) fn settle_registration_states(regs: &mut [Registration], on: Date) {
+    for reg in regs {
         if reg.state == RegistrationState::Approved && on > reg.valid.to {
             reg.state = RegistrationState::Expired;
         }
     }
+}
+
+/// Each registration with its state on `on`, folded from its events in order.
+fn fold_registrations(rows: &[sqlx::any::AnyRow], on: Date) -> Result<Vec<Registration>> {
+    let mut out: Vec<Registration> = Vec::new();
+    for r in rows {
+        let state: String = r.try_get(6)?;
+        fold_registration_row(
+            &mut out,
+            RegistrationRow {
+                reg_no: r.try_get(0)?,
+                psn_no: r.try_get(1)?,
+                kind: r.try_get(2)?,
+                dise_codg: r.try_get(3)?,
+                valid_from: r.try_get(4)?,
+                valid_to: r.try_get(5)?,
+                event: (!state.is_empty())
+                    .then(|| r.try_get(7))
+                    .transpose()?
+                    .map(|d| (state, d)),
+            },
+        )?;
+    }
+    settle_registration_states(&mut out, on);
     Ok(out)
 }
 
