@@ -422,19 +422,21 @@ impl Store {
 
     /// Starts a gateway transaction (see the module documentation).
     pub async fn begin_gateway(&self) -> Result<GatewayTx> {
-        let (conn, guard) = match self.backend {
+        let conn = match self.backend {
             Backend::Sqlite => {
-                let guard = Arc::clone(&self.writer).lock_owned().await;
-                (Conn::Sqlite(self.pool.acquire().await?), Some(guard))
+                let mut writer = Arc::clone(&self.writer).lock_owned().await;
+                if writer.is_none() {
+                    *writer = Some(self.pool.acquire().await?);
+                }
+                Conn::Sqlite(writer)
             }
-            Backend::Postgres => (Conn::Postgres(self.pool.begin().await?), None),
+            Backend::Postgres => Conn::Postgres(self.pool.begin().await?),
         };
         Ok(GatewayTx {
             conn,
             writes: Vec::new(),
             touched: Vec::new(),
             ahead: None,
-            _writer: guard,
             backend: self.backend,
             store: self.clone(),
         })
@@ -676,11 +678,14 @@ fn shift_placeholders(sql: &str, offset: usize) -> String {
     out
 }
 
+type WriterGuard = tokio::sync::OwnedMutexGuard<Option<sqlx::pool::PoolConnection<Any>>>;
+
 /// Where a gateway transaction reads.
 enum Conn {
-    /// SQLite: reads under the process's writer lock need no transaction (nothing else
-    /// writes these tables meanwhile); the writes go in one batch with BEGIN and COMMIT.
-    Sqlite(sqlx::pool::PoolConnection<Any>),
+    /// SQLite: the process's writer (its lock, holding its connection). Reads under it
+    /// need no transaction (nothing else writes these tables meanwhile); the writes go in
+    /// one batch with BEGIN and COMMIT.
+    Sqlite(WriterGuard),
     /// PostgreSQL: a transaction from the start, whose reads take row locks.
     Postgres(Transaction<'static, Any>),
 }
@@ -695,7 +700,6 @@ pub struct GatewayTx {
     touched: Vec<Written>,
     /// Reads made ahead and still current ([`GatewayTx::use_read_ahead`]).
     ahead: Option<ReadAhead>,
-    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
     backend: Backend,
     store: Store,
 }
@@ -708,10 +712,13 @@ impl GatewayTx {
         }
     }
 
-    fn db(&mut self) -> &mut sqlx::AnyConnection {
+    fn db(&mut self) -> Result<&mut sqlx::AnyConnection> {
         match &mut self.conn {
-            Conn::Sqlite(c) => c,
-            Conn::Postgres(t) => t,
+            Conn::Sqlite(w) => match w.as_mut() {
+                Some(c) => Ok(c),
+                None => refused("网关写连接不可用（内部错误）"),
+            },
+            Conn::Postgres(t) => Ok(t),
         }
     }
 
@@ -748,7 +755,7 @@ impl GatewayTx {
         );
         let row = sqlx::query(&sql)
             .bind(mdtrt_id)
-            .fetch_optional(self.db())
+            .fetch_optional(self.db()?)
             .await?;
         row.as_ref().map(visit_of).transpose()
     }
@@ -803,7 +810,7 @@ impl GatewayTx {
         if let Some(a) = self.ahead.as_ref().filter(|a| a.visit.mdtrt_id == mdtrt_id) {
             return Ok(a.lines.clone());
         }
-        lines_of(self.db(), mdtrt_id).await
+        lines_of(self.db()?, mdtrt_id).await
     }
 
     pub fn insert_lines(&mut self, mdtrt_id: &str, lines: &[NewFeeLine]) {
@@ -847,7 +854,7 @@ impl GatewayTx {
         on: Date,
     ) -> Result<Option<yibao_core::refdata::Person>> {
         let store = self.store.clone();
-        Ok(person_record(self.db(), &store.policies, psn_no, on)
+        Ok(person_record(self.db()?, &store.policies, psn_no, on)
             .await?
             .map(|StoredPerson { person, .. }| person))
     }
@@ -870,11 +877,11 @@ impl GatewayTx {
             .bind(psn_no)
             .bind(i64::from(year))
             .bind(counters_text(&YearAccumulators::default()))
-            .execute(self.db())
+            .execute(self.db()?)
             .await?;
         }
         let lock = self.lock_suffix();
-        accumulators_of(self.db(), psn_no, year, lock).await
+        accumulators_of(self.db()?, psn_no, year, lock).await
     }
 
     pub fn put_accumulators(&mut self, psn_no: &str, year: u16, acc: &YearAccumulators) {
@@ -920,7 +927,7 @@ impl GatewayTx {
     pub async fn settlement(&mut self, setl_id: &str) -> Result<Option<SettlementRecord>> {
         let row = sqlx::query(&format!("{SETTLEMENT_SELECT} WHERE s.setl_id = $1"))
             .bind(setl_id)
-            .fetch_optional(self.db())
+            .fetch_optional(self.db()?)
             .await?;
         row.as_ref().map(settlement_of).transpose()
     }
@@ -990,17 +997,26 @@ impl GatewayTx {
                 }
                 tx.commit().await?;
             }
-            Conn::Sqlite(mut conn) => {
-                if let Err(e) = sqlite_commit(&mut conn, &writes).await {
+            Conn::Sqlite(mut writer) => {
+                let Some(conn) = writer.as_mut() else {
+                    return refused("网关写连接不可用（内部错误）");
+                };
+                if let Err(e) = sqlite_commit(conn, &writes).await {
                     // The batch may have stopped between BEGIN and COMMIT: roll back, and
-                    // do not give the connection back to the pool in an unknown state.
-                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                    drop(conn.detach());
+                    // let the connection go (the next writer opens a fresh one).
+                    let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
+                    if let Some(c) = writer.take() {
+                        drop(c.detach());
+                    }
                     return Err(e);
                 }
+                // Committed, and the writer still held: bump what was written.
+                for key in &self.touched {
+                    self.store.versions.bump(key);
+                }
+                return Ok(response.to_string());
             }
         }
-        // Committed, and the writer still held (it goes with `self`).
         for key in &self.touched {
             self.store.versions.bump(key);
         }

@@ -85,8 +85,9 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     policies: contribution::PolicyCache,
-    /// SQLite's one writer, taken up front by gateway transactions.
-    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// SQLite's one writer, taken up front by gateway transactions: the lock owns the
+    /// writer's connection (kept open, so that taking the writer never waits for the pool).
+    writer: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<sqlx::Any>>>>,
     /// Versions of what gateway transactions write (see `gateway::WriteVersions`).
     versions: gateway::WriteVersions,
     /// The SQLite database file, when that is the backend.
