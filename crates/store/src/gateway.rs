@@ -410,7 +410,7 @@ impl Store {
         let acc_key = Written::Accumulators(visit.psn_no.clone(), year);
         let acc_version = self.versions.get(&acc_key);
         let lines = lines_of(&mut conn, mdtrt_id).await?;
-        let accumulators = accumulators_of(&mut conn, &visit.psn_no, year, "").await?;
+        let accumulators = accumulators_of(&mut conn, &visit.psn_no, year).await?;
         Ok(Some(ReadAhead {
             visit,
             lines,
@@ -869,19 +869,20 @@ impl GatewayTx {
             return Ok(a.accumulators);
         }
         if self.backend == Backend::Postgres {
-            // The row must exist to be locked.
-            sqlx::query(
+            // Creates the row if need be and locks it, in one statement.
+            let row = sqlx::query(
                 "INSERT INTO accumulators (psn_no, year, counters) VALUES ($1, $2, $3) \
-                 ON CONFLICT (psn_no, year) DO NOTHING",
+                 ON CONFLICT (psn_no, year) DO UPDATE SET counters = accumulators.counters \
+                 RETURNING counters",
             )
             .bind(psn_no)
             .bind(i64::from(year))
             .bind(counters_text(&YearAccumulators::default()))
-            .execute(self.db()?)
+            .fetch_one(self.db()?)
             .await?;
+            return counters_of(&row.try_get::<String, _>(0)?);
         }
-        let lock = self.lock_suffix();
-        accumulators_of(self.db()?, psn_no, year, lock).await
+        accumulators_of(self.db()?, psn_no, year).await
     }
 
     pub fn put_accumulators(&mut self, psn_no: &str, year: u16, acc: &YearAccumulators) {
@@ -990,11 +991,7 @@ impl GatewayTx {
         let writes = std::mem::take(&mut self.writes);
         match self.conn {
             Conn::Postgres(mut tx) => {
-                for w in &writes {
-                    bind_all(sqlx::query(&w.sql), &w.params)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                postgres_writes(&mut tx, &writes).await?;
                 tx.commit().await?;
             }
             Conn::Sqlite(mut writer) => {
@@ -1049,51 +1046,84 @@ async fn lines_of(conn: &mut sqlx::AnyConnection, mdtrt_id: &str) -> Result<Vec<
         .collect()
 }
 
-/// A person's accumulators for `year` (zero when none stored); `lock` is the row-lock
-/// suffix of the backend, or empty.
+/// A person's accumulators for `year` (zero when none stored).
 async fn accumulators_of(
     conn: &mut sqlx::AnyConnection,
     psn_no: &str,
     year: u16,
-    lock: &str,
 ) -> Result<YearAccumulators> {
-    let row = sqlx::query(&format!(
-        "SELECT counters FROM accumulators WHERE psn_no = $1 AND year = $2{lock}"
-    ))
-    .bind(psn_no)
-    .bind(i64::from(year))
-    .fetch_optional(&mut *conn)
-    .await?;
+    let row = sqlx::query("SELECT counters FROM accumulators WHERE psn_no = $1 AND year = $2")
+        .bind(psn_no)
+        .bind(i64::from(year))
+        .fetch_optional(&mut *conn)
+        .await?;
     match row {
         Some(r) => counters_of(&r.try_get::<String, _>(0)?),
         None => Ok(YearAccumulators::default()),
     }
 }
 
-/// Sends `writes` between BEGIN IMMEDIATE and COMMIT, as few statement batches as SQLite's
-/// limit on bound values allows (one, for any ordinary transaction).
-async fn sqlite_commit(conn: &mut sqlx::AnyConnection, writes: &[PendingWrite]) -> Result<()> {
-    let mut batches: Vec<(String, Vec<&Param>)> = vec![("BEGIN IMMEDIATE;".into(), Vec::new())];
+/// One write of a batch: its SQL with placeholders shifted into the batch's, and its values.
+type Shifted<'a> = (String, &'a [Param]);
+
+/// Groups `writes` into as few batches as the bound-value limit allows.
+fn chunks(writes: &[PendingWrite]) -> Vec<Vec<Shifted<'_>>> {
+    let mut out: Vec<(usize, Vec<Shifted<'_>>)> = vec![(0, Vec::new())];
     for w in writes {
-        let full = batches
+        if out
             .last()
-            .is_some_and(|(_, p)| p.len() + w.params.len() > MAX_PARAMS_PER_BATCH);
-        if full {
-            batches.push((String::new(), Vec::new()));
+            .is_some_and(|(n, _)| n + w.params.len() > MAX_PARAMS_PER_BATCH)
+        {
+            out.push((0, Vec::new()));
         }
-        let Some((sql, params)) = batches.last_mut() else {
-            continue;
+        if let Some((n, stmts)) = out.last_mut() {
+            stmts.push((shift_placeholders(&w.sql, *n), &w.params));
+            *n += w.params.len();
+        }
+    }
+    out.into_iter().map(|(_, stmts)| stmts).collect()
+}
+
+/// Sends `writes` between BEGIN IMMEDIATE and COMMIT, statements joined by `;` into one
+/// batch (more only when SQLite's limit on bound values asks for it).
+async fn sqlite_commit(conn: &mut sqlx::AnyConnection, writes: &[PendingWrite]) -> Result<()> {
+    let groups = chunks(writes);
+    let last = groups.len().saturating_sub(1);
+    for (i, group) in groups.iter().enumerate() {
+        let mut sql = if i == 0 {
+            String::from("BEGIN IMMEDIATE;")
+        } else {
+            String::new()
         };
-        sql.push_str(&shift_placeholders(&w.sql, params.len()));
-        sql.push(';');
-        params.extend(&w.params);
-    }
-    if let Some((sql, _)) = batches.last_mut() {
-        sql.push_str("COMMIT;");
-    }
-    for (sql, params) in &batches {
-        bind_all(sqlx::query(sql), params.iter().copied())
+        for (stmt, _) in group {
+            sql.push_str(stmt);
+            sql.push(';');
+        }
+        if i == last {
+            sql.push_str("COMMIT;");
+        }
+        bind_all(sqlx::query(&sql), group.iter().flat_map(|(_, p)| p.iter()))
             .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Sends `writes` in the open PostgreSQL transaction as one statement (each write a
+/// data-modifying `WITH` clause: one round trip), more only past the bound-value limit.
+async fn postgres_writes(tx: &mut sqlx::AnyConnection, writes: &[PendingWrite]) -> Result<()> {
+    for group in chunks(writes) {
+        if group.is_empty() {
+            continue;
+        }
+        let clauses: Vec<String> = group
+            .iter()
+            .enumerate()
+            .map(|(i, (stmt, _))| format!("w{i} AS ({stmt})"))
+            .collect();
+        let sql = format!("WITH {} SELECT 1", clauses.join(", "));
+        bind_all(sqlx::query(&sql), group.iter().flat_map(|(_, p)| p.iter()))
+            .execute(&mut *tx)
             .await?;
     }
     Ok(())
