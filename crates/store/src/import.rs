@@ -287,6 +287,7 @@ pub async fn import_roster(
     report.households = households.len();
     batch.flush(&mut tx).await?;
     tx.commit().await?;
+    store.refresh_statistics().await?;
     report.committed = true;
     report.errors = errors;
     store

@@ -207,6 +207,21 @@ impl Store {
         }
     }
 
+    /// After a bulk load, brings PostgreSQL's planner statistics up to date: without them a
+    /// freshly imported register is planned as if empty (seen: parallel scans for one
+    /// person's rows, 94 look-ups/s instead of 2,263/s at 1M persons).
+    pub(crate) async fn refresh_statistics(&self) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query(
+                "ANALYZE persons, household_members, enrolments, contributions, person_categories, \
+                 registrations, registration_events, locks",
+            )
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Whether the database answers (for `/healthz`).
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").fetch_one(&self.pool).await?;

@@ -224,6 +224,7 @@ pub async fn load_reference(
     batch.flush(&mut tx).await?;
     tx.commit().await?;
     store.policies.clear();
+    store.refresh_statistics().await?;
     store
         .log(
             op,
