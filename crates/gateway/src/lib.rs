@@ -255,9 +255,10 @@ async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes
             _ => Err(format!("缺少字段 {k}")),
         }
     };
+    // An envelope that does not name the signer is not the signer's: 401, as a mismatch.
     let fixmedins_code = match text("fixmedins_code") {
         Ok(c) => c,
-        Err(e) => return refused_unrecorded("", &e),
+        Err(e) => return unauthorized(&format!("{e}（应为签名机构 x-tif-paasid={institution}）")),
     };
     if fixmedins_code != institution {
         return unauthorized(&format!(
