@@ -31,7 +31,7 @@ pub(crate) struct PolicyCache {
 
 /// How long a cached policy is used without asking the database whether a newer one was
 /// loaded (a settlement otherwise pays one more query for it).
-pub(crate) const POLICY_RECHECK: Duration = Duration::from_secs(1);
+const POLICY_RECHECK: Duration = Duration::from_secs(1);
 
 /// (year, insutype) → (newest policy id for the year, when that was checked, the policy).
 type PolicyMap = HashMap<(u16, String), (i64, Instant, Option<Arc<Policy>>)>;
@@ -170,7 +170,7 @@ pub(crate) fn resident_coverage(
 }
 
 /// Categories held on any day of `year` (for 医疗救助代缴), of current category spans.
-pub(crate) fn categories_in_year(spans: &[(i64, String, DateRange)], year: u16) -> Vec<&str> {
+fn categories_in_year(spans: &[(i64, String, DateRange)], year: u16) -> Vec<&str> {
     let (Some(jan1), Some(dec31)) = (
         Date::from_ymd(u32::from(year), 1, 1),
         Date::from_ymd(u32::from(year), 12, 31),

@@ -4,7 +4,7 @@
 
 use crate::contribution::ContributionRow;
 use crate::contribution::PolicyCache;
-use crate::register::{Persons, Registration, RegistrationKind, RegistrationRow};
+use crate::register::{Registration, RegistrationKind, RegistrationRow};
 use crate::{date_of, Result, Store};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
@@ -179,6 +179,37 @@ fn base_person(r: &sqlx::any::AnyRow) -> Result<Person> {
         offsite: Vec::new(),
         suspensions: Vec::new(),
     })
+}
+
+/// Whose rows a read is for: one person, or every person number in `[first, last]` (in the
+/// database's own order, the same for every table).
+#[derive(Clone, Copy, Debug)]
+enum Persons<'a> {
+    One(&'a str),
+    Range(&'a str, &'a str),
+}
+
+impl<'a> Persons<'a> {
+    /// The condition on `column` (this crate's own name), binding `$1` (and `$2`).
+    fn condition(self, column: &str) -> String {
+        match self {
+            Persons::One(_) => format!("{column} = $1"),
+            Persons::Range(..) => format!("{column} >= $1 AND {column} <= $2"),
+        }
+    }
+
+    fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>
+    where
+        'a: 'q,
+    {
+        match self {
+            Persons::One(p) => q.bind(p),
+            Persons::Range(first, last) => q.bind(first).bind(last),
+        }
+    }
 }
 
 /// The rows a person's record is built from, each table's in its order.

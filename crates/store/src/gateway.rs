@@ -378,13 +378,7 @@ impl Store {
 
     /// The visit as it stands (not locked: for reads ahead of a transaction).
     pub async fn visit(&self, mdtrt_id: &str) -> Result<Option<Visit>> {
-        let row = sqlx::query(&format!(
-            "SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1"
-        ))
-        .bind(mdtrt_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(visit_of).transpose()
+        visit_in(&mut *self.pool.acquire().await?, mdtrt_id, "").await
     }
 
     /// Reads what settling visit `mdtrt_id` needs before its transaction takes the writer,
@@ -397,13 +391,7 @@ impl Store {
         let visit_key = Written::Visit(mdtrt_id.to_string());
         let visit_version = self.versions.get(&visit_key);
         let mut conn = self.pool.acquire().await?;
-        let row = sqlx::query(&format!(
-            "SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1"
-        ))
-        .bind(mdtrt_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some(visit) = row.as_ref().map(visit_of).transpose()? else {
+        let Some(visit) = visit_in(&mut conn, mdtrt_id, "").await? else {
             return Ok(None);
         };
         let year = visit.enddate.unwrap_or(visit.begndate).year();
@@ -749,15 +737,8 @@ impl GatewayTx {
         if let Some(a) = self.ahead.as_ref().filter(|a| a.visit.mdtrt_id == mdtrt_id) {
             return Ok(Some(a.visit.clone()));
         }
-        let sql = format!(
-            "SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1{}",
-            self.lock_suffix()
-        );
-        let row = sqlx::query(&sql)
-            .bind(mdtrt_id)
-            .fetch_optional(self.db()?)
-            .await?;
-        row.as_ref().map(visit_of).transpose()
+        let lock = self.lock_suffix();
+        visit_in(self.db()?, mdtrt_id, lock).await
     }
 
     pub fn insert_visit(&mut self, v: &Visit) {
@@ -1007,18 +988,30 @@ impl GatewayTx {
                     }
                     return Err(e);
                 }
-                // Committed, and the writer still held: bump what was written.
+                // Committed, and the writer still held: bump what was written (only
+                // SQLite reads ahead, so only SQLite keeps versions).
                 for key in &self.touched {
                     self.store.versions.bump(key);
                 }
-                return Ok(response.to_string());
             }
-        }
-        for key in &self.touched {
-            self.store.versions.bump(key);
         }
         Ok(response.to_string())
     }
+}
+
+/// The visit `mdtrt_id`; `lock` is the backend's row-lock suffix, or empty.
+async fn visit_in(
+    conn: &mut sqlx::AnyConnection,
+    mdtrt_id: &str,
+    lock: &str,
+) -> Result<Option<Visit>> {
+    let row = sqlx::query(&format!(
+        "SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1{lock}"
+    ))
+    .bind(mdtrt_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(visit_of).transpose()
 }
 
 /// The fee lines in force of visit `mdtrt_id`, in upload order.

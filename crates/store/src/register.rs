@@ -635,65 +635,21 @@ async fn current_spans(
     label: &'static str,
     psn_no: &str,
 ) -> Result<Vec<(i64, String, DateRange)>> {
-    Ok(spans_of(conn, table, label, Persons::One(psn_no))
-        .await?
-        .into_iter()
-        .map(|(_, id, label, range)| (id, label, range))
-        .collect())
-}
-
-/// Whose rows a read is for: one person, or every person number in `[first, last]` (in the
-/// database's own order, the same for every table).
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Persons<'a> {
-    One(&'a str),
-    Range(&'a str, &'a str),
-}
-
-impl<'a> Persons<'a> {
-    /// The condition on `column` (this crate's own name), binding `$1` (and `$2`).
-    pub(crate) fn condition(self, column: &str) -> String {
-        match self {
-            Persons::One(_) => format!("{column} = $1"),
-            Persons::Range(..) => format!("{column} >= $1 AND {column} <= $2"),
-        }
-    }
-
-    pub(crate) fn bind<'q>(
-        self,
-        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>
-    where
-        'a: 'q,
-    {
-        match self {
-            Persons::One(p) => q.bind(p),
-            Persons::Range(first, last) => q.bind(first).bind(last),
-        }
-    }
-}
-
-/// Current dated rows of `table` for `who`: `(psn_no, id, label, range)`, by person then id.
-pub(crate) async fn spans_of(
-    conn: &mut AnyConnection,
-    table: &'static str,
-    label: &'static str,
-    who: Persons<'_>,
-) -> Result<Vec<(String, i64, String, DateRange)>> {
-    let sql = format!(
-        "SELECT psn_no, id, {label}, valid_from, valid_to FROM {table} c WHERE {} \
-         AND NOT EXISTS (SELECT 1 FROM {table} s WHERE s.supersedes = c.id) ORDER BY psn_no, id",
-        who.condition("psn_no")
-    );
-    let rows = who.bind(sqlx::query(&sql)).fetch_all(&mut *conn).await?;
+    let rows = sqlx::query(&format!(
+        "SELECT id, {label}, valid_from, valid_to FROM {table} c WHERE psn_no = $1 \
+         AND NOT EXISTS (SELECT 1 FROM {table} s WHERE s.supersedes = c.id) ORDER BY id"
+    ))
+    .bind(psn_no)
+    .fetch_all(&mut *conn)
+    .await?;
     let mut out = Vec::new();
     for r in &rows {
         let range = DateRange {
-            from: date_of(r, 3)?,
-            to: date_of(r, 4)?,
+            from: date_of(r, 2)?,
+            to: date_of(r, 3)?,
         };
         if range.from <= range.to {
-            out.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, range));
+            out.push((r.try_get(0)?, r.try_get(1)?, range));
         }
     }
     Ok(out)
