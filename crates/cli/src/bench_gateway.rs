@@ -3,8 +3,10 @@
 //! Loads a reference data directory into the database, starts the gateway in this process on
 //! 127.0.0.1, opens visits with ~10 fee lines each (2201 → 2203 → 2204, not timed), then
 //! times 2207 settlements sent by `--concurrency` clients over HTTP keep-alive connections.
-//! With `--pgbench`, then runs PostgreSQL's TPC-B-like `pgbench` (20 s) against the same
-//! server in the same run and prints the ratio.
+//! With `--pgbench`, also runs PostgreSQL's TPC-B-like `pgbench` (20 s) against the same
+//! server in the same run, just before and just after the timed settlements, and prints the
+//! ratio to their mean. Also prints the CPU time the process (gateway and load client) used
+//! per settlement: on a shared machine, steadier than the rate.
 
 use crate::register::{read_policy, LoadArgs};
 use anyhow::{anyhow, bail, Context, Result};
@@ -204,8 +206,15 @@ async fn bench(a: BenchGatewayArgs) -> Result<()> {
     if a.pgbench.is_some() && store.backend() != Backend::Postgres {
         bail!("--pgbench 只用于 PostgreSQL（--database postgres://…）");
     }
+    // pgbench on each side of the gateway's run, so that the ratio is not one of two
+    // moments of a machine whose speed drifts.
+    let pgbench_before = match &a.pgbench {
+        Some(conn) => Some(pgbench_tps(conn, a.concurrency, true)?),
+        None => None,
+    };
     let visits = Arc::new(visits);
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = process_cpu_seconds();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..a.concurrency {
@@ -239,6 +248,7 @@ async fn bench(a: BenchGatewayArgs) -> Result<()> {
         refused += r;
     }
     let secs = started.elapsed().as_secs_f64();
+    let cpu = process_cpu_seconds().zip(cpu_before).map(|(b, a)| b - a);
     lat.sort();
     let rate = lat.len() as f64 / secs;
     println!(
@@ -253,27 +263,20 @@ async fn bench(a: BenchGatewayArgs) -> Result<()> {
         percentile(&lat, 0.99),
         percentile(&lat, 1.0),
     );
+    if let Some(cpu) = cpu {
+        println!(
+            "本进程（网关与压测客户端）CPU：{cpu:.2} 秒，每笔 {:.0} 微秒，平均占用 {:.2} 核",
+            cpu / lat.len().max(1) as f64 * 1e6,
+            cpu / secs
+        );
+    }
     let _ = stop_tx.send(());
     server.await.context("网关任务失败")??;
-    if let Some(conn) = &a.pgbench {
-        let out = run_pgbench(conn, a.concurrency)?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let tps = text
-            .lines()
-            .find_map(|l| {
-                l.trim()
-                    .strip_prefix("tps = ")
-                    .and_then(|r| r.split_whitespace().next())
-                    .and_then(|n| n.parse::<f64>().ok())
-            })
-            .ok_or_else(|| {
-                anyhow!(
-                    "无法读出 pgbench 的 tps：{text}{}",
-                    String::from_utf8_lossy(&out.stderr)
-                )
-            })?;
+    if let (Some(conn), Some(before)) = (&a.pgbench, pgbench_before) {
+        let after = pgbench_tps(conn, a.concurrency, false)?;
+        let tps = (before + after) / 2.0;
         println!(
-            "pgbench（TPC-B 类，同一服务器，紧接着运行 20 秒，并发 {}）：{tps:.0} tps；网关结算 / pgbench = {:.2}",
+            "pgbench（TPC-B 类，同一服务器，网关压测前后各 20 秒，并发 {}）：之前 {before:.0} tps，之后 {after:.0} tps，平均 {tps:.0} tps；网关结算 / pgbench = {:.2}",
             a.concurrency.min(64),
             rate / tps
         );
@@ -281,21 +284,50 @@ async fn bench(a: BenchGatewayArgs) -> Result<()> {
     Ok(())
 }
 
-/// Initialises pgbench's tables (scale 10) and runs it for 20 seconds.
-fn run_pgbench(conn: &str, clients: usize) -> Result<std::process::Output> {
-    let status = std::process::Command::new("pgbench")
-        .args(["-i", "-q", "-s", "10"])
-        .arg(conn)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .context("无法运行 pgbench（需要安装 postgresql-contrib / postgresql-client）")?;
-    if !status.success() {
-        bail!("pgbench -i 失败：{status}");
+/// CPU seconds (user + system, all threads) this process has used, from /proc (Linux;
+/// `None` elsewhere). /proc counts in USER_HZ ticks, 100 a second on Linux.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Runs pgbench for 20 seconds (after initialising its tables, scale 10, when `init`) and
+/// reads its tps.
+fn pgbench_tps(conn: &str, clients: usize, init: bool) -> Result<f64> {
+    if init {
+        let status = std::process::Command::new("pgbench")
+            .args(["-i", "-q", "-s", "10"])
+            .arg(conn)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .context("无法运行 pgbench（需要安装 postgresql-contrib / postgresql-client）")?;
+        if !status.success() {
+            bail!("pgbench -i 失败：{status}");
+        }
     }
-    std::process::Command::new("pgbench")
+    let out = std::process::Command::new("pgbench")
         .args(["-c", &clients.min(64).to_string(), "-j", "2", "-T", "20"])
         .arg(conn)
         .output()
-        .context("无法运行 pgbench")
+        .context("无法运行 pgbench")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("tps = ")
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|n| n.parse::<f64>().ok())
+        })
+        .ok_or_else(|| {
+            anyhow!(
+                "无法读出 pgbench 的 tps：{text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
 }
