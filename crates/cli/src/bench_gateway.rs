@@ -208,10 +208,16 @@ async fn bench(a: BenchGatewayArgs) -> Result<()> {
     }
     // pgbench on each side of the gateway's run, so that the ratio is not one of two
     // moments of a machine whose speed drifts.
+    // Each measurement starts from a checkpoint, not paying for the writes of the one before.
     let pgbench_before = match &a.pgbench {
-        Some(conn) => Some(pgbench_tps(conn, a.concurrency, true)?),
+        Some(conn) => {
+            pgbench_init(conn)?;
+            settle_down(&store).await;
+            Some(pgbench_tps(conn, a.concurrency)?)
+        }
         None => None,
     };
+    settle_down(&store).await;
     let visits = Arc::new(visits);
     let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = process_cpu_seconds();
@@ -273,7 +279,8 @@ async fn bench(a: BenchGatewayArgs) -> Result<()> {
     let _ = stop_tx.send(());
     server.await.context("网关任务失败")??;
     if let (Some(conn), Some(before)) = (&a.pgbench, pgbench_before) {
-        let after = pgbench_tps(conn, a.concurrency, false)?;
+        settle_down(&store).await;
+        let after = pgbench_tps(conn, a.concurrency)?;
         let tps = (before + after) / 2.0;
         println!(
             "pgbench（TPC-B 类，同一服务器，网关压测前后各 20 秒，并发 {}）：之前 {before:.0} tps，之后 {after:.0} tps，平均 {tps:.0} tps；网关结算 / pgbench = {:.2}",
@@ -296,21 +303,32 @@ fn process_cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-/// Runs pgbench for 20 seconds (after initialising its tables, scale 10, when `init`) and
-/// reads its tps.
-fn pgbench_tps(conn: &str, clients: usize, init: bool) -> Result<f64> {
-    if init {
-        let status = std::process::Command::new("pgbench")
-            .args(["-i", "-q", "-s", "10"])
-            .arg(conn)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .context("无法运行 pgbench（需要安装 postgresql-contrib / postgresql-client）")?;
-        if !status.success() {
-            bail!("pgbench -i 失败：{status}");
-        }
+/// A checkpoint, then a moment for background work to finish. Best effort: without the
+/// right to `CHECKPOINT` the measurements still run.
+async fn settle_down(store: &yibao_store::Store) {
+    if let Err(e) = store.checkpoint().await {
+        eprintln!("（未能做检查点：{e}）");
     }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+}
+
+/// Initialises pgbench's tables (scale 10).
+fn pgbench_init(conn: &str) -> Result<()> {
+    let status = std::process::Command::new("pgbench")
+        .args(["-i", "-q", "-s", "10"])
+        .arg(conn)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .context("无法运行 pgbench（需要安装 postgresql-contrib / postgresql-client）")?;
+    if !status.success() {
+        bail!("pgbench -i 失败：{status}");
+    }
+    Ok(())
+}
+
+/// Runs pgbench for 20 seconds and reads its tps.
+fn pgbench_tps(conn: &str, clients: usize) -> Result<f64> {
     let out = std::process::Command::new("pgbench")
         .args(["-c", &clients.min(64).to_string(), "-j", "2", "-T", "20"])
         .arg(conn)

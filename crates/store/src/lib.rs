@@ -231,6 +231,18 @@ impl Store {
         Ok(())
     }
 
+    /// PostgreSQL: writes out dirty buffers now (`CHECKPOINT`; needs superuser or
+    /// pg_checkpoint), so that a measurement that follows does not pay for the one before.
+    /// SQLite: copies the write-ahead log into the database file.
+    pub async fn checkpoint(&self) -> Result<()> {
+        let sql = match self.backend {
+            Backend::Postgres => "CHECKPOINT",
+            Backend::Sqlite => "PRAGMA wal_checkpoint(TRUNCATE)",
+        };
+        sqlx::query(sql).execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
