@@ -880,7 +880,7 @@ async fn settlement(
     };
     let year = end.year();
     let mut one = OneClaim {
-        acc: g.accumulators(&v.psn_no, year).await?,
+        acc: g.accumulators(&v.psn_no, year, record).await?,
         recorded: None,
     };
     let settled = settle(&policy, &refdata, &mut one, &draft, false)
@@ -997,7 +997,7 @@ async fn reversal(
         )));
     }
     v.state = step(&v, VisitAction::Reverse)?;
-    let mut acc = g.accumulators(&v.psn_no, s.year).await?;
+    let mut acc = g.accumulators(&v.psn_no, s.year, true).await?;
     acc.subtract(&s.delta);
     g.put_accumulators(&v.psn_no, s.year, &acc);
     g.insert_reversal(&setl_id, &meta.msgid);

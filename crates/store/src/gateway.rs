@@ -840,8 +840,15 @@ impl GatewayTx {
             .map(|StoredPerson { person, .. }| person))
     }
 
-    /// The person's accumulators for `year`, locked until this transaction ends.
-    pub async fn accumulators(&mut self, psn_no: &str, year: u16) -> Result<YearAccumulators> {
+    /// The person's accumulators for `year`. With `lock` (the transaction will write them:
+    /// a settlement or reversal) locked until this transaction ends; without (a
+    /// pre-settlement, which records nothing) only read.
+    pub async fn accumulators(
+        &mut self,
+        psn_no: &str,
+        year: u16,
+        lock: bool,
+    ) -> Result<YearAccumulators> {
         if let Some(a) = self
             .ahead
             .as_ref()
@@ -849,7 +856,7 @@ impl GatewayTx {
         {
             return Ok(a.accumulators);
         }
-        if self.backend == Backend::Postgres {
+        if self.backend == Backend::Postgres && lock {
             // Creates the row if need be and locks it, in one statement.
             let row = sqlx::query(
                 "INSERT INTO accumulators (psn_no, year, counters) VALUES ($1, $2, $3) \
