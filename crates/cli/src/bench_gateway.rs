@@ -221,6 +221,7 @@ async fn bench(a: BenchGatewayArgs) -> Result<()> {
     let visits = Arc::new(visits);
     let next = Arc::new(AtomicUsize::new(0));
     let cpu_before = process_cpu_seconds();
+    let held_before = store.writer_held();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..a.concurrency {
@@ -274,6 +275,15 @@ async fn bench(a: BenchGatewayArgs) -> Result<()> {
             "本进程（网关与压测客户端）CPU：{cpu:.2} 秒，每笔 {:.0} 微秒，平均占用 {:.2} 核",
             cpu / lat.len().max(1) as f64 * 1e6,
             cpu / secs
+        );
+    }
+    let (n, held) = store.writer_held();
+    let (n, held) = (n - held_before.0, held.saturating_sub(held_before.1));
+    if n > 0 {
+        println!(
+            "SQLite 写锁：{n} 笔交易平均持有 {:.3} ms，合计占计时的 {:.0}%（接近 100% 即写锁是瓶颈）",
+            held.as_secs_f64() * 1000.0 / n as f64,
+            held.as_secs_f64() / secs * 100.0
         );
     }
     let _ = stop_tx.send(());

@@ -219,6 +219,14 @@ impl Default for WriteVersions {
     }
 }
 
+/// Committed SQLite gateway transactions and the time they held the writer, from taking
+/// it to after the commit: the one serial stretch of the embedded gateway.
+#[derive(Debug, Default)]
+pub(crate) struct WriterHeld {
+    transactions: std::sync::atomic::AtomicU64,
+    nanos: std::sync::atomic::AtomicU64,
+}
+
 /// What a version is kept for.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Written {
@@ -408,11 +416,23 @@ impl Store {
         }))
     }
 
+    /// SQLite: how many gateway transactions have committed in this process, and how long
+    /// they held the writer altogether (a benchmark compares this with its wall time).
+    pub fn writer_held(&self) -> (u64, std::time::Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.writer_held.transactions.load(Relaxed),
+            std::time::Duration::from_nanos(self.writer_held.nanos.load(Relaxed)),
+        )
+    }
+
     /// Starts a gateway transaction (see the module documentation).
     pub async fn begin_gateway(&self) -> Result<GatewayTx> {
+        let mut held_since = None;
         let conn = match self.backend {
             Backend::Sqlite => {
                 let mut writer = Arc::clone(&self.writer).lock_owned().await;
+                held_since = Some(std::time::Instant::now());
                 if writer.is_none() {
                     *writer = Some(self.pool.acquire().await?);
                 }
@@ -421,6 +441,7 @@ impl Store {
             Backend::Postgres => Conn::Postgres(self.pool.begin().await?),
         };
         Ok(GatewayTx {
+            held_since,
             conn,
             writes: Vec::new(),
             touched: Vec::new(),
@@ -682,6 +703,8 @@ enum Conn {
 /// are kept and sent at [`GatewayTx::finish`], all or none: on SQLite as one round trip.
 /// Dropping it without finishing writes nothing.
 pub struct GatewayTx {
+    /// When this transaction took SQLite's writer.
+    held_since: Option<std::time::Instant>,
     conn: Conn,
     writes: Vec<PendingWrite>,
     /// What this transaction writes, to bump once it has committed.
@@ -999,6 +1022,15 @@ impl GatewayTx {
                 // SQLite reads ahead, so only SQLite keeps versions).
                 for key in &self.touched {
                     self.store.versions.bump(key);
+                }
+                if let Some(since) = self.held_since {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    let held = &self.store.writer_held;
+                    held.transactions.fetch_add(1, Relaxed);
+                    held.nanos.fetch_add(
+                        u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX),
+                        Relaxed,
+                    );
                 }
             }
         }

@@ -90,6 +90,8 @@ pub struct Store {
     writer: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<sqlx::Any>>>>,
     /// Versions of what gateway transactions write (see `gateway::WriteVersions`).
     versions: gateway::WriteVersions,
+    /// How long committed gateway transactions held SQLite's writer (see `writer_held`).
+    writer_held: std::sync::Arc<gateway::WriterHeld>,
     /// The SQLite database file, when that is the backend.
     sqlite_file: Option<std::path::PathBuf>,
 }
@@ -178,6 +180,7 @@ impl Store {
             policies: Default::default(),
             writer: Default::default(),
             versions: Default::default(),
+            writer_held: Default::default(),
             sqlite_file: (backend == Backend::Sqlite).then(|| sqlite_file_of(&url)),
         })
     }
