@@ -207,8 +207,8 @@ async fn bench(a: BenchGatewayArgs) -> Result<()> {
         bail!("--pgbench 只用于 PostgreSQL（--database postgres://…）");
     }
     // pgbench on each side of the gateway's run, so that the ratio is not one of two
-    // moments of a machine whose speed drifts.
-    // Each measurement starts from a checkpoint, not paying for the writes of the one before.
+    // moments of a machine whose speed drifts; each measurement starts from a checkpoint,
+    // not paying for the writes of the one before.
     let pgbench_before = match &a.pgbench {
         Some(conn) => {
             pgbench_init(conn)?;

@@ -395,11 +395,7 @@ async fn crash_run(backend: &str, url: &str) {
 
 #[test]
 fn gateway_survives_sigkill_under_load() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = yibao_store::testing::runtime();
     rt.block_on(async {
         for (backend, url) in yibao_store::testing::urls("crash").await {
             crash_run(backend, &url).await;

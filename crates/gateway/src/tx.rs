@@ -777,10 +777,9 @@ async fn settlement(
     input: &Map<String, Value>,
     kind: VisitKind,
     record: bool,
-    pre: Option<Prefetch>,
+    mut pre: Option<Prefetch>,
 ) -> TxResult {
     let data = object(input, "data")?;
-    let mut pre = pre;
     if let Some(a) = pre.as_mut().and_then(|p| p.ahead.take()) {
         g.use_read_ahead(a);
     }

@@ -4,6 +4,15 @@
 
 use crate::Store;
 
+/// The runtime database tests run on: two workers, as on the CI machine.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("启动测试用异步运行时")
+}
+
 /// One fresh store per backend, named for the test (`name` must be a valid SQL identifier).
 pub async fn stores(name: &str) -> Vec<(&'static str, Store)> {
     let mut out = Vec::new();

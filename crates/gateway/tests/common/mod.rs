@@ -167,11 +167,7 @@ where
     F: Fn(Harness) -> Fut,
     Fut: std::future::Future<Output = Harness>,
 {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = yibao_store::testing::runtime();
     rt.block_on(async {
         for (backend, store) in yibao_store::testing::stores(name).await {
             let h = Harness::start(backend, store).await;
