@@ -42,10 +42,7 @@ pub struct Gateway {
     tables: Arc<RefData>,
     /// This process's claim on the database (SQLite), held while the gateway lives.
     _claim: Option<Arc<std::fs::File>>,
-    /// Permits to open a transaction: half the store's connections. A transaction holds its
-    /// connection and may meanwhile take one more from the pool for reads (eligibility,
-    /// policy, totals); were every connection held by a transaction waiting for another,
-    /// all would wait out the pool timeout.
+    /// Permits to open a transaction ([`Store::max_open_transactions`]).
     open_transactions: Arc<tokio::sync::Semaphore>,
 }
 
@@ -54,7 +51,7 @@ impl Gateway {
     pub async fn new(store: Store, master: MasterKey) -> Result<Gateway, yibao_store::StoreError> {
         let claim = store.claim_for_gateway()?.map(Arc::new);
         let tables = Arc::new(store.reference_data().await?);
-        let permits = (store.max_connections() / 2).max(1);
+        let permits = store.max_open_transactions();
         Ok(Gateway {
             _claim: claim,
             store,

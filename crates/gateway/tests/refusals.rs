@@ -1099,3 +1099,69 @@ fn concurrent_replays_and_repeats() {
         std::sync::Arc::into_inner(h).unwrap()
     });
 }
+
+/// The gateway keeps persons in memory between requests; a change to the register made
+/// meanwhile by another writer (here a lock and its lifting, through the store as
+/// `yibao register` does) is seen by the very next request.
+#[test]
+fn register_changes_reach_the_next_request() {
+    on_every_backend("gw_register_change", |h| async move {
+        let mdtrt_id = outpatient_with_lines(&h, A).await;
+        let presettle = || otp_settle_input(OTP_PSN, &mdtrt_id, json!(LINES_SUM));
+        // Read (and kept) once, twice from memory.
+        accepted(&h, A, "2206", presettle()).await;
+        accepted(&h, A, "2206", presettle()).await;
+        let op = yibao_store::Operator("测试员".into());
+        let from = yibao_core::Date::from_ymd(2024, 1, 1).unwrap();
+        h.store
+            .lock_person(&op, OTP_PSN, from, "稽核调查")
+            .await
+            .unwrap();
+        let v = h.call(A, "2206", presettle()).await;
+        assert!(!ok(&v), "{}: 锁定后预结算应被拒绝：{v}", h.backend);
+        assert!(err(&v).contains("锁定"), "{}: {v}", h.backend);
+        h.store.unlock_person(&op, OTP_PSN, from).await.unwrap();
+        let v = accepted(&h, A, "2207", presettle()).await;
+        assert_eq!(v["output"]["setlinfo"]["medfee_sumamt"], LINES_SUM, "{v}");
+        h
+    });
+}
+
+/// Twelve settlements of one person at once (their SQLite writes commit in groups): each
+/// sees the ones before it, so the year's deductible (起付线 50.00 in the reference
+/// policy) is met once across them, and the stored accumulators equal the replay.
+#[test]
+fn concurrent_settlements_of_one_person_serialise() {
+    on_every_backend("gw_same_person", |h| async move {
+        let h = std::sync::Arc::new(h);
+        let mut visits = Vec::new();
+        for _ in 0..12 {
+            visits.push(outpatient_with_lines(&h, A).await);
+        }
+        let tasks: Vec<_> = visits
+            .into_iter()
+            .map(|mdtrt_id| {
+                let h = h.clone();
+                tokio::spawn(async move {
+                    h.call(
+                        A,
+                        "2207",
+                        otp_settle_input(OTP_PSN, &mdtrt_id, json!(LINES_SUM)),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut deductible = 0i64;
+        for t in tasks {
+            let v = t.await.unwrap();
+            assert!(ok(&v), "{}: {v}", h.backend);
+            let paid = v["output"]["setlinfo"]["act_pay_dedc"].as_str().unwrap();
+            deductible += yibao_core::money::parse_yuan(paid).unwrap();
+        }
+        assert_eq!(deductible, 5_000, "{}: 起付线只应计一次", h.backend);
+        let off = h.store.accumulator_discrepancies().await.unwrap();
+        assert!(off.is_empty(), "{}: {off:?}", h.backend);
+        std::sync::Arc::try_unwrap(h).ok().unwrap()
+    });
+}

@@ -37,17 +37,16 @@ pub struct Eligibility {
 impl Store {
     /// The eligibility of `psn_no` on `on`; `None` when the person is unknown.
     pub async fn eligibility(&self, psn_no: &str, on: Date) -> Result<Option<Eligibility>> {
-        let mut conn = self.pool.acquire().await?;
-        let Some(stored) = person_record(&mut conn, &self.policies, psn_no, on).await? else {
+        let Some(stored) = self.stored_person(psn_no, on).await? else {
             return Ok(None);
         };
         let StoredPerson {
             person,
             enrolments,
             registrations,
-        } = stored;
-        let (insutype, hh_no) = match enrolments.into_iter().find(|e| e.year == on.year()) {
-            Some(e) => (Some(e.insutype), Some(e.hh_no)),
+        } = &*stored;
+        let (insutype, hh_no) = match enrolments.iter().find(|e| e.year == on.year()) {
+            Some(e) => (Some(e.insutype.clone()), Some(e.hh_no.clone())),
             None => (None, None),
         };
         let paid = person.enrolled(on.year());
@@ -64,7 +63,7 @@ impl Store {
                 .filter(|c| c.range.contains(on))
                 .map(|c| c.code.clone())
                 .collect(),
-            registrations,
+            registrations: registrations.clone(),
             offsite: person.offsite_registered(on),
             eligible: paid && suspension.is_none(),
             suspension,
@@ -74,20 +73,36 @@ impl Store {
     /// The engine's view of one person (paid years, categories, approved registrations,
     /// suspensions), or `None` when unknown.
     pub async fn person(&self, psn_no: &str) -> Result<Option<Person>> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(
-            person_record(&mut conn, &self.policies, psn_no, crate::today())
-                .await?
-                .map(|s| s.person),
-        )
+        self.person_on(psn_no, crate::today()).await
     }
 
     /// The engine's view of one person with registration states as of `on`.
     pub async fn person_on(&self, psn_no: &str, on: Date) -> Result<Option<Person>> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(person_record(&mut conn, &self.policies, psn_no, on)
+        Ok(self
+            .stored_person(psn_no, on)
             .await?
-            .map(|s| s.person))
+            .map(|s| s.person.clone()))
+    }
+
+    /// What the store holds of a person as of `on`: from memory while the register
+    /// generation last read (see [`PersonCache`]) is unchanged, else from the database.
+    async fn stored_person(
+        &self,
+        psn_no: &str,
+        on: Date,
+    ) -> Result<Option<std::sync::Arc<StoredPerson>>> {
+        let label = match self.persons.lookup(psn_no, on) {
+            Ok(cached) => return Ok(cached),
+            Err(label) => label,
+        };
+        let mut conn = self.pool.acquire().await?;
+        let stored = person_record(&mut conn, &self.policies, psn_no, on)
+            .await?
+            .map(std::sync::Arc::new);
+        if let Some(label) = label {
+            self.persons.insert(label, psn_no, on, stored.clone());
+        }
+        Ok(stored)
     }
 
     /// Every registered person number.
@@ -148,7 +163,74 @@ impl Store {
     }
 }
 
+/// Persons as last read (by number and date), kept while the register generation is the
+/// one they were read under. The generation is a counter every change to what a person's
+/// record is built from bumps, by trigger (migration 0005); the gateway reads it with each
+/// request's key ([`Store::auth_facts`]) and calls [`PersonCache::observe`]. A person read
+/// after observing generation `g` is at least as new as `g`, so it is stored under `g` and
+/// served only while `g` is still the newest observed. A store that never observes (the
+/// command line) never caches.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PersonCache {
+    inner: std::sync::Arc<std::sync::Mutex<CachedPersons>>,
+}
+
+#[derive(Debug, Default)]
+struct CachedPersons {
+    generation: Option<i64>,
+    persons: HashMap<(String, Date), Option<std::sync::Arc<StoredPerson>>>,
+}
+
+/// How many (person, date) records are kept before the cache starts afresh.
+const PERSON_CACHE_MAX: usize = 100_000;
+
+impl PersonCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedPersons> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes that the register is at `generation` (or newer): what was read before is dropped.
+    pub(crate) fn observe(&self, generation: i64) {
+        let mut c = self.lock();
+        if c.generation.is_none_or(|g| g < generation) {
+            c.generation = Some(generation);
+            c.persons.clear();
+        }
+    }
+
+    /// The cached record, or the generation to store a fresh read under (`None`: do not).
+    fn lookup(
+        &self,
+        psn_no: &str,
+        on: Date,
+    ) -> Result<Option<std::sync::Arc<StoredPerson>>, Option<i64>> {
+        let c = self.lock();
+        match c.persons.get(&(psn_no.to_string(), on)) {
+            Some(p) => Ok(p.clone()),
+            None => Err(c.generation),
+        }
+    }
+
+    fn insert(
+        &self,
+        generation: i64,
+        psn_no: &str,
+        on: Date,
+        person: Option<std::sync::Arc<StoredPerson>>,
+    ) {
+        let mut c = self.lock();
+        if c.generation != Some(generation) {
+            return;
+        }
+        if c.persons.len() >= PERSON_CACHE_MAX {
+            c.persons.clear();
+        }
+        c.persons.insert((psn_no.to_string(), on), person);
+    }
+}
+
 /// One enrolment row: year, 险种 and household.
+#[derive(Debug)]
 struct EnrolmentRow {
     year: u16,
     insutype: String,
@@ -157,6 +239,7 @@ struct EnrolmentRow {
 
 /// What [`person_record`] read: the engine's person and the rows it was built from that
 /// eligibility also reports.
+#[derive(Debug)]
 pub(crate) struct StoredPerson {
     pub(crate) person: Person,
     enrolments: Vec<EnrolmentRow>,

@@ -4,9 +4,16 @@
 //! Every gateway transaction runs in one [`GatewayTx`]: its business rows, the message it
 //! answers and the operation-log line are committed together, before the response is sent.
 //! A refusal rolls the transaction back and records only the message and the log line.
-//! Concurrent transactions serialise: on SQLite through one process-wide writer lock (SQLite
-//! has one writer anyway; taking it up front avoids upgrade deadlocks), on PostgreSQL through
+//! Concurrent transactions serialise: on SQLite through one process-wide turn (SQLite has
+//! one writer anyway; taking it up front avoids upgrade deadlocks), on PostgreSQL through
 //! row locks on the visit and the person's accumulators.
+//!
+//! SQLite commits in groups: a transaction that read ahead ([`Store::read_ahead`]) computes
+//! in its turn, queues its writes and gives the turn up; whoever next holds the writing
+//! connection commits everything queued in one SQLite transaction ([`Committer`]), and each
+//! queued transaction answers only once its group has committed. What is queued is marked
+//! in flight, so that no later transaction uses reads ahead of it; a transaction that reads
+//! through the writer first commits what is queued.
 
 use crate::eligibility::{person_record, StoredPerson};
 use crate::{date_of, date_value, now_text, refused, Backend, Operator, Result, Store};
@@ -200,9 +207,11 @@ const SETTLEMENT_SELECT: &str = "SELECT s.setl_id, s.mdtrt_id, s.psn_no, s.fixme
 /// the writer. A read made before taking the writer is still current when the versions it
 /// saw are unchanged (SQLite: every gateway write of the database goes through this
 /// process's writer lock). Keys share 65,536 striped slots; a collision only costs a read.
+/// Each slot also counts writes queued and not yet committed (in flight).
 #[derive(Clone, Debug)]
 pub(crate) struct WriteVersions {
     slots: Arc<Vec<std::sync::atomic::AtomicU64>>,
+    in_flight: Arc<Vec<std::sync::atomic::AtomicU32>>,
 }
 
 const VERSION_SLOTS: usize = 1 << 16;
@@ -213,6 +222,11 @@ impl Default for WriteVersions {
             slots: Arc::new(
                 (0..VERSION_SLOTS)
                     .map(|_| std::sync::atomic::AtomicU64::new(0))
+                    .collect(),
+            ),
+            in_flight: Arc::new(
+                (0..VERSION_SLOTS)
+                    .map(|_| std::sync::atomic::AtomicU32::new(0))
                     .collect(),
             ),
         }
@@ -235,20 +249,147 @@ enum Written {
 }
 
 impl WriteVersions {
-    fn slot(&self, key: &Written) -> &std::sync::atomic::AtomicU64 {
+    fn index(key: &Written) -> usize {
         use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
         let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(key);
-        &self.slots[(h as usize) % VERSION_SLOTS]
+        (h as usize) % VERSION_SLOTS
     }
 
     fn get(&self, key: &Written) -> u64 {
-        self.slot(key).load(std::sync::atomic::Ordering::Acquire)
+        self.slots[Self::index(key)].load(std::sync::atomic::Ordering::Acquire)
     }
 
-    fn bump(&self, key: &Written) {
-        self.slot(key)
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    /// The version, when no write of the key is in flight.
+    fn settled(&self, key: &Written) -> Option<u64> {
+        use std::sync::atomic::Ordering::Acquire;
+        let i = Self::index(key);
+        // In flight first: a commit bumps the version before it stops counting as in flight.
+        (self.in_flight[i].load(Acquire) == 0).then(|| self.slots[i].load(Acquire))
     }
+
+    /// A write of `key` is queued (in its turn, before the turn is given up).
+    fn queued(&self, key: &Written) {
+        self.in_flight[Self::index(key)].fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// A queued write of `key` has committed (or failed): a new version, no longer in flight.
+    fn done(&self, key: &Written) {
+        use std::sync::atomic::Ordering::AcqRel;
+        let i = Self::index(key);
+        self.slots[i].fetch_add(1, AcqRel);
+        self.in_flight[i].fetch_sub(1, AcqRel);
+    }
+}
+
+/// SQLite's writing connection and the transactions queued for it (see the module
+/// documentation). Holding the connection's lock is the right to commit.
+#[derive(Debug, Default)]
+pub(crate) struct Committer {
+    conn: Arc<tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<Any>>>>,
+    queue: std::sync::Mutex<Vec<Queued>>,
+    /// Commits (groups) made, and the time spent making them.
+    groups: std::sync::atomic::AtomicU64,
+    busy_nanos: std::sync::atomic::AtomicU64,
+}
+
+/// A transaction's writes, waiting for the writing connection.
+#[derive(Debug)]
+struct Queued {
+    writes: Vec<PendingWrite>,
+    touched: Vec<Written>,
+    /// Where its outcome goes (`None`: the committer's caller takes it).
+    done: Option<tokio::sync::oneshot::Sender<Result<()>>>,
+}
+
+impl Committer {
+    /// The writing connection, once everything queued has been committed.
+    async fn drained(&self, store: &Store) -> Result<WriterGuard> {
+        let mut conn = Arc::clone(&self.conn).lock_owned().await;
+        self.commit_queued(&mut conn, store).await?;
+        Ok(conn)
+    }
+
+    /// Commits everything queued, through `conn` (the connection's lock held).
+    async fn commit_queued(&self, conn: &mut WriterGuard, store: &Store) -> Result<()> {
+        if conn.is_none() {
+            **conn = Some(store.pool.acquire().await?);
+        }
+        let queued = std::mem::take(&mut *self.lock_queue());
+        if !queued.is_empty() {
+            commit_group(conn, queued, store).await;
+        }
+        Ok(())
+    }
+
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Queued>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Commits `queued` in one SQLite transaction; when that fails (a msgid or nonce a
+/// concurrent request recorded, say), each on its own, so that one's failure is its own.
+/// Every outcome is sent (or, with no receiver, returned) after the versions are bumped.
+async fn commit_group(
+    conn: &mut WriterGuard,
+    queued: Vec<Queued>,
+    store: &Store,
+) -> Option<Result<()>> {
+    let started = std::time::Instant::now();
+    let mut outcomes: Vec<Result<()>> = Vec::with_capacity(queued.len());
+    let mut failed = false;
+    if let Some(c) = conn.as_mut() {
+        let all: Vec<&PendingWrite> = queued.iter().flat_map(|q| q.writes.iter()).collect();
+        match sqlite_commit(c, &all).await {
+            Ok(()) => outcomes.extend(queued.iter().map(|_| Ok(()))),
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut **c).await;
+                failed = true;
+                if queued.len() == 1 {
+                    outcomes.push(Err(e));
+                } else {
+                    for q in &queued {
+                        let one: Vec<&PendingWrite> = q.writes.iter().collect();
+                        let r = sqlite_commit(c, &one).await;
+                        if r.is_err() {
+                            let _ = sqlx::query("ROLLBACK").execute(&mut **c).await;
+                        }
+                        outcomes.push(r);
+                    }
+                }
+            }
+        }
+    }
+    if failed {
+        // The batch may have stopped between BEGIN and COMMIT: let the connection go (the
+        // next committer opens a fresh one).
+        if let Some(c) = conn.take() {
+            drop(c.detach());
+        }
+    }
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &store.committer;
+        c.groups.fetch_add(1, Relaxed);
+        c.busy_nanos.fetch_add(
+            u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            Relaxed,
+        );
+    }
+    let mut mine = None;
+    for (i, q) in queued.into_iter().enumerate() {
+        for key in &q.touched {
+            store.versions.done(key);
+        }
+        let outcome = match outcomes.get_mut(i) {
+            Some(o) => std::mem::replace(o, Ok(())),
+            None => refused("网关写连接不可用（内部错误）"),
+        };
+        match q.done {
+            Some(tx) => drop(tx.send(outcome)),
+            None => mine = Some(outcome),
+        }
+    }
+    mine
 }
 
 /// A settlement's reads made ahead of its transaction (SQLite): the visit, its lines in
@@ -333,8 +474,9 @@ impl Store {
     }
 
     /// What authenticating a request reads, in one query: the newest key of `institution`
-    /// not revoked (sealed), whether `nonce` was used by it, and the response first given to
-    /// its `msgid`.
+    /// not revoked (sealed), whether `nonce` was used by it, the response first given to
+    /// its `msgid` — and the register generation, which keeps the persons read since
+    /// current (see `eligibility::PersonCache`).
     pub async fn auth_facts(
         &self,
         institution: &str,
@@ -346,13 +488,17 @@ impl Store {
              AND NOT EXISTS (SELECT 1 FROM key_revocations r WHERE r.key_id = k.id) \
              ORDER BY k.id DESC LIMIT 1), \
              (SELECT COUNT(*) FROM gateway_messages WHERE fixmedins_code = $1 AND nonce = $2), \
-             (SELECT response FROM gateway_messages WHERE fixmedins_code = $1 AND msgid = $3)",
+             (SELECT response FROM gateway_messages WHERE fixmedins_code = $1 AND msgid = $3), \
+             (SELECT gen FROM register_generation WHERE id = 1)",
         )
         .bind(institution)
         .bind(nonce)
         .bind(msgid)
         .fetch_one(&self.pool)
         .await?;
+        if let Some(generation) = row.try_get::<Option<i64>, _>(3)? {
+            self.persons.observe(generation);
+        }
         Ok(AuthFacts {
             sealed_key: row.try_get(0)?,
             nonce_used: r_i64(&row, 1)? > 0,
@@ -416,8 +562,9 @@ impl Store {
         }))
     }
 
-    /// SQLite: how many gateway transactions have committed in this process, and how long
-    /// they held the writer altogether (a benchmark compares this with its wall time).
+    /// SQLite: how many gateway transactions have been written in this process, and how
+    /// long they held the writer's turn altogether (a benchmark compares this with its wall
+    /// time).
     pub fn writer_held(&self) -> (u64, std::time::Duration) {
         use std::sync::atomic::Ordering::Relaxed;
         (
@@ -426,17 +573,25 @@ impl Store {
         )
     }
 
+    /// SQLite: in how many commits (groups) the gateway's transactions were written, and
+    /// the time spent committing altogether (the writing connection is busy meanwhile).
+    pub fn commit_groups(&self) -> (u64, std::time::Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.committer;
+        (
+            c.groups.load(Relaxed),
+            std::time::Duration::from_nanos(c.busy_nanos.load(Relaxed)),
+        )
+    }
+
     /// Starts a gateway transaction (see the module documentation).
     pub async fn begin_gateway(&self) -> Result<GatewayTx> {
         let mut held_since = None;
         let conn = match self.backend {
             Backend::Sqlite => {
-                let mut writer = Arc::clone(&self.writer).lock_owned().await;
+                let turn = Arc::clone(&self.writer).lock_owned().await;
                 held_since = Some(std::time::Instant::now());
-                if writer.is_none() {
-                    *writer = Some(self.pool.acquire().await?);
-                }
-                Conn::Sqlite(writer)
+                Conn::Sqlite { turn, conn: None }
             }
             Backend::Postgres => Conn::Postgres(self.pool.begin().await?),
         };
@@ -691,10 +846,14 @@ type WriterGuard = tokio::sync::OwnedMutexGuard<Option<sqlx::pool::PoolConnectio
 
 /// Where a gateway transaction reads.
 enum Conn {
-    /// SQLite: the process's writer (its lock, holding its connection). Reads under it
-    /// need no transaction (nothing else writes these tables meanwhile); the writes go in
-    /// one batch with BEGIN and COMMIT.
-    Sqlite(WriterGuard),
+    /// SQLite: the writer's turn, and the writing connection once the transaction reads
+    /// through it. Reads need no transaction (nothing else writes these tables meanwhile);
+    /// the writes go in one batch with BEGIN and COMMIT, queued with others' when the
+    /// transaction did not read ([`Committer`]).
+    Sqlite {
+        turn: tokio::sync::OwnedMutexGuard<()>,
+        conn: Option<WriterGuard>,
+    },
     /// PostgreSQL: a transaction from the start, whose reads take row locks.
     Postgres(Transaction<'static, Any>),
 }
@@ -723,12 +882,19 @@ impl GatewayTx {
         }
     }
 
-    fn db(&mut self) -> Result<&mut sqlx::AnyConnection> {
+    /// Where this transaction reads: on SQLite the writing connection, taken (once what is
+    /// queued has committed) and kept until the transaction ends.
+    async fn db(&mut self) -> Result<&mut sqlx::AnyConnection> {
         match &mut self.conn {
-            Conn::Sqlite(w) => match w.as_mut() {
-                Some(c) => Ok(c),
-                None => refused("网关写连接不可用（内部错误）"),
-            },
+            Conn::Sqlite { conn, .. } => {
+                if conn.is_none() {
+                    *conn = Some(self.store.committer.drained(&self.store).await?);
+                }
+                match conn.as_mut().and_then(|c| c.as_mut()) {
+                    Some(c) => Ok(c),
+                    None => refused("网关写连接不可用（内部错误）"),
+                }
+            }
             Conn::Postgres(t) => Ok(t),
         }
     }
@@ -742,15 +908,16 @@ impl GatewayTx {
 
     /// Takes reads made ahead ([`Store::read_ahead`]) when nothing they read has been
     /// written since: then [`visit`](Self::visit), [`lines`](Self::lines) and
-    /// [`accumulators`](Self::accumulators) answer from them. The writer is held, so they
-    /// stay current until this transaction ends.
+    /// [`accumulators`](Self::accumulators) answer from them. Nothing written since includes
+    /// writes queued and not yet committed. The turn is held, so they stay current until
+    /// this transaction ends.
     pub fn use_read_ahead(&mut self, r: ReadAhead) {
         let versions = &self.store.versions;
         let current = [
-            versions.get(&Written::Visit(r.visit.mdtrt_id.clone())),
-            versions.get(&Written::Accumulators(r.visit.psn_no.clone(), r.year)),
+            versions.settled(&Written::Visit(r.visit.mdtrt_id.clone())),
+            versions.settled(&Written::Accumulators(r.visit.psn_no.clone(), r.year)),
         ];
-        if self.backend == Backend::Sqlite && current == r.versions {
+        if self.backend == Backend::Sqlite && current == r.versions.map(Some) {
             self.ahead = Some(r);
         }
     }
@@ -761,7 +928,7 @@ impl GatewayTx {
             return Ok(Some(a.visit.clone()));
         }
         let lock = self.lock_suffix();
-        visit_in(self.db()?, mdtrt_id, lock).await
+        visit_in(self.db().await?, mdtrt_id, lock).await
     }
 
     pub fn insert_visit(&mut self, v: &Visit) {
@@ -814,7 +981,7 @@ impl GatewayTx {
         if let Some(a) = self.ahead.as_ref().filter(|a| a.visit.mdtrt_id == mdtrt_id) {
             return Ok(a.lines.clone());
         }
-        lines_of(self.db()?, mdtrt_id).await
+        lines_of(self.db().await?, mdtrt_id).await
     }
 
     pub fn insert_lines(&mut self, mdtrt_id: &str, lines: &[NewFeeLine]) {
@@ -858,7 +1025,7 @@ impl GatewayTx {
         on: Date,
     ) -> Result<Option<yibao_core::refdata::Person>> {
         let store = self.store.clone();
-        Ok(person_record(self.db()?, &store.policies, psn_no, on)
+        Ok(person_record(self.db().await?, &store.policies, psn_no, on)
             .await?
             .map(|StoredPerson { person, .. }| person))
     }
@@ -889,11 +1056,11 @@ impl GatewayTx {
             .bind(psn_no)
             .bind(i64::from(year))
             .bind(counters_text(&YearAccumulators::default()))
-            .fetch_one(self.db()?)
+            .fetch_one(self.db().await?)
             .await?;
             return counters_of(&row.try_get::<String, _>(0)?);
         }
-        accumulators_of(self.db()?, psn_no, year).await
+        accumulators_of(self.db().await?, psn_no, year).await
     }
 
     pub fn put_accumulators(&mut self, psn_no: &str, year: u16, acc: &YearAccumulators) {
@@ -939,7 +1106,7 @@ impl GatewayTx {
     pub async fn settlement(&mut self, setl_id: &str) -> Result<Option<SettlementRecord>> {
         let row = sqlx::query(&format!("{SETTLEMENT_SELECT} WHERE s.setl_id = $1"))
             .bind(setl_id)
-            .fetch_optional(self.db()?)
+            .fetch_optional(self.db().await?)
             .await?;
         row.as_ref().map(settlement_of).transpose()
     }
@@ -1005,32 +1172,64 @@ impl GatewayTx {
                 postgres_writes(&mut tx, &writes).await?;
                 tx.commit().await?;
             }
-            Conn::Sqlite(mut writer) => {
-                let Some(conn) = writer.as_mut() else {
-                    return refused("网关写连接不可用（内部错误）");
-                };
-                if let Err(e) = sqlite_commit(conn, &writes).await {
-                    // The batch may have stopped between BEGIN and COMMIT: roll back, and
-                    // let the connection go (the next writer opens a fresh one).
-                    let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
-                    if let Some(c) = writer.take() {
-                        drop(c.detach());
-                    }
-                    return Err(e);
-                }
-                // Committed, and the writer still held: bump what was written (only
-                // SQLite reads ahead, so only SQLite keeps versions).
+            Conn::Sqlite { turn, conn } => {
+                let held = self.held_since.map(|since| since.elapsed());
                 for key in &self.touched {
-                    self.store.versions.bump(key);
+                    self.store.versions.queued(key);
                 }
-                if let Some(since) = self.held_since {
+                let (done, outcome) = match conn {
+                    // Read through the writer: nothing else is queued; commit alone, now.
+                    Some(_) => (None, None),
+                    None => {
+                        let (tx, rx) = tokio::sync::oneshot::channel();
+                        (Some(tx), Some(rx))
+                    }
+                };
+                let queued = Queued {
+                    writes,
+                    touched: std::mem::take(&mut self.touched),
+                    done,
+                };
+                if let Some(held) = held {
                     use std::sync::atomic::Ordering::Relaxed;
-                    let held = &self.store.writer_held;
-                    held.transactions.fetch_add(1, Relaxed);
-                    held.nanos.fetch_add(
-                        u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX),
-                        Relaxed,
-                    );
+                    let w = &self.store.writer_held;
+                    w.transactions.fetch_add(1, Relaxed);
+                    w.nanos
+                        .fetch_add(u64::try_from(held.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+                }
+                match (conn, outcome) {
+                    (Some(mut conn), _) => {
+                        let mine = commit_group(&mut conn, vec![queued], &self.store).await;
+                        drop(turn);
+                        mine.unwrap_or_else(|| refused("网关写连接不可用（内部错误）"))?;
+                    }
+                    (None, Some(mut rx)) => {
+                        let committer = &self.store.committer;
+                        committer.lock_queue().push(queued);
+                        drop(turn);
+                        // Either a committer takes this transaction's writes along, or,
+                        // once the connection is free and they are still queued, this one
+                        // commits the queue. (Waiting for the connection only to find one's
+                        // writes committed would make each waiter in line commit a group
+                        // of the few that arrived meanwhile.)
+                        let outcome = tokio::select! {
+                            biased;
+                            outcome = &mut rx => outcome,
+                            conn = Arc::clone(&committer.conn).lock_owned() => {
+                                let mut conn = conn;
+                                match rx.try_recv() {
+                                    Ok(outcome) => Ok(outcome),
+                                    Err(_) => {
+                                        committer.commit_queued(&mut conn, &self.store).await?;
+                                        drop(conn);
+                                        rx.await
+                                    }
+                                }
+                            }
+                        };
+                        outcome.unwrap_or_else(|_| refused("网关提交结果丢失（内部错误）"))?;
+                    }
+                    (None, None) => return refused("网关提交结果丢失（内部错误）"),
                 }
             }
         }
@@ -1099,7 +1298,7 @@ async fn accumulators_of(
 type Shifted<'a> = (String, &'a [Param]);
 
 /// Groups `writes` into as few batches as the bound-value limit allows.
-fn chunks(writes: &[PendingWrite]) -> Vec<Vec<Shifted<'_>>> {
+fn chunks<'a>(writes: impl IntoIterator<Item = &'a PendingWrite>) -> Vec<Vec<Shifted<'a>>> {
     let mut out: Vec<(usize, Vec<Shifted<'_>>)> = vec![(0, Vec::new())];
     for w in writes {
         if out
@@ -1118,8 +1317,8 @@ fn chunks(writes: &[PendingWrite]) -> Vec<Vec<Shifted<'_>>> {
 
 /// Sends `writes` between BEGIN IMMEDIATE and COMMIT, statements joined by `;` into one
 /// batch (more only when SQLite's limit on bound values asks for it).
-async fn sqlite_commit(conn: &mut sqlx::AnyConnection, writes: &[PendingWrite]) -> Result<()> {
-    let groups = chunks(writes);
+async fn sqlite_commit(conn: &mut sqlx::AnyConnection, writes: &[&PendingWrite]) -> Result<()> {
+    let groups = chunks(writes.iter().copied());
     let last = groups.len().saturating_sub(1);
     for (i, group) in groups.iter().enumerate() {
         let mut sql = if i == 0 {

@@ -85,9 +85,13 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     policies: contribution::PolicyCache,
-    /// SQLite's one writer, taken up front by gateway transactions: the lock owns the
-    /// writer's connection (kept open, so that taking the writer never waits for the pool).
-    writer: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<sqlx::Any>>>>,
+    /// Persons as the gateway last read them (see `eligibility::PersonCache`).
+    persons: eligibility::PersonCache,
+    /// SQLite: the writer's turn, taken up front by gateway transactions.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// SQLite: the writing connection (kept open, so that committing never waits for the
+    /// pool) and the transactions queued for it (see `gateway::Committer`).
+    committer: std::sync::Arc<gateway::Committer>,
     /// Versions of what gateway transactions write (see `gateway::WriteVersions`).
     versions: gateway::WriteVersions,
     /// How long committed gateway transactions held SQLite's writer (see `writer_held`).
@@ -178,7 +182,9 @@ impl Store {
             pool,
             backend,
             policies: Default::default(),
+            persons: Default::default(),
             writer: Default::default(),
+            committer: Default::default(),
             versions: Default::default(),
             writer_held: Default::default(),
             sqlite_file: (backend == Backend::Sqlite).then(|| sqlite_file_of(&url)),
@@ -253,6 +259,19 @@ impl Store {
     /// The size of the connection pool.
     pub fn max_connections(&self) -> usize {
         self.pool.options().get_max_connections() as usize
+    }
+
+    /// How many gateway transactions may be open at once. PostgreSQL: half the pool (a
+    /// transaction holds its connection and may take one more for reads; were every
+    /// connection held by one waiting for another, all would wait out the pool timeout).
+    /// SQLite: a transaction holds no connection while it waits for its turn or for its
+    /// group to commit, and only the one with the turn reads through the writer: no limit
+    /// beyond the requests themselves.
+    pub fn max_open_transactions(&self) -> usize {
+        match self.backend {
+            Backend::Postgres => (self.max_connections() / 2).max(1),
+            Backend::Sqlite => 4096,
+        }
     }
 
     pub fn pool(&self) -> &AnyPool {
