@@ -290,6 +290,11 @@ pub(crate) struct Committer {
     /// Commits (groups) made, and the time spent making them.
     groups: std::sync::atomic::AtomicU64,
     busy_nanos: std::sync::atomic::AtomicU64,
+    /// The background checkpointer runs; something was committed since it last looked;
+    /// it asks the committer to complete a checkpoint.
+    checkpointing: std::sync::atomic::AtomicBool,
+    written: std::sync::atomic::AtomicBool,
+    checkpoint_due: std::sync::atomic::AtomicBool,
 }
 
 /// A transaction's writes, waiting for the writing connection.
@@ -312,17 +317,87 @@ impl Committer {
     /// Commits everything queued, through `conn` (the connection's lock held).
     async fn commit_queued(&self, conn: &mut WriterGuard, store: &Store) -> Result<()> {
         if conn.is_none() {
-            **conn = Some(store.pool.acquire().await?);
+            let mut c = store.pool.acquire().await?;
+            // Checkpoints are the background checkpointer's (see `checkpoints`).
+            sqlx::query("PRAGMA wal_autocheckpoint = 0")
+                .execute(&mut *c)
+                .await?;
+            **conn = Some(c);
+            if !self
+                .checkpointing
+                .swap(true, std::sync::atomic::Ordering::AcqRel)
+            {
+                tokio::spawn(checkpoints(
+                    Arc::downgrade(&store.committer),
+                    store.pool.clone(),
+                ));
+            }
         }
         let queued = std::mem::take(&mut *self.lock_queue());
         if !queued.is_empty() {
             commit_group(conn, queued, store).await;
+            self.written
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+        if self
+            .checkpoint_due
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            // Nothing is being written meanwhile: this completes the checkpoint (the
+            // frames written since the background one), and the next write starts the
+            // log afresh instead of growing it.
+            if let Some(c) = conn.as_mut() {
+                let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&mut **c)
+                    .await;
+            }
         }
         Ok(())
     }
 
     fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Queued>> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How often the background checkpointer looks at the log.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+/// Frames the committer copies itself to complete a checkpoint: what the background one
+/// left (written meanwhile) when it is at most this, or everything once the log is this
+/// many times longer (a reader held the background one back).
+const CHECKPOINT_REST: i64 = 512;
+const CHECKPOINT_MAX: i64 = 32_768;
+
+/// SQLite's background checkpointer: while the gateway commits, copies the write-ahead log
+/// into the database on its own connection (PASSIVE: never waits for, nor blocks, the
+/// committer), so that commits do not stop for it (with automatic checkpoints, one commit
+/// in every hundred or so copied a thousand pages and waited for two fsyncs). A log that
+/// is only copied alongside writes never starts afresh, so when little is left the
+/// committer completes it between two commits. Ends with the store.
+async fn checkpoints(committer: std::sync::Weak<Committer>, pool: sqlx::AnyPool) {
+    use std::sync::atomic::Ordering::{AcqRel, Release};
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        let Some(c) = committer.upgrade() else { break };
+        if !c.written.swap(false, AcqRel) {
+            continue;
+        }
+        drop(c);
+        let Ok(row) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&pool)
+            .await
+        else {
+            continue;
+        };
+        let (log, copied) = (
+            row.try_get::<i64, _>(1).unwrap_or(0),
+            row.try_get::<i64, _>(2).unwrap_or(0),
+        );
+        if log > 0 && (log - copied <= CHECKPOINT_REST || log >= CHECKPOINT_MAX) {
+            if let Some(c) = committer.upgrade() {
+                c.checkpoint_due.store(true, Release);
+            }
+        }
     }
 }
 
