@@ -41,13 +41,13 @@ pub(crate) async fn prefetch(
     if !matches!(meta.infno.as_str(), "2206" | "2207" | "2303" | "2304") {
         return Ok(None);
     }
-    let Some(mdtrt_id) = object(input, "data")
+    let Some((mdtrt_id, psn_no)) = object(input, "data")
         .ok()
-        .and_then(|d| d.text("mdtrt_id").ok())
+        .and_then(|d| Some((d.text("mdtrt_id").ok()?, d.text("psn_no").ok()?)))
     else {
         return Ok(None);
     };
-    let ahead = gw.store.read_ahead(&mdtrt_id).await?;
+    let ahead = gw.store.read_ahead(&mdtrt_id, &psn_no).await?;
     let visit = match &ahead {
         Some(a) => Some(a.visit.clone()),
         None => gw.store.visit(&mdtrt_id).await?,

@@ -245,7 +245,9 @@ pub(crate) struct WriterHeld {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Written {
     Visit(String),
-    Accumulators(String, u16),
+    /// A person's accumulators (any year: a read ahead names the person before it knows
+    /// the visit's year).
+    Accumulators(String),
 }
 
 impl WriteVersions {
@@ -610,30 +612,50 @@ impl Store {
         visit_in(&mut *self.pool.acquire().await?, mdtrt_id, "").await
     }
 
-    /// Reads what settling visit `mdtrt_id` needs before its transaction takes the writer,
-    /// so that the writer is held for the computation and the writes only. SQLite only
-    /// (PostgreSQL reads under row locks): `None` there, or when the visit is unknown.
-    pub async fn read_ahead(&self, mdtrt_id: &str) -> Result<Option<ReadAhead>> {
+    /// Reads what settling visit `mdtrt_id` of person `psn_no` (as the request says) needs
+    /// before its transaction takes the writer's turn, so that the turn is held for the
+    /// computation only: the visit with the person's accumulators for its year in one
+    /// query, and its lines. SQLite only (PostgreSQL reads under row locks): `None` there,
+    /// or when the visit is unknown or not that person's (the transaction then refuses it).
+    pub async fn read_ahead(&self, mdtrt_id: &str, psn_no: &str) -> Result<Option<ReadAhead>> {
         if self.backend != Backend::Sqlite {
             return Ok(None);
         }
-        let visit_key = Written::Visit(mdtrt_id.to_string());
-        let visit_version = self.versions.get(&visit_key);
+        // Versions first: what is read after them is at least as new.
+        let versions = [
+            self.versions.get(&Written::Visit(mdtrt_id.to_string())),
+            self.versions
+                .get(&Written::Accumulators(psn_no.to_string())),
+        ];
         let mut conn = self.pool.acquire().await?;
-        let Some(visit) = visit_in(&mut conn, mdtrt_id, "").await? else {
+        let row = sqlx::query(&format!(
+            "SELECT {VISIT_COLUMNS}, (SELECT a.counters FROM accumulators a \
+             WHERE a.psn_no = v.psn_no AND a.year = \
+             (CASE WHEN v.enddate > 0 THEN v.enddate ELSE v.begndate END) / 10000) \
+             FROM visits v WHERE v.mdtrt_id = $1"
+        ))
+        .bind(mdtrt_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else {
             return Ok(None);
         };
+        let visit = visit_of(&row)?;
+        if visit.psn_no != psn_no {
+            return Ok(None);
+        }
         let year = visit.enddate.unwrap_or(visit.begndate).year();
-        let acc_key = Written::Accumulators(visit.psn_no.clone(), year);
-        let acc_version = self.versions.get(&acc_key);
+        let accumulators = match row.try_get::<Option<String>, _>(13)? {
+            Some(text) => counters_of(&text)?,
+            None => YearAccumulators::default(),
+        };
         let lines = lines_of(&mut conn, mdtrt_id).await?;
-        let accumulators = accumulators_of(&mut conn, &visit.psn_no, year).await?;
         Ok(Some(ReadAhead {
             visit,
             lines,
             accumulators,
             year,
-            versions: [visit_version, acc_version],
+            versions,
         }))
     }
 
@@ -990,7 +1012,7 @@ impl GatewayTx {
         let versions = &self.store.versions;
         let current = [
             versions.settled(&Written::Visit(r.visit.mdtrt_id.clone())),
-            versions.settled(&Written::Accumulators(r.visit.psn_no.clone(), r.year)),
+            versions.settled(&Written::Accumulators(r.visit.psn_no.clone())),
         ];
         if self.backend == Backend::Sqlite && current == r.versions.map(Some) {
             self.ahead = Some(r);
@@ -1139,8 +1161,7 @@ impl GatewayTx {
     }
 
     pub fn put_accumulators(&mut self, psn_no: &str, year: u16, acc: &YearAccumulators) {
-        self.touched
-            .push(Written::Accumulators(psn_no.to_string(), year));
+        self.touched.push(Written::Accumulators(psn_no.to_string()));
         self.defer(
             "INSERT INTO accumulators (psn_no, year, counters) VALUES ($1, $2, $3) \
              ON CONFLICT (psn_no, year) DO UPDATE SET counters = excluded.counters",
