@@ -202,12 +202,13 @@ const SETTLEMENT_SELECT: &str = "SELECT s.setl_id, s.mdtrt_id, s.psn_no, s.fixme
      CASE WHEN r.setl_id IS NULL THEN 0 ELSE 1 END \
      FROM settlements s LEFT JOIN settlement_reversals r ON r.setl_id = s.setl_id";
 
-/// Write versions of visits (with their lines) and of accumulators, kept in memory by the
-/// process: a gateway transaction bumps what it wrote after it commits, while it still holds
-/// the writer. A read made before taking the writer is still current when the versions it
-/// saw are unchanged (SQLite: every gateway write of the database goes through this
-/// process's writer lock). Keys share 65,536 striped slots; a collision only costs a read.
-/// Each slot also counts writes queued and not yet committed (in flight).
+/// Write versions of visits (with their lines) and of persons' accumulators, kept in memory
+/// by the process. A gateway transaction counts what it writes as in flight when it queues
+/// its writes (in its turn), and its group's committer bumps the versions, and only then
+/// stops counting them, once the group has committed. A read made before taking the turn
+/// is still current when the versions it saw are unchanged and nothing of it is in flight
+/// (SQLite: every gateway write of the database goes through this process's committer).
+/// Keys share 65,536 striped slots; a collision only costs a read.
 #[derive(Clone, Debug)]
 pub(crate) struct WriteVersions {
     slots: Arc<Vec<std::sync::atomic::AtomicU64>>,
@@ -233,8 +234,9 @@ impl Default for WriteVersions {
     }
 }
 
-/// Committed SQLite gateway transactions and the time they held the writer, from taking
-/// it to after the commit: the one serial stretch of the embedded gateway.
+/// SQLite gateway transactions written (committed alone or queued for a group) and the
+/// time they held the writer's turn, from taking it to queuing their writes: the serial
+/// stretch of the computation (the commits are counted by [`Committer`]).
 #[derive(Debug, Default)]
 pub(crate) struct WriterHeld {
     transactions: std::sync::atomic::AtomicU64,
@@ -959,7 +961,7 @@ enum Conn {
 /// are kept and sent at [`GatewayTx::finish`], all or none: on SQLite as one round trip.
 /// Dropping it without finishing writes nothing.
 pub struct GatewayTx {
-    /// When this transaction took SQLite's writer.
+    /// When this transaction took SQLite's writer's turn.
     held_since: Option<std::time::Instant>,
     conn: Conn,
     writes: Vec<PendingWrite>,
@@ -1273,18 +1275,10 @@ impl GatewayTx {
                 for key in &self.touched {
                     self.store.versions.queued(key);
                 }
-                let (done, outcome) = match conn {
-                    // Read through the writer: nothing else is queued; commit alone, now.
-                    Some(_) => (None, None),
-                    None => {
-                        let (tx, rx) = tokio::sync::oneshot::channel();
-                        (Some(tx), Some(rx))
-                    }
-                };
-                let queued = Queued {
+                let mut queued = Queued {
                     writes,
                     touched: std::mem::take(&mut self.touched),
-                    done,
+                    done: None,
                 };
                 if let Some(held) = held {
                     use std::sync::atomic::Ordering::Relaxed;
@@ -1293,13 +1287,16 @@ impl GatewayTx {
                     w.nanos
                         .fetch_add(u64::try_from(held.as_nanos()).unwrap_or(u64::MAX), Relaxed);
                 }
-                match (conn, outcome) {
-                    (Some(mut conn), _) => {
+                match conn {
+                    // Read through the writer: nothing else is queued; commit alone, now.
+                    Some(mut conn) => {
                         let mine = commit_group(&mut conn, vec![queued], &self.store).await;
                         drop(turn);
                         mine.unwrap_or_else(|| refused("网关写连接不可用（内部错误）"))?;
                     }
-                    (None, Some(mut rx)) => {
+                    None => {
+                        let (tx, mut rx) = tokio::sync::oneshot::channel();
+                        queued.done = Some(tx);
                         let committer = &self.store.committer;
                         committer.lock_queue().push(queued);
                         drop(turn);
@@ -1307,7 +1304,10 @@ impl GatewayTx {
                         // once the connection is free and they are still queued, this one
                         // commits the queue. (Waiting for the connection only to find one's
                         // writes committed would make each waiter in line commit a group
-                        // of the few that arrived meanwhile.)
+                        // of the few that arrived meanwhile.) Should the connection not open,
+                        // the writes stay queued for the next committer: this request is
+                        // answered as a system error, and its repeat gets whichever answer
+                        // was recorded.
                         let outcome = tokio::select! {
                             biased;
                             outcome = &mut rx => outcome,
@@ -1325,7 +1325,6 @@ impl GatewayTx {
                         };
                         outcome.unwrap_or_else(|_| refused("网关提交结果丢失（内部错误）"))?;
                     }
-                    (None, None) => return refused("网关提交结果丢失（内部错误）"),
                 }
             }
         }

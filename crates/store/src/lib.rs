@@ -94,7 +94,7 @@ pub struct Store {
     committer: std::sync::Arc<gateway::Committer>,
     /// Versions of what gateway transactions write (see `gateway::WriteVersions`).
     versions: gateway::WriteVersions,
-    /// How long committed gateway transactions held SQLite's writer (see `writer_held`).
+    /// How long gateway transactions held SQLite's writer's turn (see `writer_held`).
     writer_held: std::sync::Arc<gateway::WriterHeld>,
     /// The SQLite database file, when that is the backend.
     sqlite_file: Option<std::path::PathBuf>,
