@@ -147,27 +147,170 @@ fn opt_date(v: i64) -> Option<Date> {
     u32::try_from(v).ok().and_then(Date::from_u32)
 }
 
-fn visit_of(r: &sqlx::any::AnyRow) -> Result<Visit> {
-    let kind: String = r.try_get(3)?;
-    let state: String = r.try_get(12)?;
+/// The columns of a row, read alike from sqlx's rows and from SQLite's own (the gateway's
+/// reads ahead), so that each kind of row is decoded in one place.
+trait Cols {
+    fn text(&self, i: usize) -> Result<String>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>>;
+    fn int(&self, i: usize) -> Result<i64>;
+    fn date(&self, i: usize) -> Result<Date> {
+        crate::date_from_value(self.int(i)?)
+    }
+}
+
+impl Cols for sqlx::any::AnyRow {
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.try_get(i)?)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.try_get(i)?)
+    }
+}
+
+impl Cols for rusqlite::Row<'_> {
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(self.get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.get(i)?)
+    }
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.get(i)?)
+    }
+}
+
+fn visit_of(r: &impl Cols) -> Result<Visit> {
+    let kind = r.text(3)?;
+    let state = r.text(12)?;
     Ok(Visit {
-        mdtrt_id: r.try_get(0)?,
-        fixmedins_code: r.try_get(1)?,
-        psn_no: r.try_get(2)?,
+        mdtrt_id: r.text(0)?,
+        fixmedins_code: r.text(1)?,
+        psn_no: r.text(2)?,
         kind: VisitKind::from_code(&kind)
             .ok_or_else(|| crate::StoreError::Refused(format!("数据库中的就诊类别 {kind} 无效")))?,
-        insutype: r.try_get(4)?,
-        med_type: r.try_get(5)?,
-        ipt_otp_no: r.try_get(6)?,
-        mdtrt_cert_type: r.try_get(7)?,
-        mdtrt_cert_no: r.try_get(8)?,
-        begndate: date_of(r, 9)?,
-        enddate: opt_date(r.try_get(10)?),
-        dise_codg: r.try_get(11)?,
+        insutype: r.text(4)?,
+        med_type: r.text(5)?,
+        ipt_otp_no: r.text(6)?,
+        mdtrt_cert_type: r.text(7)?,
+        mdtrt_cert_no: r.text(8)?,
+        begndate: r.date(9)?,
+        enddate: opt_date(r.int(10)?),
+        dise_codg: r.text(11)?,
         state: VisitState::from_code(&state).ok_or_else(|| {
             crate::StoreError::Refused(format!("数据库中的就诊状态 {state} 无效"))
         })?,
     })
+}
+
+/// The fee lines in force of a visit, in upload order (`$1`: the visit).
+const LINES_SELECT: &str = "SELECT id, feedetl_sn, chrg_bchno, med_list_codg, pric, cnt, \
+     amount_fen, fee_ocur_date FROM fee_lines WHERE mdtrt_id = $1 AND withdrawn = 0 ORDER BY id";
+
+fn fee_line_of(r: &impl Cols) -> Result<FeeLine> {
+    Ok(FeeLine {
+        id: r.int(0)?,
+        feedetl_sn: r.text(1)?,
+        chrg_bchno: r.text(2)?,
+        med_list_codg: r.text(3)?,
+        pric: r.text(4)?,
+        cnt: r.text(5)?,
+        amount_fen: r.int(6)?,
+        fee_ocur_date: r.date(7)?,
+    })
+}
+
+/// SQLite: the gateway's own reading connections (rusqlite), used in the calling thread.
+/// A read ahead or a request's key takes a few rows of indexed tables, tens of microseconds:
+/// less than handing the query to a connection's thread and being woken with the rows
+/// (sqlx's SQLite connections), which under load cost more than the reads themselves.
+#[derive(Debug, Default)]
+pub(crate) struct Readers {
+    idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
+}
+
+/// Idle reading connections kept.
+const READERS_KEPT: usize = 8;
+
+impl Store {
+    /// A connection of SQLite's own to the store's database file (the gateway's writer and
+    /// readers: see [`Committer`] and [`Readers`]).
+    fn sqlite_connection(&self) -> Result<rusqlite::Connection> {
+        let Some(path) = self.sqlite_file.as_deref() else {
+            return refused("网关的 SQLite 连接只用于 SQLite 数据库（内部错误）");
+        };
+        if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
+            return refused(format!(
+                "网关需要 SQLite 数据库文件，不能用内存数据库：{}",
+                path.display()
+            ));
+        }
+        Ok(rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?)
+    }
+
+    /// Runs `read` on one of SQLite's own reading connections (opened when none is idle).
+    fn sqlite_read<T>(&self, read: impl FnOnce(&rusqlite::Connection) -> Result<T>) -> Result<T> {
+        let idle = self
+            .readers
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => {
+                let c = self.sqlite_connection()?;
+                // A reader waits only for what WAL makes readers wait for (recovery).
+                c.busy_timeout(std::time::Duration::from_secs(1))?;
+                c.execute_batch("PRAGMA query_only = ON;")?;
+                c
+            }
+        };
+        let out = read(&conn);
+        if out.is_ok() {
+            let mut idle = self.readers.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < READERS_KEPT {
+                idle.push(conn);
+            }
+        }
+        out
+    }
+}
+
+/// Binds a statement's `$n` parameters (SQLite numbers named parameters by first use)
+/// to `params[n - 1]`.
+fn bind_dollars<P: rusqlite::ToSql>(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: &[P],
+) -> Result<()> {
+    for i in 1..=stmt.parameter_count() {
+        let n = stmt
+            .parameter_name(i)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok());
+        let Some(p) = n.and_then(|n| n.checked_sub(1)).and_then(|n| params.get(n)) else {
+            return refused(format!(
+                "SQL 参数 {} 无值（内部错误）",
+                stmt.parameter_name(i).unwrap_or("?")
+            ));
+        };
+        stmt.raw_bind_parameter(i, p)?;
+    }
+    Ok(())
+}
+
+impl rusqlite::ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(match self {
+            Param::Int(v) => rusqlite::types::ToSqlOutput::from(*v),
+            Param::Text(v) => rusqlite::types::ToSqlOutput::from(v.as_str()),
+        })
+    }
 }
 
 const VISIT_COLUMNS: &str = "mdtrt_id, fixmedins_code, psn_no, kind, insutype, med_type, \
@@ -286,10 +429,12 @@ impl WriteVersions {
 }
 
 /// SQLite's writing connection and the transactions queued for it (see the module
-/// documentation). Holding the connection's lock is the right to commit.
+/// documentation). Holding the connection's lock is the right to commit. The connection is
+/// SQLite's own (rusqlite, not sqlx): a group is committed in one call on a blocking
+/// thread, its statements prepared once per connection and only bound after that.
 #[derive(Debug, Default)]
 pub(crate) struct Committer {
-    conn: Arc<tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<Any>>>>,
+    conn: Arc<tokio::sync::Mutex<Option<rusqlite::Connection>>>,
     queue: std::sync::Mutex<Vec<Queued>>,
     /// Commits (groups) made, and the time spent making them.
     groups: std::sync::atomic::AtomicU64,
@@ -313,55 +458,60 @@ struct Queued {
 impl Committer {
     /// The writing connection, once everything queued has been committed.
     async fn drained(&self, store: &Store) -> Result<WriterGuard> {
-        let mut conn = Arc::clone(&self.conn).lock_owned().await;
-        self.commit_queued(&mut conn, store).await?;
-        Ok(conn)
+        let conn = Arc::clone(&self.conn).lock_owned().await;
+        self.commit_queued(conn, store).await
     }
 
-    /// Commits everything queued, through `conn` (the connection's lock held).
-    async fn commit_queued(&self, conn: &mut WriterGuard, store: &Store) -> Result<()> {
-        if conn.is_none() {
-            let mut c = store.pool.acquire().await?;
-            // Checkpoints are the background checkpointer's (see `checkpoints`).
-            sqlx::query("PRAGMA wal_autocheckpoint = 0")
-                .execute(&mut *c)
-                .await?;
-            **conn = Some(c);
-            if !self
-                .checkpointing
-                .swap(true, std::sync::atomic::Ordering::AcqRel)
-            {
-                tokio::spawn(checkpoints(
-                    Arc::downgrade(&store.committer),
-                    store.pool.clone(),
-                ));
-            }
-        }
+    /// Commits everything queued through the connection whose lock `conn` is, and gives
+    /// the lock back. When the connection cannot be opened, what is queued stays queued.
+    async fn commit_queued(&self, mut conn: WriterGuard, store: &Store) -> Result<WriterGuard> {
+        open_writer(&mut conn, store)?;
         let queued = std::mem::take(&mut *self.lock_queue());
-        if !queued.is_empty() {
-            commit_group(conn, queued, store).await;
-            self.written
-                .store(true, std::sync::atomic::Ordering::Release);
-        }
-        if self
+        // Nothing is being written meanwhile: this completes the checkpoint (the frames
+        // written since the background one), and the next write starts the log afresh
+        // instead of growing it.
+        let checkpoint = self
             .checkpoint_due
-            .swap(false, std::sync::atomic::Ordering::AcqRel)
-        {
-            // Nothing is being written meanwhile: this completes the checkpoint (the
-            // frames written since the background one), and the next write starts the
-            // log afresh instead of growing it.
-            if let Some(c) = conn.as_mut() {
-                let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                    .execute(&mut **c)
-                    .await;
-            }
+            .swap(false, std::sync::atomic::Ordering::AcqRel);
+        if queued.is_empty() && !checkpoint {
+            return Ok(conn);
         }
-        Ok(())
+        Ok(commit_group(conn, queued, checkpoint, store).await?.0)
     }
 
     fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Queued>> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Opens SQLite's writing connection if it is not open (and starts the background
+/// checkpointer with the first one).
+fn open_writer(conn: &mut WriterGuard, store: &Store) -> Result<()> {
+    if conn.is_some() {
+        return Ok(());
+    }
+    let c = store.sqlite_connection()?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    // As the pool's connections (`Store::open`), and without automatic checkpoints: they
+    // are the background checkpointer's (see `checkpoints`).
+    c.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA wal_autocheckpoint = 0;",
+    )?;
+    // Every statement a gateway transaction writes, prepared once.
+    c.set_prepared_statement_cache_capacity(64);
+    **conn = Some(c);
+    if !store
+        .committer
+        .checkpointing
+        .swap(true, std::sync::atomic::Ordering::AcqRel)
+    {
+        tokio::spawn(checkpoints(
+            Arc::downgrade(&store.committer),
+            store.pool.clone(),
+        ));
+    }
+    Ok(())
 }
 
 /// How often the background checkpointer looks at the log.
@@ -406,69 +556,74 @@ async fn checkpoints(committer: std::sync::Weak<Committer>, pool: sqlx::AnyPool)
 }
 
 /// Commits `queued` in one SQLite transaction; when that fails (a msgid or nonce a
-/// concurrent request recorded, say), each on its own, so that one's failure is its own.
-/// Every outcome is sent (or, with no receiver, returned) after the versions are bumped.
+/// concurrent request recorded, say), each on its own, so that one's failure is its own;
+/// then, with `checkpoint`, completes the checkpoint. Runs on a blocking thread that owns
+/// the connection's lock meanwhile, and sends every outcome (or, with no receiver, returns
+/// it) after the versions are bumped there: a caller that goes away (its request dropped)
+/// stops neither the commit nor the answers of the others in the group.
 async fn commit_group(
-    conn: &mut WriterGuard,
+    mut conn: WriterGuard,
     queued: Vec<Queued>,
+    checkpoint: bool,
     store: &Store,
-) -> Option<Result<()>> {
-    let started = std::time::Instant::now();
-    let mut outcomes: Vec<Result<()>> = Vec::with_capacity(queued.len());
-    let mut failed = false;
-    if let Some(c) = conn.as_mut() {
-        let all: Vec<&PendingWrite> = queued.iter().flat_map(|q| q.writes.iter()).collect();
-        match sqlite_commit(c, &all).await {
-            Ok(()) => outcomes.extend(queued.iter().map(|_| Ok(()))),
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut **c).await;
-                failed = true;
-                if queued.len() == 1 {
+) -> Result<(WriterGuard, Option<Result<()>>)> {
+    let committer = Arc::clone(&store.committer);
+    let versions = store.versions.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        use std::sync::atomic::Ordering::{Relaxed, Release};
+        let started = std::time::Instant::now();
+        let mut outcomes: Vec<Result<()>> = Vec::with_capacity(queued.len());
+        let mut failed = false;
+        if let Some(c) = conn.as_mut() {
+            let all: Vec<&PendingWrite> = queued.iter().flat_map(|q| q.writes.iter()).collect();
+            match sqlite_commit(c, &all) {
+                Ok(()) => outcomes.extend(queued.iter().map(|_| Ok(()))),
+                Err(e) if queued.len() == 1 => {
+                    failed = true;
                     outcomes.push(Err(e));
-                } else {
+                }
+                Err(_) => {
+                    failed = true;
                     for q in &queued {
                         let one: Vec<&PendingWrite> = q.writes.iter().collect();
-                        let r = sqlite_commit(c, &one).await;
-                        if r.is_err() {
-                            let _ = sqlx::query("ROLLBACK").execute(&mut **c).await;
-                        }
-                        outcomes.push(r);
+                        outcomes.push(sqlite_commit(c, &one));
                     }
                 }
             }
+            if checkpoint {
+                let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
         }
-    }
-    if failed {
-        // The batch may have stopped between BEGIN and COMMIT: let the connection go (the
-        // next committer opens a fresh one).
-        if let Some(c) = conn.take() {
-            drop(c.detach());
+        if failed {
+            // Let the connection go after a failure (the next committer opens a fresh one).
+            *conn = None;
         }
-    }
-    {
-        use std::sync::atomic::Ordering::Relaxed;
-        let c = &store.committer;
-        c.groups.fetch_add(1, Relaxed);
-        c.busy_nanos.fetch_add(
-            u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
-            Relaxed,
-        );
-    }
-    let mut mine = None;
-    for (i, q) in queued.into_iter().enumerate() {
-        for key in &q.touched {
-            store.versions.done(key);
+        if !queued.is_empty() {
+            committer.groups.fetch_add(1, Relaxed);
+            committer.busy_nanos.fetch_add(
+                u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+                Relaxed,
+            );
+            committer.written.store(true, Release);
         }
-        let outcome = match outcomes.get_mut(i) {
-            Some(o) => std::mem::replace(o, Ok(())),
-            None => refused("网关写连接不可用（内部错误）"),
-        };
-        match q.done {
-            Some(tx) => drop(tx.send(outcome)),
-            None => mine = Some(outcome),
+        let mut mine = None;
+        for (i, q) in queued.into_iter().enumerate() {
+            for key in &q.touched {
+                versions.done(key);
+            }
+            let outcome = match outcomes.get_mut(i) {
+                Some(o) => std::mem::replace(o, Ok(())),
+                None => refused("网关写连接不可用（内部错误）"),
+            };
+            match q.done {
+                Some(tx) => drop(tx.send(outcome)),
+                None => mine = Some(outcome),
+            }
         }
-    }
-    mine
+        (conn, mine)
+    });
+    work.await
+        .or_else(|e| refused(format!("网关提交线程失败（内部错误）：{e}")))
 }
 
 /// A settlement's reads made ahead of its transaction (SQLite): the visit, its lines in
@@ -562,26 +717,44 @@ impl Store {
         nonce: &str,
         msgid: &str,
     ) -> Result<AuthFacts> {
-        let row = sqlx::query(
-            "SELECT (SELECT k.secret_enc FROM institution_keys k WHERE k.institution = $1 \
+        const SQL: &str = "SELECT (SELECT k.secret_enc FROM institution_keys k \
+             WHERE k.institution = $1 \
              AND NOT EXISTS (SELECT 1 FROM key_revocations r WHERE r.key_id = k.id) \
              ORDER BY k.id DESC LIMIT 1), \
              (SELECT COUNT(*) FROM gateway_messages WHERE fixmedins_code = $1 AND nonce = $2), \
              (SELECT response FROM gateway_messages WHERE fixmedins_code = $1 AND msgid = $3), \
-             (SELECT gen FROM register_generation WHERE id = 1)",
-        )
-        .bind(institution)
-        .bind(nonce)
-        .bind(msgid)
-        .fetch_one(&self.pool)
-        .await?;
-        if let Some(generation) = row.try_get::<Option<i64>, _>(3)? {
+             (SELECT gen FROM register_generation WHERE id = 1)";
+        let (sealed_key, nonces, answered, generation) = if self.backend == Backend::Sqlite {
+            self.sqlite_read(|c| {
+                let mut stmt = c.prepare_cached(SQL)?;
+                bind_dollars::<&dyn rusqlite::ToSql>(&mut stmt, &[&institution, &nonce, &msgid])?;
+                let mut rows = stmt.raw_query();
+                match rows.next()? {
+                    Some(r) => Ok((r.opt_text(0)?, r.int(1)?, r.opt_text(2)?, r.get(3)?)),
+                    None => refused("认证查询无结果（内部错误）"),
+                }
+            })?
+        } else {
+            let row = sqlx::query(SQL)
+                .bind(institution)
+                .bind(nonce)
+                .bind(msgid)
+                .fetch_one(&self.pool)
+                .await?;
+            (
+                row.opt_text(0)?,
+                r_i64(&row, 1)?,
+                row.opt_text(2)?,
+                row.try_get(3)?,
+            )
+        };
+        if let Some(generation) = generation {
             self.persons.observe(generation);
         }
         Ok(AuthFacts {
-            sealed_key: row.try_get(0)?,
-            nonce_used: r_i64(&row, 1)? > 0,
-            answered: row.try_get(2)?,
+            sealed_key,
+            nonce_used: nonces > 0,
+            answered,
         })
     }
 
@@ -629,29 +802,42 @@ impl Store {
             self.versions
                 .get(&Written::Accumulators(psn_no.to_string())),
         ];
-        let mut conn = self.pool.acquire().await?;
-        let row = sqlx::query(&format!(
+        let visit_sql = format!(
             "SELECT {VISIT_COLUMNS}, (SELECT a.counters FROM accumulators a \
              WHERE a.psn_no = v.psn_no AND a.year = \
              (CASE WHEN v.enddate > 0 THEN v.enddate ELSE v.begndate END) / 10000) \
              FROM visits v WHERE v.mdtrt_id = $1"
-        ))
-        .bind(mdtrt_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some(row) = row else {
+        );
+        let read = self.sqlite_read(|c| {
+            let mut stmt = c.prepare_cached(&visit_sql)?;
+            bind_dollars(&mut stmt, &[mdtrt_id])?;
+            let mut rows = stmt.raw_query();
+            let Some(row) = rows.next()? else {
+                return Ok(None);
+            };
+            let visit = visit_of(row)?;
+            if visit.psn_no != psn_no {
+                return Ok(None);
+            }
+            let counters = row.opt_text(13)?;
+            drop(rows);
+            let mut stmt = c.prepare_cached(LINES_SELECT)?;
+            bind_dollars(&mut stmt, &[mdtrt_id])?;
+            let mut rows = stmt.raw_query();
+            let mut lines = Vec::new();
+            while let Some(r) = rows.next()? {
+                lines.push(fee_line_of(r)?);
+            }
+            Ok(Some((visit, counters, lines)))
+        })?;
+        let Some((visit, counters, lines)) = read else {
             return Ok(None);
         };
-        let visit = visit_of(&row)?;
-        if visit.psn_no != psn_no {
-            return Ok(None);
-        }
         let year = visit.enddate.unwrap_or(visit.begndate).year();
-        let accumulators = match row.try_get::<Option<String>, _>(13)? {
+        let accumulators = match counters {
             Some(text) => counters_of(&text)?,
             None => YearAccumulators::default(),
         };
-        let lines = lines_of(&mut conn, mdtrt_id).await?;
         Ok(Some(ReadAhead {
             visit,
             lines,
@@ -690,7 +876,11 @@ impl Store {
             Backend::Sqlite => {
                 let turn = Arc::clone(&self.writer).lock_owned().await;
                 held_since = Some(std::time::Instant::now());
-                Conn::Sqlite { turn, conn: None }
+                Conn::Sqlite {
+                    turn,
+                    conn: None,
+                    reader: None,
+                }
             }
             Backend::Postgres => Conn::Postgres(self.pool.begin().await?),
         };
@@ -941,17 +1131,19 @@ fn shift_placeholders(sql: &str, offset: usize) -> String {
     out
 }
 
-type WriterGuard = tokio::sync::OwnedMutexGuard<Option<sqlx::pool::PoolConnection<Any>>>;
+type WriterGuard = tokio::sync::OwnedMutexGuard<Option<rusqlite::Connection>>;
 
 /// Where a gateway transaction reads.
 enum Conn {
-    /// SQLite: the writer's turn, and the writing connection once the transaction reads
-    /// through it. Reads need no transaction (nothing else writes these tables meanwhile);
-    /// the writes go in one batch with BEGIN and COMMIT, queued with others' when the
-    /// transaction did not read ([`Committer`]).
+    /// SQLite: the writer's turn; once the transaction reads the database, the writing
+    /// connection (held, with nothing queued: committed first) and a connection of the pool
+    /// it reads through. Reads need no transaction (nothing else writes these tables
+    /// meanwhile); the writes go in one transaction at the end, queued with others' when
+    /// the transaction did not read ([`Committer`]).
     Sqlite {
         turn: tokio::sync::OwnedMutexGuard<()>,
         conn: Option<WriterGuard>,
+        reader: Option<sqlx::pool::PoolConnection<Any>>,
     },
     /// PostgreSQL: a transaction from the start, whose reads take row locks.
     Postgres(Transaction<'static, Any>),
@@ -981,17 +1173,21 @@ impl GatewayTx {
         }
     }
 
-    /// Where this transaction reads: on SQLite the writing connection, taken (once what is
-    /// queued has committed) and kept until the transaction ends.
+    /// Where this transaction reads: on SQLite a connection of the pool, once the writing
+    /// connection is taken (and kept until the transaction ends) and what was queued for it
+    /// has committed.
     async fn db(&mut self) -> Result<&mut sqlx::AnyConnection> {
         match &mut self.conn {
-            Conn::Sqlite { conn, .. } => {
+            Conn::Sqlite { conn, reader, .. } => {
                 if conn.is_none() {
                     *conn = Some(self.store.committer.drained(&self.store).await?);
                 }
-                match conn.as_mut().and_then(|c| c.as_mut()) {
+                if reader.is_none() {
+                    *reader = Some(self.store.pool.acquire().await?);
+                }
+                match reader.as_mut() {
                     Some(c) => Ok(c),
-                    None => refused("网关写连接不可用（内部错误）"),
+                    None => refused("网关读连接不可用（内部错误）"),
                 }
             }
             Conn::Postgres(t) => Ok(t),
@@ -1270,7 +1466,10 @@ impl GatewayTx {
                 postgres_writes(&mut tx, &writes).await?;
                 tx.commit().await?;
             }
-            Conn::Sqlite { turn, conn } => {
+            Conn::Sqlite {
+                turn, conn, reader, ..
+            } => {
+                drop(reader);
                 let held = self.held_since.map(|since| since.elapsed());
                 for key in &self.touched {
                     self.store.versions.queued(key);
@@ -1290,7 +1489,10 @@ impl GatewayTx {
                 match conn {
                     // Read through the writer: nothing else is queued; commit alone, now.
                     Some(mut conn) => {
-                        let mine = commit_group(&mut conn, vec![queued], &self.store).await;
+                        open_writer(&mut conn, &self.store)?;
+                        let (conn, mine) =
+                            commit_group(conn, vec![queued], false, &self.store).await?;
+                        drop(conn);
                         drop(turn);
                         mine.unwrap_or_else(|| refused("网关写连接不可用（内部错误）"))?;
                     }
@@ -1312,12 +1514,10 @@ impl GatewayTx {
                             biased;
                             outcome = &mut rx => outcome,
                             conn = Arc::clone(&committer.conn).lock_owned() => {
-                                let mut conn = conn;
                                 match rx.try_recv() {
                                     Ok(outcome) => Ok(outcome),
                                     Err(_) => {
-                                        committer.commit_queued(&mut conn, &self.store).await?;
-                                        drop(conn);
+                                        drop(committer.commit_queued(conn, &self.store).await?);
                                         rx.await
                                     }
                                 }
@@ -1349,27 +1549,11 @@ async fn visit_in(
 
 /// The fee lines in force of visit `mdtrt_id`, in upload order.
 async fn lines_of(conn: &mut sqlx::AnyConnection, mdtrt_id: &str) -> Result<Vec<FeeLine>> {
-    let rows = sqlx::query(
-        "SELECT id, feedetl_sn, chrg_bchno, med_list_codg, pric, cnt, amount_fen, fee_ocur_date \
-         FROM fee_lines WHERE mdtrt_id = $1 AND withdrawn = 0 ORDER BY id",
-    )
-    .bind(mdtrt_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(FeeLine {
-                id: r.try_get(0)?,
-                feedetl_sn: r.try_get(1)?,
-                chrg_bchno: r.try_get(2)?,
-                med_list_codg: r.try_get(3)?,
-                pric: r.try_get(4)?,
-                cnt: r.try_get(5)?,
-                amount_fen: r.try_get(6)?,
-                fee_ocur_date: date_of(r, 7)?,
-            })
-        })
-        .collect()
+    let rows = sqlx::query(LINES_SELECT)
+        .bind(mdtrt_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(fee_line_of).collect()
 }
 
 /// A person's accumulators for `year` (zero when none stored).
@@ -1410,28 +1594,16 @@ fn chunks<'a>(writes: impl IntoIterator<Item = &'a PendingWrite>) -> Vec<Vec<Shi
     out.into_iter().map(|(_, stmts)| stmts).collect()
 }
 
-/// Sends `writes` between BEGIN IMMEDIATE and COMMIT, statements joined by `;` into one
-/// batch (more only when SQLite's limit on bound values asks for it).
-async fn sqlite_commit(conn: &mut sqlx::AnyConnection, writes: &[&PendingWrite]) -> Result<()> {
-    let groups = chunks(writes.iter().copied());
-    let last = groups.len().saturating_sub(1);
-    for (i, group) in groups.iter().enumerate() {
-        let mut sql = if i == 0 {
-            String::from("BEGIN IMMEDIATE;")
-        } else {
-            String::new()
-        };
-        for (stmt, _) in group {
-            sql.push_str(stmt);
-            sql.push(';');
-        }
-        if i == last {
-            sql.push_str("COMMIT;");
-        }
-        bind_all(sqlx::query(&sql), group.iter().flat_map(|(_, p)| p.iter()))
-            .execute(&mut *conn)
-            .await?;
+/// Writes `writes` in one SQLite transaction (BEGIN IMMEDIATE … COMMIT; rolled back on
+/// failure), each statement prepared once per connection and bound by its `$n` names.
+fn sqlite_commit(conn: &mut rusqlite::Connection, writes: &[&PendingWrite]) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for w in writes {
+        let mut stmt = tx.prepare_cached(&w.sql)?;
+        bind_dollars(&mut stmt, &w.params)?;
+        stmt.raw_execute()?;
     }
+    tx.commit()?;
     Ok(())
 }
 

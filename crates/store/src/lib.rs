@@ -47,6 +47,9 @@ pub enum Backend {
 pub enum StoreError {
     #[error("数据库错误：{0}")]
     Database(#[from] sqlx::Error),
+    /// From the gateway's SQLite connections reached without sqlx (see `gateway`).
+    #[error("数据库错误：{0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("数据库迁移失败：{0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
@@ -98,6 +101,8 @@ pub struct Store {
     writer_held: std::sync::Arc<gateway::WriterHeld>,
     /// The SQLite database file, when that is the backend.
     sqlite_file: Option<std::path::PathBuf>,
+    /// SQLite: the gateway's own reading connections (see `gateway::Readers`).
+    readers: std::sync::Arc<gateway::Readers>,
 }
 
 /// The file of a `sqlite:` URL (`sqlite://path?…` or `sqlite:path`).
@@ -188,6 +193,7 @@ impl Store {
             versions: Default::default(),
             writer_held: Default::default(),
             sqlite_file: (backend == Backend::Sqlite).then(|| sqlite_file_of(&url)),
+            readers: Default::default(),
         })
     }
 
