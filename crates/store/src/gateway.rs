@@ -1150,7 +1150,8 @@ enum Conn {
 }
 
 /// One gateway transaction (see the module documentation). Reads happen at once; writes
-/// are kept and sent at [`GatewayTx::finish`], all or none: on SQLite as one round trip.
+/// are kept and sent at [`GatewayTx::finish`], all or none: on SQLite in one transaction of
+/// the writing connection, possibly with other transactions' (a group).
 /// Dropping it without finishing writes nothing.
 pub struct GatewayTx {
     /// When this transaction took SQLite's writer's turn.
@@ -1629,7 +1630,8 @@ async fn postgres_writes(tx: &mut sqlx::AnyConnection, writes: &[PendingWrite]) 
 
 #[cfg(test)]
 mod tests {
-    use super::shift_placeholders;
+    use super::{shift_placeholders, MessageMeta, Written};
+    use yibao_core::YearAccumulators;
 
     #[test]
     fn placeholders_shift_for_a_shared_batch() {
@@ -1639,5 +1641,84 @@ mod tests {
         );
         assert_eq!(shift_placeholders("SELECT 1", 5), "SELECT 1");
         assert_eq!(shift_placeholders("a $ b $x", 3), "a $ b $x");
+    }
+
+    /// Requests dropped at any moment (a HIS that hangs up; hyper then drops the request's
+    /// future), some of them while committing the group that holds other requests' writes:
+    /// every request not dropped is answered and recorded, and nothing stays in flight.
+    #[test]
+    fn dropped_requests_stop_no_other_answer() {
+        crate::testing::runtime().block_on(async {
+            for (backend, store) in crate::testing::stores("gw_dropped").await {
+                let mut answered = Vec::new();
+                for round in 0..30u32 {
+                    let mut tasks = Vec::new();
+                    for i in 0..16 {
+                        let store = store.clone();
+                        let meta = MessageMeta {
+                            fixmedins_code: "H0001".into(),
+                            msgid: format!("H0001{round:03}{i:022}"),
+                            nonce: format!("n-{round}-{i}"),
+                            infno: "2207".into(),
+                            opter: "test".into(),
+                            target: String::new(),
+                        };
+                        tasks.push(tokio::spawn(async move {
+                            let mut g = store.begin_gateway().await?;
+                            let mut acc = YearAccumulators::default();
+                            acc.admissions = i64::from(round * 16 + i);
+                            g.put_accumulators(&format!("P{}", i % 4), 2024, &acc);
+                            g.finish(&meta, 0, "", "{}").await.map(|_| meta.msgid)
+                        }));
+                    }
+                    for (i, t) in tasks.iter().enumerate() {
+                        if i % 2 == 1 {
+                            for _ in 0..(i + round as usize) % 5 {
+                                tokio::task::yield_now().await;
+                            }
+                            t.abort();
+                        }
+                    }
+                    for (i, t) in tasks.into_iter().enumerate() {
+                        match t.await {
+                            Ok(r) => answered.push(r.unwrap_or_else(|e| {
+                                panic!("{backend}: 第 {round} 轮第 {i} 笔未被丢弃却失败：{e}")
+                            })),
+                            Err(e) => assert!(e.is_cancelled(), "{backend}: {e}"),
+                        }
+                    }
+                }
+                // One more transaction commits whatever a dropped request left queued.
+                let g = store.begin_gateway().await.expect("开始交易");
+                let last = MessageMeta {
+                    fixmedins_code: "H0001".into(),
+                    msgid: format!("H0001999{:022}", 0),
+                    nonce: "n-last".into(),
+                    infno: "2207".into(),
+                    opter: "test".into(),
+                    target: String::new(),
+                };
+                g.finish(&last, 0, "", "{}").await.expect("最后一笔");
+                for msgid in &answered {
+                    assert_eq!(
+                        store
+                            .answered("H0001", msgid)
+                            .await
+                            .expect("读报文")
+                            .as_deref(),
+                        Some("{}"),
+                        "{backend}: 已应答的 {msgid} 应已记录"
+                    );
+                }
+                assert!(answered.len() >= 30 * 8, "{backend}: {}", answered.len());
+                for p in 0..4 {
+                    let key = Written::Accumulators(format!("P{p}"));
+                    assert!(
+                        store.versions.settled(&key).is_some(),
+                        "{backend}: P{p} 的写入仍在途"
+                    );
+                }
+            }
+        });
     }
 }
