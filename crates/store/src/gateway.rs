@@ -1665,8 +1665,10 @@ mod tests {
                         };
                         tasks.push(tokio::spawn(async move {
                             let mut g = store.begin_gateway().await?;
-                            let mut acc = YearAccumulators::default();
-                            acc.admissions = i64::from(round * 16 + i);
+                            let acc = YearAccumulators {
+                                admissions: i64::from(round * 16 + i),
+                                ..Default::default()
+                            };
                             g.put_accumulators(&format!("P{}", i % 4), 2024, &acc);
                             g.finish(&meta, 0, "", "{}").await.map(|_| meta.msgid)
                         }));
