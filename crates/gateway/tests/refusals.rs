@@ -1165,3 +1165,61 @@ fn concurrent_settlements_of_one_person_serialise() {
         std::sync::Arc::try_unwrap(h).ok().unwrap()
     });
 }
+
+/// Concurrent uploads to one visit (2204), as a HIS with several terminals sends them: each
+/// sees the lines the others committed or queued before it, so every line counts once, a
+/// `feedetl_sn` sent twice at once is taken once and refused once, and the settlement's
+/// total is the sum of what was taken.
+#[test]
+fn concurrent_uploads_to_one_visit_serialise() {
+    on_every_backend("gw_same_visit", |h| async move {
+        let h = std::sync::Arc::new(h);
+        let v = accepted(&h, A, "2201", register_input(OTP_PSN)).await;
+        let mdtrt_id = v["output"]["data"]["mdtrt_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let line = |sn: String, fen: i64| {
+            let amount = yibao_core::money::format_fen(fen);
+            json!({
+                "feedetl_sn": sn, "mdtrt_id": mdtrt_id, "psn_no": OTP_PSN, "chrg_bchno": "B1",
+                "fee_ocur_time": "2024-03-01 09:00:00", "med_list_codg": "S0100001",
+                "medins_list_codg": "S0100001", "pric": amount, "cnt": "1",
+                "det_item_fee_sumamt": amount,
+            })
+        };
+        // Ten distinct lines of 1.00 … 10.00, and the same feedetl_sn twice.
+        let mut uploads: Vec<Value> = (1..=10i64)
+            .map(|k| json!({"feedetail": [line(format!("L{k:03}"), k * 100)]}))
+            .collect();
+        uploads.push(json!({"feedetail": [line("TWICE".into(), 5_000)]}));
+        uploads.push(json!({"feedetail": [line("TWICE".into(), 5_000)]}));
+        let tasks: Vec<_> = uploads
+            .into_iter()
+            .map(|input| {
+                let h = h.clone();
+                tokio::spawn(async move { h.call(A, "2204", input).await })
+            })
+            .collect();
+        let mut refused = Vec::new();
+        for t in tasks {
+            let v = t.await.unwrap();
+            if !ok(&v) {
+                refused.push(err(&v));
+            }
+        }
+        assert_eq!(refused.len(), 1, "{}: {refused:?}", h.backend);
+        assert!(refused[0].contains("TWICE"), "{}: {refused:?}", h.backend);
+        let total = (1..=10i64).map(|k| k * 100).sum::<i64>() + 5_000;
+        let medfee = yibao_core::money::format_fen(total);
+        let v = accepted(
+            &h,
+            A,
+            "2207",
+            otp_settle_input(OTP_PSN, &mdtrt_id, json!(medfee)),
+        )
+        .await;
+        assert_eq!(v["output"]["setlinfo"]["medfee_sumamt"], medfee.as_str());
+        std::sync::Arc::try_unwrap(h).ok().unwrap()
+    });
+}

@@ -13,10 +13,11 @@
 //! connection commits everything queued in one SQLite transaction ([`Committer`]), and each
 //! queued transaction answers only once its group has committed. What is queued is marked
 //! in flight, so that no later transaction uses reads ahead of it; a transaction that reads
-//! through the writer first commits what is queued.
+//! something in flight first takes the writing connection and commits what is queued (and
+//! then commits alone); what is not in flight it reads as committed and still joins a group.
 
 use crate::eligibility::{person_record, StoredPerson};
-use crate::{date_of, date_value, now_text, refused, Backend, Operator, Result, Store};
+use crate::{date_value, now_text, refused, Backend, Operator, Result, Store};
 use sqlx::{Any, Row, Transaction};
 use std::sync::Arc;
 use yibao_core::visit::{VisitKind, VisitState};
@@ -282,6 +283,23 @@ impl Store {
     }
 }
 
+/// The rows `sql` gives with `params`, each decoded by `each` (SQLite's own connection).
+fn sqlite_rows<T>(
+    c: &rusqlite::Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+    mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = c.prepare_cached(sql)?;
+    bind_dollars(&mut stmt, params)?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(each(r)?);
+    }
+    Ok(out)
+}
+
 /// Binds a statement's `$n` parameters (SQLite numbers named parameters by first use)
 /// to `params[n - 1]`.
 fn bind_dollars<P: rusqlite::ToSql>(
@@ -316,26 +334,23 @@ impl rusqlite::ToSql for Param {
 const VISIT_COLUMNS: &str = "mdtrt_id, fixmedins_code, psn_no, kind, insutype, med_type, \
      ipt_otp_no, mdtrt_cert_type, mdtrt_cert_no, begndate, enddate, dise_codg, state";
 
-fn settlement_of(r: &sqlx::any::AnyRow) -> Result<SettlementRecord> {
-    let year: i64 = r.try_get(6)?;
-    let delta: String = r.try_get(11)?;
-    let reversed: i64 = r.try_get(14)?;
+fn settlement_of(r: &impl Cols) -> Result<SettlementRecord> {
     Ok(SettlementRecord {
-        setl_id: r.try_get(0)?,
-        mdtrt_id: r.try_get(1)?,
-        psn_no: r.try_get(2)?,
-        fixmedins_code: r.try_get(3)?,
-        insutype: r.try_get(4)?,
-        clr_type: r.try_get(5)?,
-        year: u16::try_from(year).unwrap_or_default(),
-        setl_date: date_of(r, 7)?,
-        medfee_sumamt: r.try_get(8)?,
-        fund_pay_sumamt: r.try_get(9)?,
-        acct_pay: r.try_get(10)?,
-        delta: counters_of(&delta)?,
-        output: r.try_get(12)?,
-        msgid: r.try_get(13)?,
-        reversed: reversed != 0,
+        setl_id: r.text(0)?,
+        mdtrt_id: r.text(1)?,
+        psn_no: r.text(2)?,
+        fixmedins_code: r.text(3)?,
+        insutype: r.text(4)?,
+        clr_type: r.text(5)?,
+        year: u16::try_from(r.int(6)?).unwrap_or_default(),
+        setl_date: r.date(7)?,
+        medfee_sumamt: r.int(8)?,
+        fund_pay_sumamt: r.int(9)?,
+        acct_pay: r.int(10)?,
+        delta: counters_of(&r.text(11)?)?,
+        output: r.text(12)?,
+        msgid: r.text(13)?,
+        reversed: r.int(14)? != 0,
     })
 }
 
@@ -725,15 +740,15 @@ impl Store {
              (SELECT response FROM gateway_messages WHERE fixmedins_code = $1 AND msgid = $3), \
              (SELECT gen FROM register_generation WHERE id = 1)";
         let (sealed_key, nonces, answered, generation) = if self.backend == Backend::Sqlite {
-            self.sqlite_read(|c| {
-                let mut stmt = c.prepare_cached(SQL)?;
-                bind_dollars::<&dyn rusqlite::ToSql>(&mut stmt, &[&institution, &nonce, &msgid])?;
-                let mut rows = stmt.raw_query();
-                match rows.next()? {
-                    Some(r) => Ok((r.opt_text(0)?, r.int(1)?, r.opt_text(2)?, r.get(3)?)),
-                    None => refused("认证查询无结果（内部错误）"),
-                }
-            })?
+            let rows = self.sqlite_read(|c| {
+                sqlite_rows(c, SQL, &[&institution, &nonce, &msgid], |r| {
+                    Ok((r.opt_text(0)?, r.int(1)?, r.opt_text(2)?, r.get(3)?))
+                })
+            })?;
+            match rows.into_iter().next() {
+                Some(facts) => facts,
+                None => return refused("认证查询无结果（内部错误）"),
+            }
         } else {
             let row = sqlx::query(SQL)
                 .bind(institution)
@@ -809,25 +824,16 @@ impl Store {
              FROM visits v WHERE v.mdtrt_id = $1"
         );
         let read = self.sqlite_read(|c| {
-            let mut stmt = c.prepare_cached(&visit_sql)?;
-            bind_dollars(&mut stmt, &[mdtrt_id])?;
-            let mut rows = stmt.raw_query();
-            let Some(row) = rows.next()? else {
+            let visit = sqlite_rows(c, &visit_sql, &[&mdtrt_id], |r| {
+                Ok((visit_of(r)?, r.opt_text(13)?))
+            })?;
+            let Some((visit, counters)) = visit.into_iter().next() else {
                 return Ok(None);
             };
-            let visit = visit_of(row)?;
             if visit.psn_no != psn_no {
                 return Ok(None);
             }
-            let counters = row.opt_text(13)?;
-            drop(rows);
-            let mut stmt = c.prepare_cached(LINES_SELECT)?;
-            bind_dollars(&mut stmt, &[mdtrt_id])?;
-            let mut rows = stmt.raw_query();
-            let mut lines = Vec::new();
-            while let Some(r) = rows.next()? {
-                lines.push(fee_line_of(r)?);
-            }
+            let lines = sqlite_rows(c, LINES_SELECT, &[&mdtrt_id], |r| fee_line_of(r))?;
             Ok(Some((visit, counters, lines)))
         })?;
         let Some((visit, counters, lines)) = read else {
@@ -1195,6 +1201,21 @@ impl GatewayTx {
         }
     }
 
+    /// SQLite, before reading `key` (`None`: something no key stands for) in this
+    /// transaction: when a write of it is queued (in flight), takes the writing connection
+    /// and commits the queue, so that the read sees it. A key nothing in the queue writes
+    /// reads as committed: the turn is held, so nothing of it can be queued meanwhile, and
+    /// the transaction can still be committed in a group.
+    async fn sqlite_ready(&mut self, key: Option<Written>) -> Result<()> {
+        if let Conn::Sqlite { conn, .. } = &mut self.conn {
+            let in_flight = key.is_none_or(|k| self.store.versions.settled(&k).is_none());
+            if conn.is_none() && in_flight {
+                *conn = Some(self.store.committer.drained(&self.store).await?);
+            }
+        }
+        Ok(())
+    }
+
     fn defer(&mut self, sql: impl Into<String>, params: Vec<Param>) {
         self.writes.push(PendingWrite {
             sql: sql.into(),
@@ -1222,6 +1243,13 @@ impl GatewayTx {
     pub async fn visit(&mut self, mdtrt_id: &str) -> Result<Option<Visit>> {
         if let Some(a) = self.ahead.as_ref().filter(|a| a.visit.mdtrt_id == mdtrt_id) {
             return Ok(Some(a.visit.clone()));
+        }
+        if self.backend == Backend::Sqlite {
+            self.sqlite_ready(Some(Written::Visit(mdtrt_id.to_string())))
+                .await?;
+            return self.store.sqlite_read(|c| {
+                Ok(sqlite_rows(c, &visit_select(""), &[&mdtrt_id], |r| visit_of(r))?.pop())
+            });
         }
         let lock = self.lock_suffix();
         visit_in(self.db().await?, mdtrt_id, lock).await
@@ -1277,6 +1305,13 @@ impl GatewayTx {
         if let Some(a) = self.ahead.as_ref().filter(|a| a.visit.mdtrt_id == mdtrt_id) {
             return Ok(a.lines.clone());
         }
+        if self.backend == Backend::Sqlite {
+            self.sqlite_ready(Some(Written::Visit(mdtrt_id.to_string())))
+                .await?;
+            return self
+                .store
+                .sqlite_read(|c| sqlite_rows(c, LINES_SELECT, &[&mdtrt_id], |r| fee_line_of(r)));
+        }
         lines_of(self.db().await?, mdtrt_id).await
     }
 
@@ -1321,6 +1356,13 @@ impl GatewayTx {
         on: Date,
     ) -> Result<Option<yibao_core::refdata::Person>> {
         let store = self.store.clone();
+        if self.backend == Backend::Sqlite {
+            // The register: no gateway transaction writes it, so nothing queued is of it.
+            let mut c = store.pool.acquire().await?;
+            return Ok(person_record(&mut c, &store.policies, psn_no, on)
+                .await?
+                .map(|StoredPerson { person, .. }| person));
+        }
         Ok(person_record(self.db().await?, &store.policies, psn_no, on)
             .await?
             .map(|StoredPerson { person, .. }| person))
@@ -1355,6 +1397,18 @@ impl GatewayTx {
             .fetch_one(self.db().await?)
             .await?;
             return counters_of(&row.try_get::<String, _>(0)?);
+        }
+        if self.backend == Backend::Sqlite {
+            self.sqlite_ready(Some(Written::Accumulators(psn_no.to_string())))
+                .await?;
+            let year = i64::from(year);
+            let rows = self.store.sqlite_read(|c| {
+                sqlite_rows(c, ACCUMULATORS_SELECT, &[&psn_no, &year], |r| r.text(0))
+            })?;
+            return match rows.first() {
+                Some(text) => counters_of(text),
+                None => Ok(YearAccumulators::default()),
+            };
         }
         accumulators_of(self.db().await?, psn_no, year).await
     }
@@ -1399,6 +1453,14 @@ impl GatewayTx {
 
     /// The settlement `setl_id` (with its reversal flag).
     pub async fn settlement(&mut self, setl_id: &str) -> Result<Option<SettlementRecord>> {
+        if self.backend == Backend::Sqlite {
+            // Settlements are written under their visit's key, unknown here: commit the queue.
+            self.sqlite_ready(None).await?;
+            let sql = format!("{SETTLEMENT_SELECT} WHERE s.setl_id = $1");
+            return self.store.sqlite_read(|c| {
+                Ok(sqlite_rows(c, &sql, &[&setl_id], |r| settlement_of(r))?.pop())
+            });
+        }
         let row = sqlx::query(&format!("{SETTLEMENT_SELECT} WHERE s.setl_id = $1"))
             .bind(setl_id)
             .fetch_optional(self.db().await?)
@@ -1533,18 +1595,21 @@ impl GatewayTx {
     }
 }
 
+/// The visit `$1`, with the backend's row-lock suffix `lock` (or none).
+fn visit_select(lock: &str) -> String {
+    format!("SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1{lock}")
+}
+
 /// The visit `mdtrt_id`; `lock` is the backend's row-lock suffix, or empty.
 async fn visit_in(
     conn: &mut sqlx::AnyConnection,
     mdtrt_id: &str,
     lock: &str,
 ) -> Result<Option<Visit>> {
-    let row = sqlx::query(&format!(
-        "SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1{lock}"
-    ))
-    .bind(mdtrt_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let row = sqlx::query(&visit_select(lock))
+        .bind(mdtrt_id)
+        .fetch_optional(&mut *conn)
+        .await?;
     row.as_ref().map(visit_of).transpose()
 }
 
@@ -1557,13 +1622,17 @@ async fn lines_of(conn: &mut sqlx::AnyConnection, mdtrt_id: &str) -> Result<Vec<
     rows.iter().map(fee_line_of).collect()
 }
 
+/// A person's (`$1`) accumulators for a year (`$2`).
+const ACCUMULATORS_SELECT: &str =
+    "SELECT counters FROM accumulators WHERE psn_no = $1 AND year = $2";
+
 /// A person's accumulators for `year` (zero when none stored).
 async fn accumulators_of(
     conn: &mut sqlx::AnyConnection,
     psn_no: &str,
     year: u16,
 ) -> Result<YearAccumulators> {
-    let row = sqlx::query("SELECT counters FROM accumulators WHERE psn_no = $1 AND year = $2")
+    let row = sqlx::query(ACCUMULATORS_SELECT)
         .bind(psn_no)
         .bind(i64::from(year))
         .fetch_optional(&mut *conn)
