@@ -281,13 +281,14 @@ async fn bench(a: BenchGatewayArgs) -> Result<()> {
     let (n, held) = store.writer_held();
     let (n, held) = (n - held_before.0, held.saturating_sub(held_before.1));
     if n > 0 {
-        let (groups, busy) = store.commit_groups();
-        let (groups, busy) = (
+        let (groups, busy, syncs) = store.commit_groups();
+        let (groups, busy, syncs) = (
             groups - groups_before.0,
             busy.saturating_sub(groups_before.1),
+            syncs - groups_before.2,
         );
         println!(
-            "SQLite 写入轮次：{n} 笔交易平均持有 {:.3} ms，合计占计时的 {:.0}%；分 {groups} 组提交，平均每组 {:.1} 笔、{:.3} ms，提交合计占计时的 {:.0}%（接近 100% 即提交是瓶颈）",
+            "SQLite 写入轮次：{n} 笔交易平均持有 {:.3} ms，合计占计时的 {:.0}%；分 {groups} 组提交，平均每组 {:.1} 笔、{:.3} ms，提交合计占计时的 {:.0}%（接近 100% 即提交是瓶颈）；应答前 WAL 落盘（fdatasync）{syncs} 次",
             held.as_secs_f64() * 1000.0 / n as f64,
             held.as_secs_f64() / secs * 100.0,
             n as f64 / groups.max(1) as f64,

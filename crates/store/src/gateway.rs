@@ -449,8 +449,12 @@ impl WriteVersions {
 /// thread, its statements prepared once per connection and only bound after that.
 #[derive(Debug, Default)]
 pub(crate) struct Committer {
-    conn: Arc<tokio::sync::Mutex<Option<rusqlite::Connection>>>,
+    conn: Arc<tokio::sync::Mutex<Option<Writer>>>,
     queue: std::sync::Mutex<Vec<Queued>>,
+    /// Taken while the write-ahead log is made durable (one `fdatasync` at a time), and
+    /// how many times it was.
+    syncing: std::sync::Mutex<()>,
+    syncs: std::sync::atomic::AtomicU64,
     /// Commits (groups) made, and the time spent making them.
     groups: std::sync::atomic::AtomicU64,
     busy_nanos: std::sync::atomic::AtomicU64,
@@ -459,6 +463,20 @@ pub(crate) struct Committer {
     checkpointing: std::sync::atomic::AtomicBool,
     written: std::sync::atomic::AtomicBool,
     checkpoint_due: std::sync::atomic::AtomicBool,
+}
+
+/// SQLite's writing connection and its write-ahead log file. The connection commits
+/// without syncing (`synchronous = NORMAL`); the committer then makes the log durable
+/// itself (`fdatasync`) before anyone is answered, after letting the connection go, so that
+/// the next group commits while this one's sync runs. One sync covers every commit made
+/// before it began. (With `synchronous = FULL` each commit syncs while holding the
+/// connection: measured 2,626/2,957 against 3,267/3,466 settlements/s.)
+#[derive(Debug)]
+struct Writer {
+    conn: rusqlite::Connection,
+    /// The `-wal` file, open while the connection is (SQLite keeps the file while any
+    /// connection is open, so this is the file commits are appended to).
+    wal: Arc<std::fs::File>,
 }
 
 /// A transaction's writes, waiting for the writing connection.
@@ -473,13 +491,18 @@ struct Queued {
 impl Committer {
     /// The writing connection, once everything queued has been committed.
     async fn drained(&self, store: &Store) -> Result<WriterGuard> {
-        let conn = Arc::clone(&self.conn).lock_owned().await;
-        self.commit_queued(conn, store).await
+        loop {
+            let conn = Arc::clone(&self.conn).lock_owned().await;
+            if self.lock_queue().is_empty() {
+                return Ok(conn);
+            }
+            self.commit_queued(conn, store).await?;
+        }
     }
 
-    /// Commits everything queued through the connection whose lock `conn` is, and gives
-    /// the lock back. When the connection cannot be opened, what is queued stays queued.
-    async fn commit_queued(&self, mut conn: WriterGuard, store: &Store) -> Result<WriterGuard> {
+    /// Commits everything queued through the connection whose lock `conn` is (and lets it
+    /// go). When the connection cannot be opened, what is queued stays queued.
+    async fn commit_queued(&self, mut conn: WriterGuard, store: &Store) -> Result<()> {
         open_writer(&mut conn, store)?;
         let queued = std::mem::take(&mut *self.lock_queue());
         // Nothing is being written meanwhile: this completes the checkpoint (the frames
@@ -489,13 +512,23 @@ impl Committer {
             .checkpoint_due
             .swap(false, std::sync::atomic::Ordering::AcqRel);
         if queued.is_empty() && !checkpoint {
-            return Ok(conn);
+            return Ok(());
         }
-        Ok(commit_group(conn, queued, checkpoint, store).await?.0)
+        commit_group(conn, queued, checkpoint, store).await?;
+        Ok(())
     }
 
     fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Queued>> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes everything committed so far durable: `fdatasync` of the write-ahead log.
+    fn sync(&self, wal: &std::fs::File) -> Result<()> {
+        let _one = self.syncing.lock().unwrap_or_else(|e| e.into_inner());
+        self.syncs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        wal.sync_data()
+            .or_else(|e| refused(format!("预写日志（WAL）落盘失败：{e}")))
     }
 }
 
@@ -507,15 +540,41 @@ fn open_writer(conn: &mut WriterGuard, store: &Store) -> Result<()> {
     }
     let c = store.sqlite_connection()?;
     c.busy_timeout(std::time::Duration::from_secs(10))?;
-    // As the pool's connections (`Store::open`), and without automatic checkpoints: they
-    // are the background checkpointer's (see `checkpoints`).
+    // As the pool's connections (`Store::open`), but without syncing on commit (see
+    // `Writer`) and without automatic checkpoints: they are the background checkpointer's
+    // (see `checkpoints`).
     c.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
          PRAGMA wal_autocheckpoint = 0;",
     )?;
     // Every statement a gateway transaction writes, prepared once.
     c.set_prepared_statement_cache_capacity(64);
-    **conn = Some(c);
+    // A read opens the log (creating the file if need be); the directory is synced so that
+    // a log created now survives a power loss.
+    c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))?;
+    let db = store
+        .sqlite_file
+        .as_deref()
+        .unwrap_or(std::path::Path::new(""));
+    let mut wal_path = db.as_os_str().to_os_string();
+    wal_path.push("-wal");
+    let wal = std::fs::File::open(&wal_path).or_else(|e| {
+        refused(format!(
+            "无法打开预写日志 {}：{e}",
+            std::path::Path::new(&wal_path).display()
+        ))
+    })?;
+    let dir = match db.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    **conn = Some(Writer {
+        conn: c,
+        wal: Arc::new(wal),
+    });
     if !store
         .committer
         .checkpointing
@@ -573,15 +632,16 @@ async fn checkpoints(committer: std::sync::Weak<Committer>, pool: sqlx::AnyPool)
 /// Commits `queued` in one SQLite transaction; when that fails (a msgid or nonce a
 /// concurrent request recorded, say), each on its own, so that one's failure is its own;
 /// then, with `checkpoint`, completes the checkpoint. Runs on a blocking thread that owns
-/// the connection's lock meanwhile, and sends every outcome (or, with no receiver, returns
-/// it) after the versions are bumped there: a caller that goes away (its request dropped)
-/// stops neither the commit nor the answers of the others in the group.
+/// the connection's lock until the commit is made; the versions are bumped there, the lock
+/// let go, the log synced, and only then is every outcome sent (or, with no receiver,
+/// returned): a caller that goes away (its request dropped) stops neither the commit nor
+/// the answers of the others in the group.
 async fn commit_group(
     mut conn: WriterGuard,
     queued: Vec<Queued>,
     checkpoint: bool,
     store: &Store,
-) -> Result<(WriterGuard, Option<Result<()>>)> {
+) -> Result<Option<Result<()>>> {
     let committer = Arc::clone(&store.committer);
     let versions = store.versions.clone();
     let work = tokio::task::spawn_blocking(move || {
@@ -589,7 +649,9 @@ async fn commit_group(
         let started = std::time::Instant::now();
         let mut outcomes: Vec<Result<()>> = Vec::with_capacity(queued.len());
         let mut failed = false;
-        if let Some(c) = conn.as_mut() {
+        let wal = conn.as_ref().map(|w| Arc::clone(&w.wal));
+        if let Some(w) = conn.as_mut() {
+            let c = &mut w.conn;
             let all: Vec<&PendingWrite> = queued.iter().flat_map(|q| q.writes.iter()).collect();
             match sqlite_commit(c, &all) {
                 Ok(()) => outcomes.extend(queued.iter().map(|_| Ok(()))),
@@ -621,21 +683,33 @@ async fn commit_group(
             );
             committer.written.store(true, Release);
         }
-        let mut mine = None;
-        for (i, q) in queued.into_iter().enumerate() {
+        for q in &queued {
             for key in &q.touched {
                 versions.done(key);
             }
+        }
+        // The next group may commit while this one's log is synced.
+        drop(conn);
+        let synced = match (&wal, outcomes.iter().any(Result::is_ok)) {
+            (Some(wal), true) => committer.sync(wal),
+            _ => Ok(()),
+        };
+        let mut mine = None;
+        for (i, q) in queued.into_iter().enumerate() {
             let outcome = match outcomes.get_mut(i) {
                 Some(o) => std::mem::replace(o, Ok(())),
                 None => refused("网关写连接不可用（内部错误）"),
+            };
+            let outcome = match (outcome, &synced) {
+                (Ok(()), Err(e)) => refused(e.to_string()),
+                (o, _) => o,
             };
             match q.done {
                 Some(tx) => drop(tx.send(outcome)),
                 None => mine = Some(outcome),
             }
         }
-        (conn, mine)
+        mine
     });
     work.await
         .or_else(|e| refused(format!("网关提交线程失败（内部错误）：{e}")))
@@ -864,14 +938,16 @@ impl Store {
         )
     }
 
-    /// SQLite: in how many commits (groups) the gateway's transactions were written, and
-    /// the time spent committing altogether (the writing connection is busy meanwhile).
-    pub fn commit_groups(&self) -> (u64, std::time::Duration) {
+    /// SQLite: in how many commits (groups) the gateway's transactions were written, the
+    /// time spent committing altogether (the writing connection is busy meanwhile), and how
+    /// many times the write-ahead log was synced before answering.
+    pub fn commit_groups(&self) -> (u64, std::time::Duration, u64) {
         use std::sync::atomic::Ordering::Relaxed;
         let c = &self.committer;
         (
             c.groups.load(Relaxed),
             std::time::Duration::from_nanos(c.busy_nanos.load(Relaxed)),
+            c.syncs.load(Relaxed),
         )
     }
 
@@ -1137,7 +1213,7 @@ fn shift_placeholders(sql: &str, offset: usize) -> String {
     out
 }
 
-type WriterGuard = tokio::sync::OwnedMutexGuard<Option<rusqlite::Connection>>;
+type WriterGuard = tokio::sync::OwnedMutexGuard<Option<Writer>>;
 
 /// Where a gateway transaction reads.
 enum Conn {
@@ -1550,13 +1626,13 @@ impl GatewayTx {
                         .fetch_add(u64::try_from(held.as_nanos()).unwrap_or(u64::MAX), Relaxed);
                 }
                 match conn {
-                    // Read through the writer: nothing else is queued; commit alone, now.
+                    // Read something in flight, so took the writing connection: commit alone,
+                    // now. The turn can go first: what this writes is marked in flight, and a
+                    // transaction that reads it waits for the connection.
                     Some(mut conn) => {
-                        open_writer(&mut conn, &self.store)?;
-                        let (conn, mine) =
-                            commit_group(conn, vec![queued], false, &self.store).await?;
-                        drop(conn);
                         drop(turn);
+                        open_writer(&mut conn, &self.store)?;
+                        let mine = commit_group(conn, vec![queued], false, &self.store).await?;
                         mine.unwrap_or_else(|| refused("网关写连接不可用（内部错误）"))?;
                     }
                     None => {
@@ -1580,7 +1656,7 @@ impl GatewayTx {
                                 match rx.try_recv() {
                                     Ok(outcome) => Ok(outcome),
                                     Err(_) => {
-                                        drop(committer.commit_queued(conn, &self.store).await?);
+                                        committer.commit_queued(conn, &self.store).await?;
                                         rx.await
                                     }
                                 }

@@ -157,7 +157,7 @@ impl Store {
                             sqlx::query("PRAGMA journal_mode = WAL")
                                 .execute(&mut *conn)
                                 .await?;
-                            sqlx::query("PRAGMA synchronous = NORMAL")
+                            sqlx::query("PRAGMA synchronous = FULL")
                                 .execute(&mut *conn)
                                 .await?;
                             sqlx::query("PRAGMA foreign_keys = ON")
