@@ -12,7 +12,7 @@ use yibao_gateway::{Gateway, MasterKey, ENDPOINT};
 use yibao_store::{Operator, Store};
 
 pub fn case_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/cases/sample-county-2024")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/sample-county-2024")
 }
 
 pub fn policy_path() -> PathBuf {
