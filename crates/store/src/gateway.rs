@@ -236,9 +236,8 @@ pub(crate) struct Readers {
 const READERS_KEPT: usize = 8;
 
 impl Store {
-    /// A connection of SQLite's own to the store's database file (the gateway's writer and
-    /// readers: see [`Committer`] and [`Readers`]).
-    fn sqlite_connection(&self) -> Result<rusqlite::Connection> {
+    /// The SQLite database file the gateway's own connections open.
+    fn sqlite_path(&self) -> Result<&std::path::Path> {
         let Some(path) = self.sqlite_file.as_deref() else {
             return refused("网关的 SQLite 连接只用于 SQLite 数据库（内部错误）");
         };
@@ -248,8 +247,14 @@ impl Store {
                 path.display()
             ));
         }
+        Ok(path)
+    }
+
+    /// A connection of SQLite's own to the store's database file (the gateway's writer and
+    /// readers: see [`Committer`] and [`Readers`]).
+    fn sqlite_connection(&self) -> Result<rusqlite::Connection> {
         Ok(rusqlite::Connection::open_with_flags(
-            path,
+            self.sqlite_path()?,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?)
     }
@@ -565,10 +570,7 @@ fn open_writer(conn: &mut WriterGuard, store: &Store) -> Result<()> {
     // A read opens the log (creating the file if need be); the directory is synced so that
     // a log created now survives a power loss.
     c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |_| Ok(()))?;
-    let db = store
-        .sqlite_file
-        .as_deref()
-        .unwrap_or(std::path::Path::new(""));
+    let db = store.sqlite_path()?;
     let mut wal_path = db.as_os_str().to_os_string();
     wal_path.push("-wal");
     let wal = std::path::PathBuf::from(wal_path);
@@ -974,11 +976,7 @@ impl Store {
             Backend::Sqlite => {
                 let turn = Arc::clone(&self.writer).lock_owned().await;
                 held_since = Some(std::time::Instant::now());
-                Conn::Sqlite {
-                    turn,
-                    conn: None,
-                    reader: None,
-                }
+                Conn::Sqlite { turn, conn: None }
             }
             Backend::Postgres => Conn::Postgres(self.pool.begin().await?),
         };
@@ -1233,15 +1231,15 @@ type WriterGuard = tokio::sync::OwnedMutexGuard<Option<Writer>>;
 
 /// Where a gateway transaction reads.
 enum Conn {
-    /// SQLite: the writer's turn; once the transaction reads the database, the writing
-    /// connection (held, with nothing queued: committed first) and a connection of the pool
-    /// it reads through. Reads need no transaction (nothing else writes these tables
-    /// meanwhile); the writes go in one transaction at the end, queued with others' when
-    /// the transaction did not read ([`Committer`]).
+    /// SQLite: the writer's turn, and the writing connection (held, with nothing queued:
+    /// committed first) once the transaction reads something in flight
+    /// ([`GatewayTx::sqlite_ready`]). Reads go through the gateway's own readers and need
+    /// no transaction (nothing else writes these tables meanwhile); the writes go in one
+    /// transaction at the end, queued with others' when the writing connection is not held
+    /// ([`Committer`]).
     Sqlite {
         turn: tokio::sync::OwnedMutexGuard<()>,
         conn: Option<WriterGuard>,
-        reader: Option<sqlx::pool::PoolConnection<Any>>,
     },
     /// PostgreSQL: a transaction from the start, whose reads take row locks.
     Postgres(Transaction<'static, Any>),
@@ -1272,24 +1270,12 @@ impl GatewayTx {
         }
     }
 
-    /// Where this transaction reads: on SQLite a connection of the pool, once the writing
-    /// connection is taken (and kept until the transaction ends) and what was queued for it
-    /// has committed.
-    async fn db(&mut self) -> Result<&mut sqlx::AnyConnection> {
+    /// Where this transaction reads on PostgreSQL (its transaction). SQLite reads go
+    /// through [`Store::sqlite_read`] after [`sqlite_ready`](Self::sqlite_ready).
+    fn db(&mut self) -> Result<&mut sqlx::AnyConnection> {
         match &mut self.conn {
-            Conn::Sqlite { conn, reader, .. } => {
-                if conn.is_none() {
-                    *conn = Some(self.store.committer.drained(&self.store).await?);
-                }
-                if reader.is_none() {
-                    *reader = Some(self.store.pool.acquire().await?);
-                }
-                match reader.as_mut() {
-                    Some(c) => Ok(c),
-                    None => refused("网关读连接不可用（内部错误）"),
-                }
-            }
             Conn::Postgres(t) => Ok(t),
+            Conn::Sqlite { .. } => refused("SQLite 网关交易不经 sqlx 读库（内部错误）"),
         }
     }
 
@@ -1344,7 +1330,7 @@ impl GatewayTx {
             });
         }
         let lock = self.lock_suffix();
-        visit_in(self.db().await?, mdtrt_id, lock).await
+        visit_in(self.db()?, mdtrt_id, lock).await
     }
 
     pub fn insert_visit(&mut self, v: &Visit) {
@@ -1404,7 +1390,7 @@ impl GatewayTx {
                 .store
                 .sqlite_read(|c| sqlite_rows(c, LINES_SELECT, &[&mdtrt_id], |r| fee_line_of(r)));
         }
-        lines_of(self.db().await?, mdtrt_id).await
+        lines_of(self.db()?, mdtrt_id).await
     }
 
     pub fn insert_lines(&mut self, mdtrt_id: &str, lines: &[NewFeeLine]) {
@@ -1455,7 +1441,7 @@ impl GatewayTx {
                 .await?
                 .map(|StoredPerson { person, .. }| person));
         }
-        Ok(person_record(self.db().await?, &store.policies, psn_no, on)
+        Ok(person_record(self.db()?, &store.policies, psn_no, on)
             .await?
             .map(|StoredPerson { person, .. }| person))
     }
@@ -1486,7 +1472,7 @@ impl GatewayTx {
             .bind(psn_no)
             .bind(i64::from(year))
             .bind(counters_text(&YearAccumulators::default()))
-            .fetch_one(self.db().await?)
+            .fetch_one(self.db()?)
             .await?;
             return counters_of(&row.try_get::<String, _>(0)?);
         }
@@ -1502,7 +1488,7 @@ impl GatewayTx {
                 None => Ok(YearAccumulators::default()),
             };
         }
-        accumulators_of(self.db().await?, psn_no, year).await
+        accumulators_of(self.db()?, psn_no, year).await
     }
 
     pub fn put_accumulators(&mut self, psn_no: &str, year: u16, acc: &YearAccumulators) {
@@ -1555,7 +1541,7 @@ impl GatewayTx {
         }
         let row = sqlx::query(&format!("{SETTLEMENT_SELECT} WHERE s.setl_id = $1"))
             .bind(setl_id)
-            .fetch_optional(self.db().await?)
+            .fetch_optional(self.db()?)
             .await?;
         row.as_ref().map(settlement_of).transpose()
     }
@@ -1621,10 +1607,7 @@ impl GatewayTx {
                 postgres_writes(&mut tx, &writes).await?;
                 tx.commit().await?;
             }
-            Conn::Sqlite {
-                turn, conn, reader, ..
-            } => {
-                drop(reader);
+            Conn::Sqlite { turn, conn } => {
                 let held = self.held_since.map(|since| since.elapsed());
                 for key in &self.touched {
                     self.store.versions.queued(key);
