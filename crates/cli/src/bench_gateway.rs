@@ -15,9 +15,9 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use yibao_gateway::client::{fee_line, HisClient};
 use yibao_gateway::keys::new_secret;
 use yibao_gateway::{Gateway, MasterKey};
+use yibao_his::{fee_line, HisClient};
 use yibao_store::{Backend, Operator};
 
 #[derive(clap::Args)]

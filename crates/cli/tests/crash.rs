@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use yibao_gateway::client::{fee_line, CallError, HisClient};
+use yibao_his::{fee_line, CallError, HisClient};
 use yibao_store::Store;
 
 const POLICY: &str = "policies/sample-county-2024.toml";

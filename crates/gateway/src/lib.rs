@@ -7,7 +7,6 @@
 //! transaction with the message and the operation-log line ([`yibao_store::GatewayTx`]).
 //! Settlement calls the one engine (`yibao_core::ledger::settle`), as `yibao settle` does.
 
-pub mod client;
 pub mod keys;
 mod tx;
 pub mod wire;
@@ -26,6 +25,7 @@ use yibao_core::RefData;
 use yibao_store::{MessageMeta, Store};
 
 pub use keys::MasterKey;
+pub use tx::{Handler, Transaction, TRANSACTIONS};
 
 /// The endpoint of the national interface.
 pub const ENDPOINT: &str = "/fsi/api/rsfComIfsService/callService";

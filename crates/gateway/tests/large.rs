@@ -6,7 +6,7 @@ mod common;
 
 use common::{err, ok, on_every_backend};
 use serde_json::json;
-use yibao_gateway::client::fee_line;
+use yibao_his::fee_line;
 
 const INST: &str = "H99010110004";
 const PSN: &str = "P01000006";

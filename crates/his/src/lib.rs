@@ -1,12 +1,12 @@
-//! A HIS-side client of the gateway: builds the envelope, signs it as `interface.md` §3 says,
+//! yibao-his: a HIS-side client of the gateway: builds the envelope, signs it as `interface.md` §3 says,
 //! and sends it. The load benchmark and the crash test use it; a hospital developer can read
-//! it as the shortest correct client.
+//! it as the shortest correct client. It is not part of the gateway: the server links no HTTP client.
 
-use crate::keys::signature;
-use crate::ENDPOINT;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use yibao_gateway::keys::signature;
+use yibao_gateway::ENDPOINT;
 
 /// Why a call got no envelope back.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +38,7 @@ pub struct HisClient {
 impl HisClient {
     /// A client of the gateway at `base_url` (e.g. `http://127.0.0.1:8080`).
     pub fn new(base_url: &str, secrets: HashMap<String, String>) -> HisClient {
-        let (_, stamp) = crate::wire::beijing_now();
+        let (_, stamp) = yibao_gateway::wire::beijing_now();
         let msg_base = stamp[..14].parse::<u64>().unwrap_or(20240101000000) * 10_000;
         HisClient {
             http: reqwest::Client::new(),
@@ -47,7 +47,7 @@ impl HisClient {
             secrets,
             msg_base,
             seq: AtomicU64::new(0),
-            nonce_prefix: crate::keys::new_secret()[..12].to_string(),
+            nonce_prefix: yibao_gateway::keys::new_secret()[..12].to_string(),
         }
     }
 
@@ -86,7 +86,7 @@ impl HisClient {
             "sign_no": "", "input": input,
         })
         .to_string();
-        let ts = crate::wire::unix_now().to_string();
+        let ts = yibao_gateway::wire::unix_now().to_string();
         let nonce = format!(
             "{}{}",
             self.nonce_prefix,

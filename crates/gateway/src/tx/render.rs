@@ -1,0 +1,124 @@
+//! Rendering typed results as the national interface's fields.
+
+use super::*;
+
+/// A ratio as numeric(5,4): `0.9000`.
+pub(super) fn ratio_text(r: yibao_core::Ratio) -> String {
+    let units = (r.ppm() + 50) / 100; // 1/10000, rounded half up
+    format!("{}.{:04}", units / 10_000, units % 10_000)
+}
+
+/// A unit price scaled by 10^6 as a decimal with at least two places.
+pub(super) fn price_text(scaled: i64) -> String {
+    let whole = scaled / 1_000_000;
+    let frac = format!("{:06}", scaled % 1_000_000);
+    let frac = frac.trim_end_matches('0');
+    format!("{whole}.{frac:0<2}")
+}
+
+pub(super) fn class_level(c: ItemClass) -> &'static str {
+    match c {
+        ItemClass::A => "01",
+        ItemClass::B => "02",
+        ItemClass::C => "03",
+    }
+}
+
+pub(super) fn fund_type(insutype: &str) -> (&'static str, &'static str) {
+    match insutype {
+        "310" => ("310100", "职工基本医疗保险统筹基金"),
+        _ => ("390100", "城乡居民基本医疗保险基金"),
+    }
+}
+
+pub(super) fn setl_output(
+    v: &Visit,
+    setl_id: Option<&str>,
+    person: &yibao_core::refdata::Person,
+    s: &Settlement,
+    setl_time: &str,
+) -> Value {
+    let a = &s.amounts;
+    let mut info = Map::new();
+    info.insert("mdtrt_id".into(), json!(v.mdtrt_id));
+    if let Some(id) = setl_id {
+        info.insert("setl_id".into(), json!(id));
+    }
+    info.insert("psn_no".into(), json!(v.psn_no));
+    info.insert("psn_name".into(), json!(person.name));
+    info.insert("psn_cert_type".into(), json!("01"));
+    info.insert("certno".into(), json!(person.certno));
+    info.insert("gend".into(), json!(person.gend));
+    info.insert("brdy".into(), json!(person.brdy.to_string()));
+    info.insert("insutype".into(), json!(v.insutype));
+    info.insert("setl_time".into(), json!(setl_time));
+    info.insert("mdtrt_cert_type".into(), json!(v.mdtrt_cert_type));
+    info.insert("med_type".into(), json!(v.med_type));
+    for (name, fen) in a.fields() {
+        info.insert(name.into(), json!(format_fen(fen)));
+    }
+    info.insert("pool_prop_selfpay".into(), json!(ratio_text(s.basic_ratio)));
+    info.insert("balc".into(), json!("0.00"));
+    info.insert("clr_type".into(), json!(clr_type(v.kind)));
+    info.insert("clr_way".into(), json!("01"));
+    info.insert("medins_setl_id".into(), json!(""));
+    let (code, name) = fund_type(&v.insutype);
+    let mut detail = Vec::new();
+    for (t, n, amount) in [
+        (code, name, a.hifp_pay),
+        ("390200", "城乡居民大病保险资金", a.hifmi_pay),
+        ("610100", "医疗救助基金", a.maf_pay),
+        ("999999", "其他基金（兜底等）", a.oth_pay),
+    ] {
+        if amount != 0 {
+            detail.push(json!({
+                "fund_pay_type": t,
+                "fund_pay_type_name": n,
+                "inscp_scp_amt": format_fen(a.inscp_scp_amt),
+                "crt_payb_lmt_amt": "",
+                "fund_payamt": format_fen(amount),
+                "setl_proc_info": "",
+            }));
+        }
+    }
+    json!({ "setlinfo": Value::Object(info), "setldetail": detail })
+}
+
+pub(super) fn clr_type(kind: VisitKind) -> &'static str {
+    match kind {
+        VisitKind::Outpatient => "11",
+        VisitKind::Inpatient => "21",
+    }
+}
+
+/// Negates the amounts of a stored settlement output (for the reversal's answer).
+pub(super) fn negated(output: &str) -> Value {
+    let mut v: Value = serde_json::from_str(output).unwrap_or_else(|_| json!({}));
+    let neg = |x: &mut Value| {
+        if let Some(t) = x.as_str() {
+            if let Ok(f) = yibao_core::money::parse_yuan(t) {
+                *x = json!(format_fen(-f));
+            }
+        }
+    };
+    let amount_keys: Vec<&str> = yibao_core::Amounts::default()
+        .fields()
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    if let Some(info) = v.get_mut("setlinfo").and_then(Value::as_object_mut) {
+        for k in &amount_keys {
+            if let Some(x) = info.get_mut(*k) {
+                neg(x);
+            }
+        }
+    }
+    if let Some(d) = v.get_mut("setldetail").and_then(Value::as_array_mut) {
+        for row in d {
+            if let Some(x) = row.get_mut("fund_payamt") {
+                neg(x);
+            }
+        }
+    }
+    v
+}
