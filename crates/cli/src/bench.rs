@@ -81,9 +81,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
             (_, Some(d)) => settle(&policy, &refdata, &mut ledger, d, false).map(|_| ()),
             (Record::Reverse { target, .. }, None) => match target.as_str() {
                 Some(t) => reverse(&mut ledger, t).map(|_| ()),
-                None => Err(yibao_core::Rejection::invalid("")),
+                None => Err(yibao_core::Rejection::invalid("").into()),
             },
-            _ => Err(yibao_core::Rejection::invalid("")),
+            _ => Err(yibao_core::Rejection::invalid("").into()),
         };
         if r.is_ok() {
             ok += 1;

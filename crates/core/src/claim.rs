@@ -39,10 +39,13 @@ pub struct LineDraft<'a> {
     pub date: Val<'a>,
 }
 
-/// The lines of a draft: present as a list, or missing / not a list.
+/// The lines of a draft: present as a list (of text, or already checked), or missing / not a
+/// list.
 #[derive(Clone, Debug)]
 pub enum LinesDraft<'a> {
     List(Vec<LineDraft<'a>>),
+    /// Lines checked when they were uploaded ([`stored_line`]), against the same catalog.
+    Checked(Vec<Line>),
     Missing,
     WrongType,
 }
@@ -232,22 +235,22 @@ pub fn validate<'a>(
             return Err(Rejection::invalid("字段 dise_codg 的类型错误：应为字符串"));
         }
     };
-    let line_drafts = match &draft.lines {
-        LinesDraft::List(l) if l.is_empty() => {
-            return Err(Rejection::invalid("费用明细 lines 为空"));
-        }
-        LinesDraft::List(l) if l.len() > MAX_LINES_PER_CLAIM => {
-            return Err(Rejection::invalid(format!(
-                "费用明细 lines 有 {} 条，超过上限 {MAX_LINES_PER_CLAIM}",
-                l.len()
-            )));
-        }
-        LinesDraft::List(l) => l,
+    let count = match &draft.lines {
+        LinesDraft::List(l) => l.len(),
+        LinesDraft::Checked(l) => l.len(),
         LinesDraft::Missing => return Err(Rejection::invalid("缺少费用明细 lines")),
         LinesDraft::WrongType => {
             return Err(Rejection::invalid("费用明细 lines 的类型错误：应为数组"));
         }
     };
+    if count == 0 {
+        return Err(Rejection::invalid("费用明细 lines 为空"));
+    }
+    if count > MAX_LINES_PER_CLAIM {
+        return Err(Rejection::invalid(format!(
+            "费用明细 lines 有 {count} 条，超过上限 {MAX_LINES_PER_CLAIM}"
+        )));
+    }
 
     let p = &refdata.persons[person as usize];
     if !p.enrolled(enddate.year()) {
@@ -273,10 +276,17 @@ pub fn validate<'a>(
         ));
     }
 
-    let mut lines = Vec::with_capacity(line_drafts.len());
-    for (i, l) in line_drafts.iter().enumerate() {
-        lines.push(validate_line(refdata, i + 1, l, &LineFieldNames::BATCH)?);
-    }
+    let lines = match &draft.lines {
+        LinesDraft::List(drafts) => {
+            let mut lines = Vec::with_capacity(count);
+            for (i, l) in drafts.iter().enumerate() {
+                lines.push(validate_line(refdata, i + 1, l, &LineFieldNames::BATCH)?);
+            }
+            lines
+        }
+        LinesDraft::Checked(lines) => lines.clone(),
+        LinesDraft::Missing | LinesDraft::WrongType => Vec::new(),
+    };
 
     let chronic_group = if kind == VisitKind::Chronic {
         Some(chronic_registration(
@@ -399,6 +409,40 @@ pub fn validate_line(
             })?)
         }
     };
+    Ok(Line {
+        item,
+        price,
+        qty,
+        amount,
+        date,
+    })
+}
+
+/// A fee line as stored after [`validate_line`] checked it (price and quantity scaled by
+/// 10^6): its item looked up again and its amount checked against price × quantity, so a
+/// stored line settles exactly as the uploaded one would.
+pub fn stored_line(
+    refdata: &RefData,
+    n: usize,
+    code: &str,
+    price: i64,
+    qty: i64,
+    amount: Fen,
+    date: Option<Date>,
+) -> Result<Line, Rejection> {
+    let item = refdata.item(code).ok_or_else(|| {
+        Rejection::new(
+            RejectCode::UnknownItem,
+            format!("第 {n} 条明细的项目编码 {} 不在目录中", shown(code)),
+        )
+    })?;
+    if price < 0 || qty <= 0 || amount != line_amount(price, qty) {
+        return Err(Rejection::invalid(format!(
+            "第 {n} 条明细（{}）的金额 {} 不等于单价 × 数量",
+            shown(code),
+            crate::money::format_fen(amount)
+        )));
+    }
     Ok(Line {
         item,
         price,

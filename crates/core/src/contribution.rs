@@ -1161,6 +1161,9 @@ mod tests {
                 "[[basic.inpatient.rates]]\nlevel = \"{level}\"\ndeductible = \"100\"\nratio = \"0.8\"\n"
             ));
         }
+        text.push_str(
+            "[fund_pay_types]\nhifp_pay = { code = \"390100\", name = \"城乡居民基本医疗保险基金\" }\n",
+        );
         text.push_str(contribution);
         crate::Policy::from_toml("t.toml", &text)
     }

@@ -164,10 +164,16 @@ impl Amounts {
     }
 }
 
-/// The outcome of computing one claim.
+/// Everything one settlement causes: what each payer pays, the accumulator change, the
+/// per-fund lines (`setldetail`) and, on request, the explanation. Every ledger records this
+/// one value (`ledger::LedgerStore`); fund postings and audit findings join it here.
 #[derive(Clone, Debug)]
 pub struct Settlement {
+    /// The person (index into the reference data's persons).
+    pub person: u32,
     pub amounts: Amounts,
+    /// Who pays what, by national fund pay type (from the policy's `[fund_pay_types]`).
+    pub funds: crate::funds::FundLines,
     /// The basic fund's effective ratio for this visit (`pool_prop_selfpay` on the wire).
     pub basic_ratio: Ratio,
     /// Year of the accumulators this settlement changes.
@@ -639,6 +645,8 @@ pub fn compute(
     );
 
     Settlement {
+        person: claim.person,
+        funds: policy.fund_pay_types.lines(&a),
         amounts: a,
         basic_ratio,
         year: claim.year(),

@@ -1,12 +1,17 @@
 //! Where settlements meet state: the duplicate check, the accumulators a claim is computed
 //! against, and recording or reversing a settlement. One function settles for every caller;
-//! only the store differs (in memory for batch and simulation, a database for the gateway).
+//! only the ledger differs (in memory for batch and simulation, the gateway's database
+//! transaction for the counter), and each records the same [`Settlement`] through
+//! [`LedgerStore`]. The accumulator arithmetic and the release-build checks
+//! ([`crate::checks`]) happen here, once, for all of them.
 
+use crate::checks::{self, Violation};
 use crate::claim::{shown, validate, ClaimDraft, RejectCode, Rejection};
 use crate::engine::{compute, Settlement, YearAccumulators};
 use crate::policy::Policy;
 use crate::refdata::RefData;
 use rustc_hash::FxHashMap;
+use std::fmt;
 
 /// What a settled, not reversed claim added, so that a reversal can take exactly that back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,27 +21,85 @@ pub struct SettledEntry {
     pub delta: YearAccumulators,
 }
 
-/// State a settlement reads and writes.
+impl Settlement {
+    /// What recording this settlement adds, for its reversal.
+    pub fn entry(&self) -> SettledEntry {
+        SettledEntry {
+            person: self.person,
+            year: self.year,
+            delta: self.delta,
+        }
+    }
+}
+
+/// Why a settlement or reversal was not recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SettleError {
+    /// The input is wrong (a rejection code of `interface.md` §2): answered and recorded.
+    Refused(Rejection),
+    /// An invariant would break: a defect, answered as a system error, nothing recorded.
+    Fault(Violation),
+}
+
+impl SettleError {
+    /// The rejection, when this is one.
+    pub fn refusal(&self) -> Option<&Rejection> {
+        match self {
+            SettleError::Refused(r) => Some(r),
+            SettleError::Fault(_) => None,
+        }
+    }
+}
+
+impl From<Rejection> for SettleError {
+    fn from(r: Rejection) -> SettleError {
+        SettleError::Refused(r)
+    }
+}
+
+impl From<Violation> for SettleError {
+    fn from(v: Violation) -> SettleError {
+        SettleError::Fault(v)
+    }
+}
+
+impl fmt::Display for SettleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SettleError::Refused(r) => r.fmt(f),
+            SettleError::Fault(v) => v.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SettleError {}
+
+/// A ledger: the state a settlement reads, and where it is recorded.
 pub trait LedgerStore {
     /// Whether `claim_id` is currently settled (settled and not reversed).
     fn is_settled(&mut self, claim_id: &str) -> bool;
     /// The person's accumulators for the year (zero when none yet).
     fn accumulators(&mut self, person: u32, year: u16) -> YearAccumulators;
-    /// Adds the entry's delta to the person's accumulators and marks `claim_id` settled.
-    fn record_settlement(&mut self, claim_id: &str, entry: SettledEntry);
-    /// Subtracts a settled claim's delta and forgets it; `None` when it is not settled.
-    fn remove_settlement(&mut self, claim_id: &str) -> Option<SettledEntry>;
+    /// What the currently settled `claim_id` added; `None` when it is not settled.
+    fn settled(&mut self, claim_id: &str) -> Option<SettledEntry>;
+    /// Records `s` as `claim_id`'s settlement; the person-year's accumulators become `after`
+    /// (the ones read plus `s.delta`).
+    fn record_settlement(&mut self, claim_id: &str, s: &Settlement, after: &YearAccumulators);
+    /// Records the reversal of `claim_id` (which had added `entry`); the person-year's
+    /// accumulators become `after` (the ones read less `entry.delta`).
+    fn record_reversal(&mut self, claim_id: &str, entry: &SettledEntry, after: &YearAccumulators);
 }
 
-/// Settles one record: `DUPLICATE_CLAIM` first, then [`validate`], then [`compute`] against the
-/// person's accumulators, then records it. A rejection changes nothing.
-pub fn settle<S: LedgerStore + ?Sized>(
+/// Computes one record without recording it (预结算): `DUPLICATE_CLAIM` first, then
+/// [`validate`], then [`compute`] against the person's accumulators, then the checks.
+/// Returns the settlement and the accumulators it would leave.
+pub fn preview<S: LedgerStore + ?Sized>(
     policy: &Policy,
     refdata: &RefData,
     store: &mut S,
     draft: &ClaimDraft<'_>,
     explain: bool,
-) -> Result<Settlement, Rejection> {
+) -> Result<(Settlement, YearAccumulators), SettleError> {
     if store.is_settled(draft.claim_id) {
         return Err(Rejection::new(
             RejectCode::DuplicateClaim,
@@ -44,19 +107,27 @@ pub fn settle<S: LedgerStore + ?Sized>(
                 "结算单号 claim_id={} 已结算，不能重复结算",
                 shown(draft.claim_id)
             ),
-        ));
+        )
+        .into());
     }
     let claim = validate(policy, refdata, draft)?;
-    let acc = store.accumulators(claim.person, claim.year());
-    let settlement = compute(policy, refdata, &claim, &acc, explain);
-    store.record_settlement(
-        draft.claim_id,
-        SettledEntry {
-            person: claim.person,
-            year: settlement.year,
-            delta: settlement.delta,
-        },
-    );
+    let mut after = store.accumulators(claim.person, claim.year());
+    let settlement = compute(policy, refdata, &claim, &after, explain);
+    after.add(&settlement.delta);
+    checks::settlement(policy, &settlement, &after)?;
+    Ok((settlement, after))
+}
+
+/// Settles one record: [`preview`], then records it. A rejection or a fault changes nothing.
+pub fn settle<S: LedgerStore + ?Sized>(
+    policy: &Policy,
+    refdata: &RefData,
+    store: &mut S,
+    draft: &ClaimDraft<'_>,
+    explain: bool,
+) -> Result<Settlement, SettleError> {
+    let (settlement, after) = preview(policy, refdata, store, draft, explain)?;
+    store.record_settlement(draft.claim_id, &settlement, &after);
     Ok(settlement)
 }
 
@@ -64,13 +135,18 @@ pub fn settle<S: LedgerStore + ?Sized>(
 pub fn reverse<S: LedgerStore + ?Sized>(
     store: &mut S,
     target: &str,
-) -> Result<SettledEntry, Rejection> {
-    store.remove_settlement(target).ok_or_else(|| {
+) -> Result<SettledEntry, SettleError> {
+    let entry = store.settled(target).ok_or_else(|| {
         Rejection::new(
             RejectCode::UnknownClaim,
             format!("要撤销的结算单 target={} 不存在或已撤销", shown(target)),
         )
-    })
+    })?;
+    let mut after = store.accumulators(entry.person, entry.year);
+    after.subtract(&entry.delta);
+    checks::reversal(&after)?;
+    store.record_reversal(target, &entry, &after);
+    Ok(entry)
 }
 
 /// Settled claims held compactly for large batches: claim ids packed in one string, each
@@ -218,26 +294,13 @@ impl MemLedger {
 }
 
 impl MemLedger {
-    /// Adds `delta` to one person-year (low-level: for stores that shard a ledger).
-    pub fn add_accumulators(&mut self, person: u32, year: u16, delta: &YearAccumulators) {
-        // A zero change leaves no entry behind: absent and all-zero mean the same.
-        if delta.is_zero() {
-            return;
-        }
-        self.accumulators
-            .entry((person, year))
-            .or_default()
-            .add(delta);
-    }
-
-    /// Subtracts `delta` from one person-year, dropping it when it returns to zero.
-    pub fn subtract_accumulators(&mut self, person: u32, year: u16, delta: &YearAccumulators) {
-        let key = (person, year);
-        if let Some(acc) = self.accumulators.get_mut(&key) {
-            acc.subtract(delta);
-            if acc.is_zero() {
-                self.accumulators.remove(&key);
-            }
+    /// Sets one person-year's accumulators (low-level: for stores that shard a ledger). A
+    /// zero value leaves no entry behind: absent and all-zero mean the same.
+    pub fn put_accumulators(&mut self, person: u32, year: u16, acc: &YearAccumulators) {
+        if acc.is_zero() {
+            self.accumulators.remove(&(person, year));
+        } else {
+            self.accumulators.insert((person, year), *acc);
         }
     }
 
@@ -266,15 +329,18 @@ impl LedgerStore for MemLedger {
             .unwrap_or_default()
     }
 
-    fn record_settlement(&mut self, claim_id: &str, entry: SettledEntry) {
-        self.add_accumulators(entry.person, entry.year, &entry.delta);
-        self.insert_settled(claim_id, entry);
+    fn settled(&mut self, claim_id: &str) -> Option<SettledEntry> {
+        self.settled_entry(claim_id)
     }
 
-    fn remove_settlement(&mut self, claim_id: &str) -> Option<SettledEntry> {
-        let entry = self.take_settled(claim_id)?;
-        self.subtract_accumulators(entry.person, entry.year, &entry.delta);
-        Some(entry)
+    fn record_settlement(&mut self, claim_id: &str, s: &Settlement, after: &YearAccumulators) {
+        self.put_accumulators(s.person, s.year, after);
+        self.insert_settled(claim_id, s.entry());
+    }
+
+    fn record_reversal(&mut self, claim_id: &str, entry: &SettledEntry, after: &YearAccumulators) {
+        self.put_accumulators(entry.person, entry.year, after);
+        self.take_settled(claim_id);
     }
 }
 

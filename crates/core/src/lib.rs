@@ -4,11 +4,13 @@
 //! no I/O, no clock, no database, no async. Adapters (files, storage, gateway) call in here;
 //! they never decide a benefit themselves.
 
+pub mod checks;
 pub mod claim;
 pub mod contribution;
 pub mod date;
 pub mod engine;
 pub mod explain;
+pub mod funds;
 pub mod ledger;
 pub mod money;
 pub mod policy;
@@ -18,7 +20,7 @@ pub mod visit;
 pub use claim::{validate, Claim, ClaimDraft, LineDraft, LinesDraft, RejectCode, Rejection, Val};
 pub use date::{Date, DateRange};
 pub use engine::{compute, split_line, Amounts, LineSplit, Settlement, YearAccumulators};
-pub use ledger::{reverse, settle, LedgerStore, MemLedger, SettledEntry};
+pub use ledger::{preview, reverse, settle, LedgerStore, MemLedger, SettleError, SettledEntry};
 pub use money::{format_fen, Fen, Ratio};
 pub use policy::{Policy, PolicyError};
 pub use refdata::RefData;

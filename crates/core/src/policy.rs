@@ -36,6 +36,8 @@ pub struct Policy {
     pub ceiling: Option<Ceiling>,
     /// 缴费 rules (residents' shares and subsidies; employees' rates, accounts, arrears).
     pub contribution: Option<crate::contribution::ContributionPolicy>,
+    /// The national fund pay type of each payer (`setldetail`).
+    pub fund_pay_types: crate::funds::FundPayTypes,
 }
 
 #[derive(Clone, Debug)]
@@ -386,6 +388,7 @@ struct RawPolicy {
     assistance: Option<RawAssistance>,
     ceiling: Option<RawCeiling>,
     contribution: Option<crate::contribution::RawContribution>,
+    fund_pay_types: Option<crate::funds::RawFundPayTypes>,
 }
 
 #[derive(Deserialize)]
@@ -751,7 +754,7 @@ impl Validator {
                 format!("补充保险层最多 {MAX_SUPPLEMENTARY} 个"),
             );
         }
-        let supplementary = raw
+        let supplementary: Vec<Supplementary> = raw
             .supplementary
             .iter()
             .enumerate()
@@ -763,6 +766,13 @@ impl Validator {
             .contribution
             .as_ref()
             .map(|c| crate::contribution::validate(self, c, m.year));
+        let fund_pay_types = self.fund_pay_types(
+            &raw,
+            &supplementary,
+            critical.is_some(),
+            assistance.is_some(),
+            ceiling.is_some(),
+        );
 
         let policy = Policy {
             name: m.name.clone(),
@@ -776,9 +786,42 @@ impl Validator {
             assistance,
             ceiling,
             contribution,
+            fund_pay_types,
         };
         self.check_med_type_overlap(&policy);
         policy
+    }
+
+    /// `[fund_pay_types]`, with one for every payer this policy's layers can pay.
+    fn fund_pay_types(
+        &mut self,
+        raw: &RawPolicy,
+        supplementary: &[Supplementary],
+        critical: bool,
+        assistance: bool,
+        ceiling: bool,
+    ) -> crate::funds::FundPayTypes {
+        use crate::funds::Payer;
+        let mut required = vec![Payer::Basic];
+        for (has, payers) in [
+            (critical, &[Payer::Critical][..]),
+            (assistance, &[Payer::Assistance]),
+            (ceiling, &[Payer::Other, Payer::Hospital]),
+        ] {
+            if has {
+                required.extend_from_slice(payers);
+            }
+        }
+        for s in supplementary {
+            required.push(match s.pays_into {
+                FundField::OthPay => Payer::Other,
+                FundField::CvlservPay => Payer::CivilServant,
+                FundField::HifobPay => Payer::LargeAmount,
+            });
+        }
+        crate::funds::fund_pay_types(raw.fund_pay_types.as_ref(), &required, |k, r| {
+            self.issue(k, r)
+        })
     }
 
     fn check_med_type_overlap(&mut self, p: &Policy) {

@@ -13,8 +13,8 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
 use std::sync::Mutex;
-use yibao_core::ledger::{reverse, settle, LedgerStore, MemLedger, SettledEntry};
-use yibao_core::{Policy, RefData, Rejection, YearAccumulators};
+use yibao_core::ledger::{reverse, settle, LedgerStore, MemLedger, SettleError, SettledEntry};
+use yibao_core::{Policy, RefData, Rejection, Settlement, YearAccumulators};
 
 /// Options of a batch run.
 #[derive(Clone, Copy, Debug)]
@@ -47,15 +47,18 @@ pub struct BatchStats {
     pub rejected_by_code: BTreeMap<&'static str, u64>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Outcome {
     Settled,
     Reversed,
     Rejected(&'static str),
+    /// An invariant broke (a defect): the run stops with it, nothing of it recorded.
+    Fault(String),
 }
 
 impl BatchStats {
-    fn count(&mut self, o: Outcome) {
+    /// Counts one outcome; a fault ends the run as an error.
+    fn count(&mut self, o: Outcome) -> io::Result<()> {
         self.records += 1;
         match o {
             Outcome::Settled => self.settled += 1,
@@ -64,7 +67,14 @@ impl BatchStats {
                 self.rejected += 1;
                 *self.rejected_by_code.entry(code).or_default() += 1;
             }
+            Outcome::Fault(message) => {
+                return Err(io::Error::other(format!(
+                    "第 {} 条记录：{message}",
+                    self.records
+                )))
+            }
         }
+        Ok(())
     }
 }
 
@@ -77,13 +87,13 @@ fn process<S: LedgerStore + ?Sized>(
     explain: bool,
     out: &mut Vec<u8>,
 ) -> Outcome {
-    let result: Result<Option<yibao_core::Settlement>, Rejection> = match rec {
+    let result: Result<Option<Settlement>, SettleError> = match rec {
         Record::Settle(raw) => settle(policy, refdata, store, &raw.draft(), explain).map(Some),
         Record::Reverse { target, .. } => match target.as_str() {
             Some(t) => reverse(store, t).map(|_| None),
-            None => Err(Rejection::invalid("撤销记录缺少字符串字段 target")),
+            None => Err(Rejection::invalid("撤销记录缺少字符串字段 target").into()),
         },
-        Record::Invalid { message, .. } => Err(Rejection::invalid(message.clone())),
+        Record::Invalid { message, .. } => Err(Rejection::invalid(message.clone()).into()),
     };
     let claim_id = rec.claim_id();
     match result {
@@ -95,7 +105,8 @@ fn process<S: LedgerStore + ?Sized>(
             write_reversal_ok(out, claim_id.unwrap_or_default());
             Outcome::Reversed
         }
-        Err(r) => {
+        Err(SettleError::Fault(v)) => Outcome::Fault(v.to_string()),
+        Err(SettleError::Refused(r)) => {
             write_rejection(out, claim_id, &r);
             Outcome::Rejected(r.code.as_str())
         }
@@ -153,20 +164,21 @@ impl LedgerStore for &ShardedLedger {
         self.person_shard(person).accumulators(person, year)
     }
 
-    fn record_settlement(&mut self, claim_id: &str, entry: SettledEntry) {
-        self.person_shard(entry.person)
-            .add_accumulators(entry.person, entry.year, &entry.delta);
-        self.claim_shard(claim_id).insert_settled(claim_id, entry);
+    fn settled(&mut self, claim_id: &str) -> Option<SettledEntry> {
+        self.claim_shard(claim_id).settled_entry(claim_id)
     }
 
-    fn remove_settlement(&mut self, claim_id: &str) -> Option<SettledEntry> {
-        let entry = self.claim_shard(claim_id).take_settled(claim_id)?;
-        self.person_shard(entry.person).subtract_accumulators(
-            entry.person,
-            entry.year,
-            &entry.delta,
-        );
-        Some(entry)
+    fn record_settlement(&mut self, claim_id: &str, s: &Settlement, after: &YearAccumulators) {
+        self.person_shard(s.person)
+            .put_accumulators(s.person, s.year, after);
+        self.claim_shard(claim_id)
+            .insert_settled(claim_id, s.entry());
+    }
+
+    fn record_reversal(&mut self, claim_id: &str, entry: &SettledEntry, after: &YearAccumulators) {
+        self.person_shard(entry.person)
+            .put_accumulators(entry.person, entry.year, after);
+        self.claim_shard(claim_id).take_settled(claim_id);
     }
 }
 
@@ -276,7 +288,10 @@ pub fn run_batch<R: BufRead, W: Write>(
             for &(s, e) in &ranges {
                 let rec = parse_line(&buf[s..e]);
                 let o = process(policy, refdata, &mut ledger, &rec, opts.explain, &mut out);
-                stats.count(o);
+                if let Err(e) = stats.count(o) {
+                    output.write_all(&out)?;
+                    return Err(e);
+                }
             }
             output.write_all(&out)?;
         }
@@ -331,7 +346,10 @@ pub fn run_batch<R: BufRead, W: Write>(
             let mut all = Vec::with_capacity(ordered.len() * 512);
             for (out, o) in ordered.into_iter().flatten() {
                 all.extend_from_slice(&out);
-                stats.count(o);
+                if let Err(e) = stats.count(o) {
+                    output.write_all(&all)?;
+                    return Err(e);
+                }
             }
             output.write_all(&all)?;
         }

@@ -327,6 +327,7 @@ async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes
                 .map(|b| (b, -1, r.0))
         }
         Err(Failure::Store(e)) => Err(e),
+        Err(Failure::Fault(m)) => return system_error(&msgid, &m),
     };
     match response {
         Ok((body, infcode, err_msg)) => {
@@ -354,7 +355,7 @@ async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes
     }
 }
 
-fn system_error(msgid: &str, e: &yibao_store::StoreError) -> Response {
+fn system_error(msgid: &str, e: &dyn std::fmt::Display) -> Response {
     tracing::error!(msgid, error = %e, "系统错误");
     json_response(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -369,8 +370,13 @@ fn system_error(msgid: &str, e: &yibao_store::StoreError) -> Response {
 
 /// Why a transaction did not complete.
 enum Failure {
+    /// The input is wrong: answered with `infcode -1` and recorded as the msgid's answer.
     Refused(Refusal),
+    /// The database failed: a system error, nothing recorded, the same msgid may be resent.
     Store(yibao_store::StoreError),
+    /// Something the gateway holds is inconsistent (a broken invariant, an unreadable stored
+    /// row): a system error like `Store`, nothing recorded.
+    Fault(String),
 }
 
 impl From<Refusal> for Failure {

@@ -201,7 +201,11 @@ fn arrears_suspend_and_a_deferral_restores() {
             &draft("E1", "2024-09-05"),
             false,
         );
-        assert_eq!(r.unwrap_err().code, RejectCode::NotEnrolled, "{backend}");
+        assert_eq!(
+            r.unwrap_err().refusal().unwrap().code,
+            RejectCode::NotEnrolled,
+            "{backend}"
+        );
         let ok = yibao_core::settle(
             &policy,
             &refdata,

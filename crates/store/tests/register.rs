@@ -337,6 +337,7 @@ fn a_locked_person_is_refused_until_unlocked() {
             false,
         )
         .unwrap_err();
+        let r = r.refusal().unwrap();
         assert_eq!(r.code, RejectCode::NotEnrolled);
         assert!(r.message.contains("锁定"), "{}", r.message);
         // Before the lock the person was covered.

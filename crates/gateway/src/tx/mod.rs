@@ -5,10 +5,10 @@
 use crate::wire::{array, object, Obj, Refusal};
 use crate::{Failure, Gateway};
 use serde_json::{json, Map, Value};
-use yibao_core::claim::{shown, validate_line, LineFieldNames};
-use yibao_core::ledger::{settle, LedgerStore, SettledEntry};
+use yibao_core::claim::{shown, stored_line, validate_line, Line, LineFieldNames};
+use yibao_core::ledger::{preview, reverse, settle, LedgerStore, SettleError, SettledEntry};
 use yibao_core::money::format_fen;
-use yibao_core::refdata::{mask_certno, ItemClass};
+use yibao_core::refdata::{mask_certno, parse_price_scaled, ItemClass};
 use yibao_core::visit::{transition, VisitAction, VisitKind, VisitState};
 use yibao_core::{ClaimDraft, LineDraft, LinesDraft, Settlement, Val, YearAccumulators};
 use yibao_store::{

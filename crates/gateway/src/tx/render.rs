@@ -1,6 +1,7 @@
 //! Rendering typed results as the national interface's fields.
 
 use super::*;
+use yibao_core::funds::FundPayTypes;
 
 /// A ratio as numeric(5,4): `0.9000`.
 pub(super) fn ratio_text(r: yibao_core::Ratio) -> String {
@@ -24,19 +25,13 @@ pub(super) fn class_level(c: ItemClass) -> &'static str {
     }
 }
 
-pub(super) fn fund_type(insutype: &str) -> (&'static str, &'static str) {
-    match insutype {
-        "310" => ("310100", "职工基本医疗保险统筹基金"),
-        _ => ("390100", "城乡居民基本医疗保险基金"),
-    }
-}
-
 pub(super) fn setl_output(
     v: &Visit,
     setl_id: Option<&str>,
     person: &yibao_core::refdata::Person,
     s: &Settlement,
     setl_time: &str,
+    funds: &FundPayTypes,
 ) -> Value {
     let a = &s.amounts;
     let mut info = Map::new();
@@ -62,25 +57,21 @@ pub(super) fn setl_output(
     info.insert("clr_type".into(), json!(clr_type(v.kind)));
     info.insert("clr_way".into(), json!("01"));
     info.insert("medins_setl_id".into(), json!(""));
-    let (code, name) = fund_type(&v.insutype);
-    let mut detail = Vec::new();
-    for (t, n, amount) in [
-        (code, name, a.hifp_pay),
-        ("390200", "城乡居民大病保险资金", a.hifmi_pay),
-        ("610100", "医疗救助基金", a.maf_pay),
-        ("999999", "其他基金（兜底等）", a.oth_pay),
-    ] {
-        if amount != 0 {
-            detail.push(json!({
-                "fund_pay_type": t,
-                "fund_pay_type_name": n,
-                "inscp_scp_amt": format_fen(a.inscp_scp_amt),
+    // The funds' lines: they add up to fund_pay_sumamt.
+    let detail: Vec<Value> = s
+        .funds
+        .funds()
+        .map(|l| {
+            json!({
+                "fund_pay_type": l.code.to_string(),
+                "fund_pay_type_name": funds.of(l.payer).map(|t| t.name.as_str()).unwrap_or_default(),
+                "inscp_scp_amt": format_fen(l.base),
                 "crt_payb_lmt_amt": "",
-                "fund_payamt": format_fen(amount),
+                "fund_payamt": format_fen(l.amount),
                 "setl_proc_info": "",
-            }));
-        }
-    }
+            })
+        })
+        .collect();
     json!({ "setlinfo": Value::Object(info), "setldetail": detail })
 }
 

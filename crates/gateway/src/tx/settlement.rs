@@ -3,26 +3,114 @@
 use super::render::{clr_type, negated, setl_output};
 use super::*;
 
-/// Holds one person-year's accumulators for the engine's [`settle`] and catches what it records.
-pub(super) struct OneClaim {
+/// The gateway's ledger for one visit's transaction: the engine reads the person-year's
+/// accumulators as this transaction read them, and records through its typed writes, so the
+/// accumulator arithmetic and the checks are the core's (`ledger::settle` / `reverse`).
+/// Its reference data holds the visit's one person, at index 0.
+struct VisitLedger<'a> {
+    g: &'a mut GatewayTx,
+    visit: &'a Visit,
+    year: u16,
+    /// The person-year's accumulators as read in this transaction.
     acc: YearAccumulators,
-    recorded: Option<SettledEntry>,
+    /// This message's id (the settlement's or reversal's `msgid`).
+    msgid: &'a str,
+    /// What a settlement records besides the core's value.
+    new: Option<NewSettlement<'a>>,
+    /// The stored settlement a reversal takes back.
+    stored: Option<&'a SettlementRecord>,
 }
 
-impl LedgerStore for OneClaim {
+struct NewSettlement<'a> {
+    setl_id: String,
+    setl_date: yibao_core::Date,
+    /// Renders the answer, which is stored with the settlement.
+    render: &'a dyn Fn(&Settlement) -> Value,
+    output: Option<Value>,
+}
+
+impl LedgerStore for VisitLedger<'_> {
     fn is_settled(&mut self, _claim_id: &str) -> bool {
-        // The visit's state machine has already refused a second settlement.
-        false
+        self.visit.state == VisitState::Settled
     }
-    fn accumulators(&mut self, _person: u32, _year: u16) -> YearAccumulators {
+
+    fn accumulators(&mut self, _person: u32, year: u16) -> YearAccumulators {
+        debug_assert_eq!(year, self.year);
         self.acc
     }
-    fn record_settlement(&mut self, _claim_id: &str, entry: SettledEntry) {
-        self.recorded = Some(entry);
+
+    fn settled(&mut self, claim_id: &str) -> Option<SettledEntry> {
+        self.stored
+            .filter(|s| s.setl_id == claim_id && !s.reversed)
+            .map(|s| SettledEntry {
+                person: 0,
+                year: s.year,
+                delta: s.delta,
+            })
     }
-    fn remove_settlement(&mut self, _claim_id: &str) -> Option<SettledEntry> {
-        None
+
+    fn record_settlement(&mut self, _claim_id: &str, s: &Settlement, after: &YearAccumulators) {
+        let Some(new) = self.new.as_mut() else {
+            return;
+        };
+        let v = self.visit;
+        let output = (new.render)(s);
+        self.g.put_accumulators(&v.psn_no, s.year, after);
+        self.g.insert_settlement(&SettlementRecord {
+            setl_id: new.setl_id.clone(),
+            mdtrt_id: v.mdtrt_id.clone(),
+            psn_no: v.psn_no.clone(),
+            fixmedins_code: v.fixmedins_code.clone(),
+            insutype: v.insutype.clone(),
+            clr_type: clr_type(v.kind).into(),
+            year: s.year,
+            setl_date: new.setl_date,
+            medfee_sumamt: s.amounts.medfee_sumamt,
+            fund_pay_sumamt: s.amounts.fund_pay_sumamt,
+            acct_pay: s.amounts.acct_pay,
+            delta: s.delta,
+            output: output.to_string(),
+            msgid: self.msgid.to_string(),
+            reversed: false,
+        });
+        new.output = Some(output);
     }
+
+    fn record_reversal(&mut self, claim_id: &str, entry: &SettledEntry, after: &YearAccumulators) {
+        self.g
+            .put_accumulators(&self.visit.psn_no, entry.year, after);
+        self.g.insert_reversal(claim_id, self.msgid);
+    }
+}
+
+/// A settlement's refusal is the hospital's to fix; a broken invariant is a system fault.
+fn settle_failure(e: SettleError) -> Failure {
+    match e {
+        SettleError::Refused(r) => refuse(format!("{}（{}）", r.message, r.code.as_str())),
+        SettleError::Fault(v) => Failure::Fault(v.to_string()),
+    }
+}
+
+/// The visit's uploaded lines as the engine's lines (checked when uploaded).
+fn checked_lines(refdata: &yibao_core::RefData, lines: &[FeeLine]) -> Result<Vec<Line>, Failure> {
+    let scaled = |n: usize, field: &str, text: &str| {
+        parse_price_scaled(text).map_err(|e| {
+            Failure::Fault(format!(
+                "库中第 {n} 条费用明细的 {field}={} 无效：{e}",
+                shown(text)
+            ))
+        })
+    };
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let n = i + 1;
+            let (price, qty) = (scaled(n, "pric", &l.pric)?, scaled(n, "cnt", &l.cnt)?);
+            stored_line(refdata, n, &l.med_list_codg, price, qty, l.amount_fen, None)
+                .map_err(|r| refuse(format!("{}（{}）", r.message, r.code.as_str())))
+        })
+        .collect()
 }
 
 /// 2206 / 2303 预结算 (`record` false) and 2207 / 2304 结算.
@@ -111,18 +199,6 @@ pub(super) async fn settlement(
         .add_person(person.clone())
         .map_err(|e| refuse(e.to_string()))?;
     let (begn_text, end_text) = (v.begndate.to_string(), end.to_string());
-    let amounts: Vec<String> = lines.iter().map(|l| format_fen(l.amount_fen)).collect();
-    let drafts: Vec<LineDraft<'_>> = lines
-        .iter()
-        .zip(&amounts)
-        .map(|(l, amount)| LineDraft {
-            code: Val::Text(&l.med_list_codg),
-            price: Val::Text(&l.pric),
-            qty: Val::Text(&l.cnt),
-            amount: Val::Text(amount),
-            date: Val::Missing,
-        })
-        .collect();
     let draft = ClaimDraft {
         claim_id: &v.mdtrt_id,
         psn_no: Val::Text(&v.psn_no),
@@ -131,15 +207,10 @@ pub(super) async fn settlement(
         begndate: Val::Text(&begn_text),
         enddate: Val::Text(&end_text),
         dise_codg: Val::Text(&v.dise_codg),
-        lines: LinesDraft::List(drafts),
+        lines: LinesDraft::Checked(checked_lines(&refdata, &lines)?),
     };
     let year = end.year();
-    let mut one = OneClaim {
-        acc: g.accumulators(&v.psn_no, year, record).await?,
-        recorded: None,
-    };
-    let settled = settle(&policy, &refdata, &mut one, &draft, false)
-        .map_err(|r| refuse(format!("{}（{}）", r.message, r.code.as_str())))?;
+    let acc = g.accumulators(&v.psn_no, year, record).await?;
     let (today, stamp) = crate::wire::beijing_now();
     let setl_time = format!(
         "{} {}:{}:{}",
@@ -148,34 +219,39 @@ pub(super) async fn settlement(
         &stamp[10..12],
         &stamp[12..14]
     );
+    let funds = &policy.fund_pay_types;
     if !record {
-        return Ok(setl_output(&v, None, &person, &settled, &setl_time));
+        let mut ledger = VisitLedger {
+            g,
+            visit: &v,
+            year,
+            acc,
+            msgid: &meta.msgid,
+            new: None,
+            stored: None,
+        };
+        let (s, _) =
+            preview(&policy, &refdata, &mut ledger, &draft, false).map_err(settle_failure)?;
+        return Ok(setl_output(&v, None, &person, &s, &setl_time, funds));
     }
     let setl_id = format!("ST{}", meta.msgid);
-    let output = setl_output(&v, Some(&setl_id), &person, &settled, &setl_time);
-    let entry = one
-        .recorded
-        .ok_or_else(|| refuse("结算未记录（内部错误）"))?;
-    let mut acc = one.acc;
-    acc.add(&entry.delta);
-    g.put_accumulators(&v.psn_no, year, &acc);
-    g.insert_settlement(&SettlementRecord {
-        setl_id: setl_id.clone(),
-        mdtrt_id: v.mdtrt_id.clone(),
-        psn_no: v.psn_no.clone(),
-        fixmedins_code: v.fixmedins_code.clone(),
-        insutype: v.insutype.clone(),
-        clr_type: clr_type(kind).into(),
+    let render = |s: &Settlement| setl_output(&v, Some(&setl_id), &person, s, &setl_time, funds);
+    let mut ledger = VisitLedger {
+        g,
+        visit: &v,
         year,
-        setl_date: today,
-        medfee_sumamt: settled.amounts.medfee_sumamt,
-        fund_pay_sumamt: settled.amounts.fund_pay_sumamt,
-        acct_pay: settled.amounts.acct_pay,
-        delta: entry.delta,
-        output: output.to_string(),
-        msgid: meta.msgid.clone(),
-        reversed: false,
-    });
+        acc,
+        msgid: &meta.msgid,
+        new: Some(NewSettlement {
+            setl_id: setl_id.clone(),
+            setl_date: today,
+            render: &render,
+            output: None,
+        }),
+        stored: None,
+    };
+    settle(&policy, &refdata, &mut ledger, &draft, false).map_err(settle_failure)?;
+    let output = ledger.new.and_then(|n| n.output).unwrap_or_default();
     v.state = next;
     g.update_visit(&v);
     meta.target = format!("{} {}", v.mdtrt_id, setl_id);
@@ -220,10 +296,17 @@ pub(super) async fn reversal(
         )));
     }
     v.state = step(&v, VisitAction::Reverse)?;
-    let mut acc = g.accumulators(&v.psn_no, s.year, true).await?;
-    acc.subtract(&s.delta);
-    g.put_accumulators(&v.psn_no, s.year, &acc);
-    g.insert_reversal(&setl_id, &meta.msgid);
+    let acc = g.accumulators(&v.psn_no, s.year, true).await?;
+    let mut ledger = VisitLedger {
+        g,
+        visit: &v,
+        year: s.year,
+        acc,
+        msgid: &meta.msgid,
+        new: None,
+        stored: Some(&s),
+    };
+    reverse(&mut ledger, &setl_id).map_err(settle_failure)?;
     g.update_visit(&v);
     meta.target = format!("{} {}", v.mdtrt_id, setl_id);
     Ok(negated(&s.output))
