@@ -235,46 +235,9 @@ pub fn validate<'a>(
             return Err(Rejection::invalid("字段 dise_codg 的类型错误：应为字符串"));
         }
     };
-    let count = match &draft.lines {
-        LinesDraft::List(l) => l.len(),
-        LinesDraft::Checked(l) => l.len(),
-        LinesDraft::Missing => return Err(Rejection::invalid("缺少费用明细 lines")),
-        LinesDraft::WrongType => {
-            return Err(Rejection::invalid("费用明细 lines 的类型错误：应为数组"));
-        }
-    };
-    if count == 0 {
-        return Err(Rejection::invalid("费用明细 lines 为空"));
-    }
-    if count > MAX_LINES_PER_CLAIM {
-        return Err(Rejection::invalid(format!(
-            "费用明细 lines 有 {count} 条，超过上限 {MAX_LINES_PER_CLAIM}"
-        )));
-    }
+    let count = line_count(&draft.lines)?;
 
-    let p = &refdata.persons[person as usize];
-    if !p.enrolled(enddate.year()) {
-        return Err(Rejection::new(
-            RejectCode::NotEnrolled,
-            format!(
-                "人员 {} 未参保或未缴费：{} 年度",
-                shown(psn_no),
-                enddate.year()
-            ),
-        ));
-    }
-    if let Some(susp) = p.suspension_on(enddate) {
-        return Err(Rejection::new(
-            RejectCode::NotEnrolled,
-            format!(
-                "人员 {} 在 {enddate} 待遇暂停（{}，{} 至 {}）",
-                shown(psn_no),
-                susp.reason,
-                susp.range.from,
-                susp.range.to
-            ),
-        ));
-    }
+    covered(&refdata.persons[person as usize], psn_no, enddate)?;
 
     let lines = match &draft.lines {
         LinesDraft::List(drafts) => {
@@ -308,6 +271,55 @@ pub fn validate<'a>(
         chronic_group,
         lines,
     })
+}
+
+/// The number of lines of a draft, refused when there are none, too many, or no list.
+fn line_count(lines: &LinesDraft<'_>) -> Result<usize, Rejection> {
+    let count = match lines {
+        LinesDraft::List(l) => l.len(),
+        LinesDraft::Checked(l) => l.len(),
+        LinesDraft::Missing => return Err(Rejection::invalid("缺少费用明细 lines")),
+        LinesDraft::WrongType => {
+            return Err(Rejection::invalid("费用明细 lines 的类型错误：应为数组"));
+        }
+    };
+    if count == 0 {
+        return Err(Rejection::invalid("费用明细 lines 为空"));
+    }
+    if count > MAX_LINES_PER_CLAIM {
+        return Err(Rejection::invalid(format!(
+            "费用明细 lines 有 {count} 条，超过上限 {MAX_LINES_PER_CLAIM}"
+        )));
+    }
+    Ok(count)
+}
+
+/// `NOT_ENROLLED` unless the person is enrolled and paid for the year of `enddate` and not
+/// suspended on it.
+fn covered(p: &crate::refdata::Person, psn_no: &str, enddate: Date) -> Result<(), Rejection> {
+    if !p.enrolled(enddate.year()) {
+        return Err(Rejection::new(
+            RejectCode::NotEnrolled,
+            format!(
+                "人员 {} 未参保或未缴费：{} 年度",
+                shown(psn_no),
+                enddate.year()
+            ),
+        ));
+    }
+    if let Some(susp) = p.suspension_on(enddate) {
+        return Err(Rejection::new(
+            RejectCode::NotEnrolled,
+            format!(
+                "人员 {} 在 {enddate} 待遇暂停（{}，{} 至 {}）",
+                shown(psn_no),
+                susp.reason,
+                susp.range.from,
+                susp.range.to
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The names a caller's fee-line fields go by, for messages.

@@ -233,6 +233,24 @@ fn room(cap: Fen, used: Fen) -> Fen {
 
 /// Computes a validated claim against the person's accumulators for the claim's year.
 /// Does not change anything: the caller applies `delta` where it keeps state.
+/// One computation in progress: its inputs and what is worked out so far. Each layer is a
+/// method, run in the order of the policy sheet by [`compute`].
+struct Run<'p, 'c> {
+    policy: &'p Policy,
+    refdata: &'p RefData,
+    claim: &'p Claim<'c>,
+    acc: &'p YearAccumulators,
+    person: &'p Person,
+    level: crate::refdata::Level,
+    on: crate::date::Date,
+    ex: Option<Box<Explanation>>,
+    a: Amounts,
+    delta: YearAccumulators,
+    basic_ratio: Ratio,
+}
+
+/// Computes a validated claim against the person's accumulators for the claim's year.
+/// Does not change anything: the caller applies `delta` where it keeps state.
 pub fn compute(
     policy: &Policy,
     refdata: &RefData,
@@ -240,418 +258,485 @@ pub fn compute(
     acc: &YearAccumulators,
     explain: bool,
 ) -> Settlement {
-    let person = &refdata.persons[claim.person as usize];
-    let level = refdata.institutions()[claim.institution as usize].level;
-    let on = claim.enddate;
-    let mut ex = explain.then(Box::<Explanation>::default);
-    let mut a = Amounts::default();
-    let mut delta = YearAccumulators::default();
+    let mut run = Run {
+        policy,
+        refdata,
+        claim,
+        acc,
+        person: &refdata.persons[claim.person as usize],
+        level: refdata.institutions()[claim.institution as usize].level,
+        on: claim.enddate,
+        ex: explain.then(Box::<Explanation>::default),
+        a: Amounts::default(),
+        delta: YearAccumulators::default(),
+        basic_ratio: Ratio::ZERO,
+    };
+    run.classify_lines();
+    match claim.kind {
+        VisitKind::Inpatient => run.basic_inpatient(),
+        VisitKind::Outpatient => run.basic_outpatient(),
+        VisitKind::Chronic => run.basic_chronic(),
+    }
+    let compliant_burden = run.critical();
+    let (remaining_burden, supplementary_total) = run.supplementary(compliant_burden);
+    run.assistance(remaining_burden);
+    run.ceiling(supplementary_total);
+    run.finish()
+}
 
-    // §2 line classification.
-    for line in &claim.lines {
-        let item = &refdata.catalog()[line.item as usize];
-        let amount = line.amount;
-        let LineSplit {
-            fulamt,
-            over,
-            pre,
-            inscp,
-        } = split_line(item, line);
-        a.medfee_sumamt += amount;
-        a.fulamt_ownpay_amt += fulamt;
-        a.overlmt_selfpay += over;
-        a.preselfpay_amt += pre;
-        a.inscp_scp_amt += inscp;
-        if let Some(ex) = ex.as_mut() {
-            ex.lines
-                .push(LineExplanation::new(item, line, fulamt, over, pre, inscp));
+impl Run<'_, '_> {
+    fn applies(&self, med_types: &[String]) -> bool {
+        med_types.iter().any(|m| m == self.claim.med_type)
+    }
+
+    /// §2 line classification.
+    fn classify_lines(&mut self) {
+        for line in &self.claim.lines {
+            let item = &self.refdata.catalog()[line.item as usize];
+            let amount = line.amount;
+            let LineSplit {
+                fulamt,
+                over,
+                pre,
+                inscp,
+            } = split_line(item, line);
+            self.a.medfee_sumamt += amount;
+            self.a.fulamt_ownpay_amt += fulamt;
+            self.a.overlmt_selfpay += over;
+            self.a.preselfpay_amt += pre;
+            self.a.inscp_scp_amt += inscp;
+            if let Some(ex) = self.ex.as_mut() {
+                ex.lines
+                    .push(LineExplanation::new(item, line, fulamt, over, pre, inscp));
+            }
         }
     }
 
-    // §3 basic fund.
-    let basic = &policy.basic;
-    let mut basic_ratio = Ratio::ZERO;
-    let offsite_registered = person.offsite_registered(claim.begndate);
-    match claim.kind {
-        VisitKind::Inpatient => {
-            let ip = &basic.inpatient;
-            let rate = ip
-                .rate(level, offsite_registered)
-                .expect("policy validation guarantees a rate row for every level");
-            let tilt = first_tilt(&ip.tilts, person, on);
-            let mut dedc_std = rate.deductible;
-            let mut note = format!("{}级起付线 {}", level.code(), Yuan(rate.deductible));
-            if tilt.is_some_and(|t| t.waives_deductible_at(level)) {
-                dedc_std = 0;
-                note.push_str("，倾斜政策免起付线");
-            } else if acc.admissions > 0 {
-                dedc_std = match ip.repeat {
-                    RepeatRule::None => dedc_std,
-                    RepeatRule::Factor(f) => apply_ratio(dedc_std, f),
-                    RepeatRule::Step { step, floor } => {
-                        (dedc_std - step.saturating_mul(acc.admissions)).max(floor)
-                    }
-                };
-                note.push_str(&format!(
-                    "，年内第 {} 次住院，起付线调整为 {}",
-                    acc.admissions + 1,
-                    Yuan(dedc_std)
-                ));
-            }
-            a.act_pay_dedc = a.inscp_scp_amt.min(dedc_std);
-            let pool_base = a.inscp_scp_amt - a.act_pay_dedc;
-            basic_ratio = rate
+    /// §3 basic fund, inpatient.
+    fn basic_inpatient(&mut self) {
+        let basic = &self.policy.basic;
+        let offsite_registered = self.person.offsite_registered(self.claim.begndate);
+        let ip = &basic.inpatient;
+        let rate = ip
+            .rate(self.level, offsite_registered)
+            .expect("policy validation guarantees a rate row for every level");
+        let tilt = first_tilt(&ip.tilts, self.person, self.on);
+        let mut dedc_std = rate.deductible;
+        let mut note = format!("{}级起付线 {}", self.level.code(), Yuan(rate.deductible));
+        if tilt.is_some_and(|t| t.waives_deductible_at(self.level)) {
+            dedc_std = 0;
+            note.push_str("，倾斜政策免起付线");
+        } else if self.acc.admissions > 0 {
+            dedc_std = match ip.repeat {
+                RepeatRule::None => dedc_std,
+                RepeatRule::Factor(f) => apply_ratio(dedc_std, f),
+                RepeatRule::Step { step, floor } => {
+                    (dedc_std - step.saturating_mul(self.acc.admissions)).max(floor)
+                }
+            };
+            note.push_str(&format!(
+                "，年内第 {} 次住院，起付线调整为 {}",
+                self.acc.admissions + 1,
+                Yuan(dedc_std)
+            ));
+        }
+        self.a.act_pay_dedc = self.a.inscp_scp_amt.min(dedc_std);
+        let pool_base = self.a.inscp_scp_amt - self.a.act_pay_dedc;
+        self.basic_ratio = rate
+            .ratio
+            .plus_capped(tilt.map_or(Ratio::ZERO, |t| t.ratio_points));
+        let raw = apply_ratio(pool_base, self.basic_ratio);
+        let cap_room = room(basic.annual_cap, self.acc.basic_paid);
+        self.a.hifp_pay = raw.min(cap_room);
+        self.delta.admissions = 1;
+        self.delta.basic_paid = self.a.hifp_pay;
+        if let Some(ex) = self.ex.as_mut() {
+            ex.layers.push(LayerExplanation {
+                layer: "hifp_pay",
+                name: format!("{}（住院）", basic.name),
+                base: Yuan(pool_base),
+                deductible: Some(Yuan(self.a.act_pay_dedc)),
+                ratio: Some(self.basic_ratio),
+                cap: Some(Yuan(basic.annual_cap)),
+                cap_room: Some(Yuan(cap_room)),
+                cap_hit: raw > cap_room,
+                paid: Yuan(self.a.hifp_pay),
+                note,
+                ..Default::default()
+            });
+        }
+    }
+
+    /// §3 basic fund, 门诊统筹.
+    fn basic_outpatient(&mut self) {
+        let basic = &self.policy.basic;
+        let op = basic
+            .outpatient
+            .as_ref()
+            .expect("kind implies outpatient rules");
+        if op.levels.contains(&self.level) {
+            let tilt = first_tilt(&op.tilts, self.person, self.on);
+            let waived = tilt.is_some_and(|t| t.waives_deductible_at(self.level));
+            let ded_room = if waived {
+                0
+            } else {
+                room(op.annual_deductible, self.acc.outpatient_deductible)
+            };
+            self.a.act_pay_dedc = self.a.inscp_scp_amt.min(ded_room);
+            let pool_base = self.a.inscp_scp_amt - self.a.act_pay_dedc;
+            self.basic_ratio = op
                 .ratio
                 .plus_capped(tilt.map_or(Ratio::ZERO, |t| t.ratio_points));
-            let raw = apply_ratio(pool_base, basic_ratio);
-            let cap_room = room(basic.annual_cap, acc.basic_paid);
-            a.hifp_pay = raw.min(cap_room);
-            delta.admissions = 1;
-            delta.basic_paid = a.hifp_pay;
-            if let Some(ex) = ex.as_mut() {
-                ex.layers.push(LayerExplanation {
-                    layer: "hifp_pay",
-                    name: format!("{}（住院）", basic.name),
-                    base: Yuan(pool_base),
-                    deductible: Some(Yuan(a.act_pay_dedc)),
-                    ratio: Some(basic_ratio),
-                    cap: Some(Yuan(basic.annual_cap)),
-                    cap_room: Some(Yuan(cap_room)),
-                    cap_hit: raw > cap_room,
-                    paid: Yuan(a.hifp_pay),
-                    note,
-                    ..Default::default()
-                });
-            }
-        }
-        VisitKind::Outpatient => {
-            let op = basic
-                .outpatient
-                .as_ref()
-                .expect("kind implies outpatient rules");
-            if op.levels.contains(&level) {
-                let tilt = first_tilt(&op.tilts, person, on);
-                let waived = tilt.is_some_and(|t| t.waives_deductible_at(level));
-                let ded_room = if waived {
-                    0
+            let raw = apply_ratio(pool_base, self.basic_ratio);
+            let cap_room = room(op.annual_cap, self.acc.outpatient_paid);
+            self.a.hifp_pay = raw.min(cap_room);
+            self.delta.outpatient_deductible = self.a.act_pay_dedc;
+            self.delta.outpatient_paid = self.a.hifp_pay;
+            if let Some(ex) = self.ex.as_mut() {
+                let note = if waived {
+                    "门诊统筹，倾斜政策免起付线".to_string()
                 } else {
-                    room(op.annual_deductible, acc.outpatient_deductible)
+                    format!(
+                        "门诊统筹，年度起付线 {}，此前已累计 {}",
+                        Yuan(op.annual_deductible),
+                        Yuan(self.acc.outpatient_deductible)
+                    )
                 };
-                a.act_pay_dedc = a.inscp_scp_amt.min(ded_room);
-                let pool_base = a.inscp_scp_amt - a.act_pay_dedc;
-                basic_ratio = op
-                    .ratio
-                    .plus_capped(tilt.map_or(Ratio::ZERO, |t| t.ratio_points));
-                let raw = apply_ratio(pool_base, basic_ratio);
-                let cap_room = room(op.annual_cap, acc.outpatient_paid);
-                a.hifp_pay = raw.min(cap_room);
-                delta.outpatient_deductible = a.act_pay_dedc;
-                delta.outpatient_paid = a.hifp_pay;
-                if let Some(ex) = ex.as_mut() {
-                    let note = if waived {
-                        "门诊统筹，倾斜政策免起付线".to_string()
-                    } else {
-                        format!(
-                            "门诊统筹，年度起付线 {}，此前已累计 {}",
-                            Yuan(op.annual_deductible),
-                            Yuan(acc.outpatient_deductible)
-                        )
-                    };
-                    ex.layers.push(LayerExplanation {
-                        layer: "hifp_pay",
-                        name: format!("{}（门诊统筹）", basic.name),
-                        base: Yuan(pool_base),
-                        deductible: Some(Yuan(a.act_pay_dedc)),
-                        ratio: Some(basic_ratio),
-                        cap: Some(Yuan(op.annual_cap)),
-                        cap_room: Some(Yuan(cap_room)),
-                        cap_hit: raw > cap_room,
-                        paid: Yuan(a.hifp_pay),
-                        note,
-                        ..Default::default()
-                    });
-                }
-            } else if let Some(ex) = ex.as_mut() {
                 ex.layers.push(LayerExplanation {
                     layer: "hifp_pay",
                     name: format!("{}（门诊统筹）", basic.name),
-                    note: format!("门诊统筹仅在指定等级机构支付，{}级机构不支付", level.code()),
-                    ..Default::default()
-                });
-            }
-        }
-        VisitKind::Chronic => {
-            let chronic = basic.chronic.as_ref().expect("kind implies chronic rules");
-            let (ci, gi) = claim
-                .chronic_group
-                .expect("validated chronic claim has a group");
-            let class = &chronic.classes[ci];
-            basic_ratio = match class.ratio {
-                ChronicRatio::FromInpatient => {
-                    let ip = &basic.inpatient;
-                    let rate = ip
-                        .rate(level, offsite_registered)
-                        .expect("policy validation guarantees a rate row for every level");
-                    let points =
-                        first_tilt(&ip.tilts, person, on).map_or(Ratio::ZERO, |t| t.ratio_points);
-                    rate.ratio.plus_capped(points)
-                }
-                ChronicRatio::Fixed(r) => {
-                    let points = first_tilt(&class.tilts, person, on)
-                        .map_or(Ratio::ZERO, |t| t.ratio_points);
-                    r.plus_capped(points)
-                }
-            };
-            let raw = apply_ratio(a.inscp_scp_amt, basic_ratio);
-            let mut cap_room = Fen::MAX;
-            let mut class_cap = None;
-            if let Some((base, per_extra)) = class.annual_cap {
-                let groups = approved_groups(person, chronic, ci, on);
-                let cap = base + per_extra * (groups.max(1) - 1);
-                class_cap = Some((cap, groups));
-                cap_room = room(cap, acc.chronic_paid[ci]);
-            }
-            if class.counts_toward_annual_cap {
-                cap_room = cap_room.min(room(basic.annual_cap, acc.basic_paid));
-            }
-            a.hifp_pay = raw.min(cap_room);
-            delta.chronic_paid[ci] = a.hifp_pay;
-            if class.counts_toward_annual_cap {
-                delta.basic_paid = a.hifp_pay;
-            }
-            if let Some(ex) = ex.as_mut() {
-                let mut note = format!(
-                    "门诊慢特病 {}：{}，无起付线",
-                    class.name, class.groups[gi].name
-                );
-                if let Some((cap, groups)) = class_cap {
-                    note.push_str(&format!(
-                        "；已备案 {groups} 个病种，类别年度限额 {}",
-                        Yuan(cap)
-                    ));
-                }
-                ex.layers.push(LayerExplanation {
-                    layer: "hifp_pay",
-                    name: format!("{}（门诊慢特病）", basic.name),
-                    base: Yuan(a.inscp_scp_amt),
-                    deductible: Some(Yuan(0)),
-                    ratio: Some(basic_ratio),
-                    cap: class_cap.map(|(c, _)| Yuan(c)),
-                    cap_room: (cap_room != Fen::MAX).then_some(Yuan(cap_room)),
+                    base: Yuan(pool_base),
+                    deductible: Some(Yuan(self.a.act_pay_dedc)),
+                    ratio: Some(self.basic_ratio),
+                    cap: Some(Yuan(op.annual_cap)),
+                    cap_room: Some(Yuan(cap_room)),
                     cap_hit: raw > cap_room,
-                    paid: Yuan(a.hifp_pay),
+                    paid: Yuan(self.a.hifp_pay),
                     note,
                     ..Default::default()
                 });
             }
+        } else if let Some(ex) = self.ex.as_mut() {
+            ex.layers.push(LayerExplanation {
+                layer: "hifp_pay",
+                name: format!("{}（门诊统筹）", basic.name),
+                note: format!(
+                    "门诊统筹仅在指定等级机构支付，{}级机构不支付",
+                    self.level.code()
+                ),
+                ..Default::default()
+            });
         }
     }
 
-    // §4 大病保险 on the compliant burden.
-    let compliant_burden = a.preselfpay_amt + a.inscp_scp_amt - a.hifp_pay;
-    let applies = |med_types: &[String]| med_types.iter().any(|m| m == claim.med_type);
-    if let Some(cr) = policy.critical.as_ref().filter(|c| applies(&c.med_types)) {
-        let tilt = first_tilt(&cr.tilts, person, on);
-        let points = tilt.map_or(Ratio::ZERO, |t| t.ratio_points);
-        let threshold = match tilt.and_then(|t| t.threshold_factor) {
-            Some(f) => apply_ratio(cr.threshold, f),
-            None => cr.threshold,
+    /// §3 basic fund, 门诊慢特病.
+    fn basic_chronic(&mut self) {
+        let basic = &self.policy.basic;
+        let offsite_registered = self.person.offsite_registered(self.claim.begndate);
+        let chronic = basic.chronic.as_ref().expect("kind implies chronic rules");
+        let (ci, gi) = self
+            .claim
+            .chronic_group
+            .expect("validated chronic claim has a group");
+        let class = &chronic.classes[ci];
+        self.basic_ratio = match class.ratio {
+            ChronicRatio::FromInpatient => {
+                let ip = &basic.inpatient;
+                let rate = ip
+                    .rate(self.level, offsite_registered)
+                    .expect("policy validation guarantees a rate row for every level");
+                let points = first_tilt(&ip.tilts, self.person, self.on)
+                    .map_or(Ratio::ZERO, |t| t.ratio_points);
+                rate.ratio.plus_capped(points)
+            }
+            ChronicRatio::Fixed(r) => {
+                let points = first_tilt(&class.tilts, self.person, self.on)
+                    .map_or(Ratio::ZERO, |t| t.ratio_points);
+                r.plus_capped(points)
+            }
         };
-        let (lo, hi) = slice_above(acc.critical_base, compliant_burden, threshold);
-        let mut exact: i128 = 0;
-        let mut seg_ex = Vec::new();
-        let mut seg_lo = 0;
-        for seg in &cr.segments {
-            let seg_hi = seg.upto.unwrap_or(Fen::MAX);
-            let part = (hi.min(seg_hi) - lo.max(seg_lo)).max(0);
-            if part > 0 {
-                let ratio = seg.ratio.plus_capped(points);
-                exact += i128::from(part) * i128::from(ratio.ppm());
-                if ex.is_some() {
-                    seg_ex.push(SegmentExplanation {
-                        from: Yuan(threshold + lo.max(seg_lo)),
-                        to: Yuan(threshold + hi.min(seg_hi)),
-                        amount: Yuan(part),
-                        ratio,
+        let raw = apply_ratio(self.a.inscp_scp_amt, self.basic_ratio);
+        let mut cap_room = Fen::MAX;
+        let mut class_cap = None;
+        if let Some((base, per_extra)) = class.annual_cap {
+            let groups = approved_groups(self.person, chronic, ci, self.on);
+            let cap = base + per_extra * (groups.max(1) - 1);
+            class_cap = Some((cap, groups));
+            cap_room = room(cap, self.acc.chronic_paid[ci]);
+        }
+        if class.counts_toward_annual_cap {
+            cap_room = cap_room.min(room(basic.annual_cap, self.acc.basic_paid));
+        }
+        self.a.hifp_pay = raw.min(cap_room);
+        self.delta.chronic_paid[ci] = self.a.hifp_pay;
+        if class.counts_toward_annual_cap {
+            self.delta.basic_paid = self.a.hifp_pay;
+        }
+        if let Some(ex) = self.ex.as_mut() {
+            let mut note = format!(
+                "门诊慢特病 {}：{}，无起付线",
+                class.name, class.groups[gi].name
+            );
+            if let Some((cap, groups)) = class_cap {
+                note.push_str(&format!(
+                    "；已备案 {groups} 个病种，类别年度限额 {}",
+                    Yuan(cap)
+                ));
+            }
+            ex.layers.push(LayerExplanation {
+                layer: "hifp_pay",
+                name: format!("{}（门诊慢特病）", basic.name),
+                base: Yuan(self.a.inscp_scp_amt),
+                deductible: Some(Yuan(0)),
+                ratio: Some(self.basic_ratio),
+                cap: class_cap.map(|(c, _)| Yuan(c)),
+                cap_room: (cap_room != Fen::MAX).then_some(Yuan(cap_room)),
+                cap_hit: raw > cap_room,
+                paid: Yuan(self.a.hifp_pay),
+                note,
+                ..Default::default()
+            });
+        }
+    }
+
+    /// §4 大病保险 on the compliant burden; returns that burden.
+    fn critical(&mut self) -> Fen {
+        let compliant_burden = self.a.preselfpay_amt + self.a.inscp_scp_amt - self.a.hifp_pay;
+        if let Some(cr) = self
+            .policy
+            .critical
+            .as_ref()
+            .filter(|c| self.applies(&c.med_types))
+        {
+            let tilt = first_tilt(&cr.tilts, self.person, self.on);
+            let points = tilt.map_or(Ratio::ZERO, |t| t.ratio_points);
+            let threshold = match tilt.and_then(|t| t.threshold_factor) {
+                Some(f) => apply_ratio(cr.threshold, f),
+                None => cr.threshold,
+            };
+            let (lo, hi) = slice_above(self.acc.critical_base, compliant_burden, threshold);
+            let mut exact: i128 = 0;
+            let mut seg_ex = Vec::new();
+            let mut seg_lo = 0;
+            for seg in &cr.segments {
+                let seg_hi = seg.upto.unwrap_or(Fen::MAX);
+                let part = (hi.min(seg_hi) - lo.max(seg_lo)).max(0);
+                if part > 0 {
+                    let ratio = seg.ratio.plus_capped(points);
+                    exact += i128::from(part) * i128::from(ratio.ppm());
+                    if self.ex.is_some() {
+                        seg_ex.push(SegmentExplanation {
+                            from: Yuan(threshold + lo.max(seg_lo)),
+                            to: Yuan(threshold + hi.min(seg_hi)),
+                            amount: Yuan(part),
+                            ratio,
+                        });
+                    }
+                }
+                seg_lo = seg_hi;
+            }
+            let raw = div_round_half_up(exact, i128::from(PPM_ONE)) as Fen;
+            let cap_room = cr
+                .annual_cap
+                .map_or(Fen::MAX, |cap| room(cap, self.acc.critical_paid));
+            self.a.hifmi_pay = raw.min(cap_room);
+            self.delta.critical_base = compliant_burden;
+            self.delta.critical_paid = self.a.hifmi_pay;
+            if let Some(ex) = self.ex.as_mut() {
+                ex.layers.push(LayerExplanation {
+                    layer: "hifmi_pay",
+                    name: cr.name.clone(),
+                    base: Yuan(compliant_burden),
+                    threshold: Some(Yuan(threshold)),
+                    accumulated_before: Some(Yuan(self.acc.critical_base)),
+                    segments: seg_ex,
+                    cap: cr.annual_cap.map(Yuan),
+                    cap_room: cr.annual_cap.map(|_| Yuan(cap_room)),
+                    cap_hit: raw > cap_room,
+                    paid: Yuan(self.a.hifmi_pay),
+                    note: "合规自付 = 先行自付 + 起付线 + 政策范围内统筹未付部分；按年度累计分段"
+                        .into(),
+                    ..Default::default()
+                });
+            }
+        }
+
+        compliant_burden
+    }
+
+    /// Supplementary fixed-share layers on what 大病 left of the compliant burden; returns
+    /// what remains of the burden and what the layers paid.
+    fn supplementary(&mut self, compliant_burden: Fen) -> (Fen, Fen) {
+        let mut remaining_burden = compliant_burden - self.a.hifmi_pay;
+        let mut supplementary_total = 0;
+        for (i, s) in self.policy.supplementary.iter().enumerate() {
+            if !self.applies(&s.med_types)
+                || !(s.diseases.is_empty()
+                    || s.diseases
+                        .iter()
+                        .any(|d| self.claim.dise_codg.starts_with(d.as_str())))
+                || !(s.categories.is_empty()
+                    || s.categories
+                        .iter()
+                        .any(|c| self.person.holds_category(c, self.on)))
+            {
+                continue;
+            }
+            let points =
+                first_tilt(&s.tilts, self.person, self.on).map_or(Ratio::ZERO, |t| t.ratio_points);
+            let ratio = s.ratio.plus_capped(points);
+            let raw = apply_ratio(remaining_burden, ratio);
+            let cap_room = s
+                .annual_cap
+                .map_or(Fen::MAX, |cap| room(cap, self.acc.supplementary_paid[i]));
+            let paid = raw.min(cap_room);
+            match s.pays_into {
+                FundField::OthPay => self.a.oth_pay += paid,
+                FundField::CvlservPay => self.a.cvlserv_pay += paid,
+                FundField::HifobPay => self.a.hifob_pay += paid,
+            }
+            self.delta.supplementary_paid[i] = paid;
+            if let Some(ex) = self.ex.as_mut() {
+                ex.layers.push(LayerExplanation {
+                    layer: match s.pays_into {
+                        FundField::OthPay => "oth_pay",
+                        FundField::CvlservPay => "cvlserv_pay",
+                        FundField::HifobPay => "hifob_pay",
+                    },
+                    name: s.name.clone(),
+                    base: Yuan(remaining_burden),
+                    ratio: Some(ratio),
+                    cap: s.annual_cap.map(Yuan),
+                    cap_room: s.annual_cap.map(|_| Yuan(cap_room)),
+                    cap_hit: raw > cap_room,
+                    paid: Yuan(paid),
+                    note: "大病保险后剩余的合规自付按固定比例支付".into(),
+                    ..Default::default()
+                });
+            }
+            remaining_burden -= paid;
+            supplementary_total += paid;
+        }
+
+        (remaining_burden, supplementary_total)
+    }
+
+    /// §5 医疗救助 on what remains of the compliant burden.
+    fn assistance(&mut self, remaining_burden: Fen) {
+        if let Some(asst) = self
+            .policy
+            .assistance
+            .as_ref()
+            .filter(|x| self.applies(&x.med_types))
+        {
+            let rule = asst
+                .rules
+                .iter()
+                .find(|r| self.person.holds_category(&r.category, self.on));
+            if let Some(rule) = rule {
+                let base = remaining_burden;
+                let (lo, hi) = slice_above(self.acc.assistance_base, base, rule.threshold);
+                let raw = apply_ratio(hi - lo, rule.ratio);
+                let cap_room = asst
+                    .annual_cap
+                    .map_or(Fen::MAX, |cap| room(cap, self.acc.assistance_paid));
+                self.a.maf_pay = raw.min(cap_room);
+                self.delta.assistance_base = base;
+                self.delta.assistance_paid = self.a.maf_pay;
+                if let Some(ex) = self.ex.as_mut() {
+                    let cat = self
+                        .policy
+                        .category_name(&rule.category)
+                        .unwrap_or(&rule.category);
+                    ex.layers.push(LayerExplanation {
+                        layer: "maf_pay",
+                        name: asst.name.clone(),
+                        base: Yuan(base),
+                        threshold: Some(Yuan(rule.threshold)),
+                        accumulated_before: Some(Yuan(self.acc.assistance_base)),
+                        ratio: Some(rule.ratio),
+                        cap: asst.annual_cap.map(Yuan),
+                        cap_room: asst.annual_cap.map(|_| Yuan(cap_room)),
+                        cap_hit: raw > cap_room,
+                        paid: Yuan(self.a.maf_pay),
+                        note: format!("救助对象类别：{cat}；年度累计超过起付标准的部分按比例救助"),
+                        ..Default::default()
                     });
                 }
             }
-            seg_lo = seg_hi;
-        }
-        let raw = div_round_half_up(exact, i128::from(PPM_ONE)) as Fen;
-        let cap_room = cr
-            .annual_cap
-            .map_or(Fen::MAX, |cap| room(cap, acc.critical_paid));
-        a.hifmi_pay = raw.min(cap_room);
-        delta.critical_base = compliant_burden;
-        delta.critical_paid = a.hifmi_pay;
-        if let Some(ex) = ex.as_mut() {
-            ex.layers.push(LayerExplanation {
-                layer: "hifmi_pay",
-                name: cr.name.clone(),
-                base: Yuan(compliant_burden),
-                threshold: Some(Yuan(threshold)),
-                accumulated_before: Some(Yuan(acc.critical_base)),
-                segments: seg_ex,
-                cap: cr.annual_cap.map(Yuan),
-                cap_room: cr.annual_cap.map(|_| Yuan(cap_room)),
-                cap_hit: raw > cap_room,
-                paid: Yuan(a.hifmi_pay),
-                note: "合规自付 = 先行自付 + 起付线 + 政策范围内统筹未付部分；按年度累计分段"
-                    .into(),
-                ..Default::default()
-            });
         }
     }
 
-    // Supplementary fixed-share layers on what 大病 left of the compliant burden.
-    let mut remaining_burden = compliant_burden - a.hifmi_pay;
-    let mut supplementary_total = 0;
-    for (i, s) in policy.supplementary.iter().enumerate() {
-        if !applies(&s.med_types)
-            || !(s.diseases.is_empty()
-                || s.diseases
-                    .iter()
-                    .any(|d| claim.dise_codg.starts_with(d.as_str())))
-            || !(s.categories.is_empty()
-                || s.categories.iter().any(|c| person.holds_category(c, on)))
+    /// §6 兜底.
+    fn ceiling(&mut self, supplementary_total: Fen) {
+        if let Some(ceil) = self
+            .policy
+            .ceiling
+            .as_ref()
+            .filter(|c| self.applies(&c.med_types))
         {
-            continue;
-        }
-        let points = first_tilt(&s.tilts, person, on).map_or(Ratio::ZERO, |t| t.ratio_points);
-        let ratio = s.ratio.plus_capped(points);
-        let raw = apply_ratio(remaining_burden, ratio);
-        let cap_room = s
-            .annual_cap
-            .map_or(Fen::MAX, |cap| room(cap, acc.supplementary_paid[i]));
-        let paid = raw.min(cap_room);
-        match s.pays_into {
-            FundField::OthPay => a.oth_pay += paid,
-            FundField::CvlservPay => a.cvlserv_pay += paid,
-            FundField::HifobPay => a.hifob_pay += paid,
-        }
-        delta.supplementary_paid[i] = paid;
-        if let Some(ex) = ex.as_mut() {
-            ex.layers.push(LayerExplanation {
-                layer: match s.pays_into {
-                    FundField::OthPay => "oth_pay",
-                    FundField::CvlservPay => "cvlserv_pay",
-                    FundField::HifobPay => "hifob_pay",
-                },
-                name: s.name.clone(),
-                base: Yuan(remaining_burden),
-                ratio: Some(ratio),
-                cap: s.annual_cap.map(Yuan),
-                cap_room: s.annual_cap.map(|_| Yuan(cap_room)),
-                cap_hit: raw > cap_room,
-                paid: Yuan(paid),
-                note: "大病保险后剩余的合规自付按固定比例支付".into(),
-                ..Default::default()
-            });
-        }
-        remaining_burden -= paid;
-        supplementary_total += paid;
-    }
-
-    // §5 医疗救助.
-    if let Some(asst) = policy.assistance.as_ref().filter(|x| applies(&x.med_types)) {
-        let rule = asst
-            .rules
-            .iter()
-            .find(|r| person.holds_category(&r.category, on));
-        if let Some(rule) = rule {
-            let base = remaining_burden;
-            let (lo, hi) = slice_above(acc.assistance_base, base, rule.threshold);
-            let raw = apply_ratio(hi - lo, rule.ratio);
-            let cap_room = asst
-                .annual_cap
-                .map_or(Fen::MAX, |cap| room(cap, acc.assistance_paid));
-            a.maf_pay = raw.min(cap_room);
-            delta.assistance_base = base;
-            delta.assistance_paid = a.maf_pay;
-            if let Some(ex) = ex.as_mut() {
-                let cat = policy
-                    .category_name(&rule.category)
-                    .unwrap_or(&rule.category);
-                ex.layers.push(LayerExplanation {
-                    layer: "maf_pay",
-                    name: asst.name.clone(),
-                    base: Yuan(base),
-                    threshold: Some(Yuan(rule.threshold)),
-                    accumulated_before: Some(Yuan(acc.assistance_base)),
-                    ratio: Some(rule.ratio),
-                    cap: asst.annual_cap.map(Yuan),
-                    cap_room: asst.annual_cap.map(|_| Yuan(cap_room)),
-                    cap_hit: raw > cap_room,
-                    paid: Yuan(a.maf_pay),
-                    note: format!("救助对象类别：{cat}；年度累计超过起付标准的部分按比例救助"),
-                    ..Default::default()
-                });
+            if ceil
+                .categories
+                .iter()
+                .any(|c| self.person.holds_category(c, self.on))
+            {
+                let burden = self.a.medfee_sumamt
+                    - self.a.hifp_pay
+                    - self.a.hifmi_pay
+                    - supplementary_total
+                    - self.a.maf_pay;
+                let limit = apply_ratio(self.a.medfee_sumamt, ceil.share);
+                let excess = (burden - limit).max(0);
+                let hospital = ceil.hospital_levels.contains(&self.level);
+                if hospital {
+                    self.a.hosp_part_amt = excess;
+                } else {
+                    self.a.oth_pay += excess;
+                }
+                if let Some(ex) = self.ex.as_mut() {
+                    ex.layers.push(LayerExplanation {
+                        layer: if hospital { "hosp_part_amt" } else { "oth_pay" },
+                        name: ceil.name.clone(),
+                        base: Yuan(burden),
+                        ratio: Some(ceil.share),
+                        cap: Some(Yuan(limit)),
+                        cap_hit: excess > 0,
+                        paid: Yuan(excess),
+                        note: format!(
+                            "个人负担上限为总费用的 {}（{}），超出部分由{}承担",
+                            ceil.share,
+                            Yuan(limit),
+                            if hospital {
+                                "医疗机构"
+                            } else {
+                                "政府兜底资金"
+                            }
+                        ),
+                        ..Default::default()
+                    });
+                }
             }
         }
     }
 
-    // §6 兜底.
-    if let Some(ceil) = policy.ceiling.as_ref().filter(|c| applies(&c.med_types)) {
-        if ceil.categories.iter().any(|c| person.holds_category(c, on)) {
-            let burden =
-                a.medfee_sumamt - a.hifp_pay - a.hifmi_pay - supplementary_total - a.maf_pay;
-            let limit = apply_ratio(a.medfee_sumamt, ceil.share);
-            let excess = (burden - limit).max(0);
-            let hospital = ceil.hospital_levels.contains(&level);
-            if hospital {
-                a.hosp_part_amt = excess;
-            } else {
-                a.oth_pay += excess;
-            }
-            if let Some(ex) = ex.as_mut() {
-                ex.layers.push(LayerExplanation {
-                    layer: if hospital { "hosp_part_amt" } else { "oth_pay" },
-                    name: ceil.name.clone(),
-                    base: Yuan(burden),
-                    ratio: Some(ceil.share),
-                    cap: Some(Yuan(limit)),
-                    cap_hit: excess > 0,
-                    paid: Yuan(excess),
-                    note: format!(
-                        "个人负担上限为总费用的 {}（{}），超出部分由{}承担",
-                        ceil.share,
-                        Yuan(limit),
-                        if hospital {
-                            "医疗机构"
-                        } else {
-                            "政府兜底资金"
-                        }
-                    ),
-                    ..Default::default()
-                });
-            }
+    /// §8 totals. (The split identities are checked where the settlement is recorded:
+    /// `checks::settlement`.)
+    fn finish(self) -> Settlement {
+        let mut a = self.a;
+        a.fund_pay_sumamt =
+            a.hifp_pay + a.hifmi_pay + a.cvlserv_pay + a.hifob_pay + a.maf_pay + a.oth_pay;
+        a.psn_part_amt = a.medfee_sumamt - a.fund_pay_sumamt - a.hosp_part_amt;
+        a.acct_pay = 0;
+        a.psn_cash_pay = a.psn_part_amt;
+        Settlement {
+            person: self.claim.person,
+            funds: self.policy.fund_pay_types.lines(&a),
+            amounts: a,
+            basic_ratio: self.basic_ratio,
+            year: self.claim.year(),
+            delta: self.delta,
+            explanation: self.ex,
         }
-    }
-
-    // §8 totals.
-    a.fund_pay_sumamt =
-        a.hifp_pay + a.hifmi_pay + a.cvlserv_pay + a.hifob_pay + a.maf_pay + a.oth_pay;
-    a.psn_part_amt = a.medfee_sumamt - a.fund_pay_sumamt - a.hosp_part_amt;
-    a.acct_pay = 0;
-    a.psn_cash_pay = a.psn_part_amt;
-    debug_assert_eq!(
-        a.fulamt_ownpay_amt + a.overlmt_selfpay + a.preselfpay_amt + a.inscp_scp_amt,
-        a.medfee_sumamt
-    );
-    debug_assert!(
-        a.fields().iter().all(|(_, v)| *v >= 0),
-        "negative amount: {a:?}"
-    );
-
-    Settlement {
-        person: claim.person,
-        funds: policy.fund_pay_types.lines(&a),
-        amounts: a,
-        basic_ratio,
-        year: claim.year(),
-        delta,
-        explanation: ex,
     }
 }
 

@@ -211,6 +211,49 @@ async fn authenticate(
     })
 }
 
+/// A text field of the envelope.
+fn env_text(env: &Map<String, Value>, k: &str) -> Result<String, String> {
+    match env.get(k) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        Some(other) if !other.is_null() => Err(format!(
+            "字段 {k} 的类型错误：应为字符串，实际为{}",
+            wire::type_name(other)
+        )),
+        _ => Err(format!("缺少字段 {k}")),
+    }
+}
+
+/// The envelope's msgid, once the envelope is shown to be the signer's; else the answer.
+fn envelope_msgid(env: &Map<String, Value>, institution: &str) -> Result<String, Box<Response>> {
+    // An envelope that does not name the signer is not the signer's: 401, as a mismatch.
+    let fixmedins_code = env_text(env, "fixmedins_code").map_err(|e| {
+        Box::new(unauthorized(&format!(
+            "{e}（应为签名机构 x-tif-paasid={institution}）"
+        )))
+    })?;
+    if fixmedins_code != institution {
+        return Err(Box::new(unauthorized(&format!(
+            "报文 fixmedins_code={fixmedins_code} 与签名机构 x-tif-paasid={institution} 不符"
+        ))));
+    }
+    let msgid = env_text(env, "msgid").map_err(|e| Box::new(refused_unrecorded("", &e)))?;
+    if msgid.chars().count() != 30
+        || !msgid.starts_with(institution)
+        || !msgid[institution.len().min(msgid.len())..]
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    {
+        return Err(Box::new(refused_unrecorded(
+            "",
+            &format!(
+                "报文 msgid={msgid} 无效：应为 30 位（机构编码 {institution} + yyyyMMddHHmmss + 4 位序号）"
+            ),
+        )));
+    }
+    Ok(msgid)
+}
+
 async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
     // Parsed before authentication only to read the msgid with the key; a body that is not
@@ -241,44 +284,10 @@ async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes
     let Some(env) = request.as_object() else {
         return refused_unrecorded("", "请求应为 JSON 对象");
     };
-    let text = |k: &str| -> Result<String, String> {
-        match env.get(k) {
-            Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-            Some(Value::Number(n)) => Ok(n.to_string()),
-            Some(other) if !other.is_null() => Err(format!(
-                "字段 {k} 的类型错误：应为字符串，实际为{}",
-                wire::type_name(other)
-            )),
-            _ => Err(format!("缺少字段 {k}")),
-        }
-    };
-    // An envelope that does not name the signer is not the signer's: 401, as a mismatch.
-    let fixmedins_code = match text("fixmedins_code") {
-        Ok(c) => c,
-        Err(e) => return unauthorized(&format!("{e}（应为签名机构 x-tif-paasid={institution}）")),
-    };
-    if fixmedins_code != institution {
-        return unauthorized(&format!(
-            "报文 fixmedins_code={fixmedins_code} 与签名机构 x-tif-paasid={institution} 不符"
-        ));
-    }
-    let msgid = match text("msgid") {
+    let msgid = match envelope_msgid(env, &institution) {
         Ok(m) => m,
-        Err(e) => return refused_unrecorded("", &e),
+        Err(response) => return *response,
     };
-    if msgid.chars().count() != 30
-        || !msgid.starts_with(&institution)
-        || !msgid[institution.len().min(msgid.len())..]
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-    {
-        return refused_unrecorded(
-            "",
-            &format!(
-                "报文 msgid={msgid} 无效：应为 30 位（机构编码 {institution} + yyyyMMddHHmmss + 4 位序号）"
-            ),
-        );
-    }
     if msgid == msgid_hint {
         if let Some(first) = answered {
             return json_response(StatusCode::OK, first);
@@ -290,11 +299,11 @@ async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes
             Err(e) => return system_error(&msgid, &e),
         }
     }
-    let infno = match text("infno") {
+    let infno = match env_text(env, "infno") {
         Ok(i) => i,
         Err(e) => return refused_unrecorded(&msgid, &e),
     };
-    let opter = text("opter").unwrap_or_default();
+    let opter = env_text(env, "opter").unwrap_or_default();
     let input = match env.get("input") {
         Some(Value::Object(m)) => m.clone(),
         Some(other) => {

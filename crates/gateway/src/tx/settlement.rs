@@ -113,27 +113,13 @@ fn checked_lines(refdata: &yibao_core::RefData, lines: &[FeeLine]) -> Result<Vec
         .collect()
 }
 
-/// 2206 / 2303 预结算 (`record` false) and 2207 / 2304 结算.
-pub(super) async fn settlement(
+/// The settlement's `med_type` (taken when 2203 sent none) and `insutype` agree with the visit.
+async fn check_visit_fields(
     gw: &Gateway,
-    g: &mut GatewayTx,
-    meta: &mut MessageMeta,
-    input: &Map<String, Value>,
+    data: &Obj<'_>,
+    v: &mut Visit,
     kind: VisitKind,
-    record: bool,
-    mut pre: Option<Prefetch>,
-) -> TxResult {
-    let data = object(input, "data")?;
-    if let Some(a) = pre.as_mut().and_then(|p| p.ahead.take()) {
-        g.use_read_ahead(a);
-    }
-    let mut v = own_visit(g, meta, &data, kind, true).await?;
-    let action = if record {
-        VisitAction::Settle
-    } else {
-        VisitAction::PreSettle
-    };
-    let next = step(&v, action)?;
+) -> Result<(), Failure> {
     if kind == VisitKind::Outpatient {
         let med_type = data.text("med_type")?;
         if v.med_type.is_empty() {
@@ -164,6 +150,31 @@ pub(super) async fn settlement(
             )));
         }
     }
+    Ok(())
+}
+
+/// 2206 / 2303 预结算 (`record` false) and 2207 / 2304 结算.
+pub(super) async fn settlement(
+    gw: &Gateway,
+    g: &mut GatewayTx,
+    meta: &mut MessageMeta,
+    input: &Map<String, Value>,
+    kind: VisitKind,
+    record: bool,
+    mut pre: Option<Prefetch>,
+) -> TxResult {
+    let data = object(input, "data")?;
+    if let Some(a) = pre.as_mut().and_then(|p| p.ahead.take()) {
+        g.use_read_ahead(a);
+    }
+    let mut v = own_visit(g, meta, &data, kind, true).await?;
+    let action = if record {
+        VisitAction::Settle
+    } else {
+        VisitAction::PreSettle
+    };
+    let next = step(&v, action)?;
+    check_visit_fields(gw, &data, &mut v, kind).await?;
     let medfee = data.fen("medfee_sumamt")?;
     let lines = g.lines(&v.mdtrt_id).await?;
     let sum: i64 = lines.iter().map(|l| l.amount_fen).sum();
