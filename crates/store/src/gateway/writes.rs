@@ -157,26 +157,7 @@ impl GatewayWrite {
         use Param::{Int, Text};
         let mut push = |sql: &'static str, params: Vec<Param>| out.push(Statement { sql, params });
         match self {
-            InsertVisit { visit: v, at } => push(
-                INSERT_VISIT,
-                vec![
-                    Text(v.mdtrt_id),
-                    Text(v.fixmedins_code),
-                    Text(v.psn_no),
-                    Text(v.kind.code().into()),
-                    Text(v.insutype),
-                    Text(v.med_type),
-                    Text(v.ipt_otp_no),
-                    Text(v.mdtrt_cert_type),
-                    Text(v.mdtrt_cert_no),
-                    Int(date_value(v.begndate)),
-                    Int(v.enddate.map_or(0, date_value)),
-                    Text(v.dise_codg),
-                    Text(v.state.code().into()),
-                    Text(at.clone()),
-                    Text(at),
-                ],
-            ),
+            InsertVisit { visit, at } => push(INSERT_VISIT, visit_params(visit, at)),
             UpdateVisit {
                 mdtrt_id,
                 state,
@@ -230,26 +211,9 @@ impl GatewayWrite {
                 PUT_ACCUMULATORS,
                 vec![Text(psn_no), Int(i64::from(year)), Text(counters)],
             ),
-            InsertSettlement { settlement: s, at } => push(
-                INSERT_SETTLEMENT,
-                vec![
-                    Text(s.setl_id),
-                    Text(s.mdtrt_id),
-                    Text(s.psn_no),
-                    Text(s.fixmedins_code),
-                    Text(s.insutype),
-                    Text(s.clr_type),
-                    Int(i64::from(s.year)),
-                    Int(date_value(s.setl_date)),
-                    Int(s.medfee_sumamt),
-                    Int(s.fund_pay_sumamt),
-                    Int(s.acct_pay),
-                    Text(counters_text(&s.delta)),
-                    Text(s.output),
-                    Text(at),
-                    Text(s.msgid),
-                ],
-            ),
+            InsertSettlement { settlement, at } => {
+                push(INSERT_SETTLEMENT, settlement_params(settlement, at))
+            }
             InsertReversal { setl_id, msgid, at } => {
                 push(INSERT_REVERSAL, vec![Text(setl_id), Text(at), Text(msgid)])
             }
@@ -293,6 +257,50 @@ impl GatewayWrite {
             ),
         }
     }
+}
+
+/// The values of [`INSERT_VISIT`].
+fn visit_params(v: Visit, at: String) -> Vec<Param> {
+    use Param::{Int, Text};
+    vec![
+        Text(v.mdtrt_id),
+        Text(v.fixmedins_code),
+        Text(v.psn_no),
+        Text(v.kind.code().into()),
+        Text(v.insutype),
+        Text(v.med_type),
+        Text(v.ipt_otp_no),
+        Text(v.mdtrt_cert_type),
+        Text(v.mdtrt_cert_no),
+        Int(date_value(v.begndate)),
+        Int(v.enddate.map_or(0, date_value)),
+        Text(v.dise_codg),
+        Text(v.state.code().into()),
+        Text(at.clone()),
+        Text(at),
+    ]
+}
+
+/// The values of [`INSERT_SETTLEMENT`].
+fn settlement_params(s: SettlementRecord, at: String) -> Vec<Param> {
+    use Param::{Int, Text};
+    vec![
+        Text(s.setl_id),
+        Text(s.mdtrt_id),
+        Text(s.psn_no),
+        Text(s.fixmedins_code),
+        Text(s.insutype),
+        Text(s.clr_type),
+        Int(i64::from(s.year)),
+        Int(date_value(s.setl_date)),
+        Int(s.medfee_sumamt),
+        Int(s.fund_pay_sumamt),
+        Int(s.acct_pay),
+        Text(counters_text(&s.delta)),
+        Text(s.output),
+        Text(at),
+        Text(s.msgid),
+    ]
 }
 
 /// Lowers `writes` into statements, in order.
