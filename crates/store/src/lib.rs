@@ -14,6 +14,7 @@ mod gateway;
 mod import;
 mod load;
 mod register;
+mod sqlite_engine;
 pub mod testing;
 
 pub use duplicates::{DuplicateFinding, DuplicateKind};
@@ -90,19 +91,9 @@ pub struct Store {
     policies: contribution::PolicyCache,
     /// Persons as the gateway last read them (see `eligibility::PersonCache`).
     persons: eligibility::PersonCache,
-    /// SQLite: the writer's turn, taken up front by gateway transactions.
-    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
-    /// SQLite: the writing connection (kept open, so that committing never waits for the
-    /// pool) and the transactions queued for it (see `gateway::Committer`).
-    committer: std::sync::Arc<gateway::Committer>,
-    /// Versions of what gateway transactions write (see `gateway::WriteVersions`).
-    versions: gateway::WriteVersions,
-    /// How long gateway transactions held SQLite's writer's turn (see `writer_held`).
-    writer_held: std::sync::Arc<gateway::WriterHeld>,
-    /// The SQLite database file, when that is the backend.
-    sqlite_file: Option<std::path::PathBuf>,
-    /// SQLite: the gateway's own reading connections (see `gateway::Readers`).
-    readers: std::sync::Arc<gateway::Readers>,
+    /// SQLite: the gateway's group-commit engine (its readers, writer, committer and
+    /// versions: see `sqlite_engine`); `None` on PostgreSQL.
+    sqlite: Option<std::sync::Arc<sqlite_engine::SqliteEngine>>,
 }
 
 /// The file of a `sqlite:` URL (`sqlite://path?…` or `sqlite:path`).
@@ -184,16 +175,16 @@ impl Store {
             Backend::Postgres => MIGRATE_POSTGRES.run(&pool).await?,
         }
         Ok(Store {
-            pool,
             backend,
             policies: Default::default(),
             persons: Default::default(),
-            writer: Default::default(),
-            committer: Default::default(),
-            versions: Default::default(),
-            writer_held: Default::default(),
-            sqlite_file: (backend == Backend::Sqlite).then(|| sqlite_file_of(&url)),
-            readers: Default::default(),
+            sqlite: (backend == Backend::Sqlite).then(|| {
+                std::sync::Arc::new(sqlite_engine::SqliteEngine::new(
+                    sqlite_file_of(&url),
+                    pool.clone(),
+                ))
+            }),
+            pool,
         })
     }
 
@@ -202,10 +193,10 @@ impl Store {
     /// it read of its own writes in memory, so one gateway process may serve one SQLite
     /// file). PostgreSQL serialises through row locks and needs none.
     pub fn claim_for_gateway(&self) -> Result<Option<std::fs::File>> {
-        let Some(db) = &self.sqlite_file else {
+        let Some(db) = self.sqlite.as_ref().map(|e| e.file()) else {
             return Ok(None);
         };
-        let mut name = db.clone().into_os_string();
+        let mut name = db.as_os_str().to_os_string();
         name.push(".gateway.lock");
         let path = std::path::PathBuf::from(name);
         let file = std::fs::OpenOptions::new()

@@ -59,3 +59,19 @@ pub async fn urls(name: &str) -> Vec<(&'static str, String)> {
     }
     out
 }
+
+/// Fault injection (SQLite): with `on`, the gateway's writing connection refuses to write
+/// (`PRAGMA query_only = ON`, a real SQLite setting, not a fake error), so that the next
+/// group commit fails with SQLite's own "attempt to write a readonly database": every
+/// transaction in the group gets that error as a store fault (`StoreError::Sqlite`, not a
+/// refusal: the gateway answers it as a system error), and nothing of it is recorded. The
+/// setting holds for the connection open now (once a commit under way is done) and for each
+/// one opened while it is on (a failed commit lets its connection go). With `on` false the
+/// writer writes again, and the next commit works. The pool's connections and the gateway's
+/// readers (read-only anyway) are not affected. Does nothing on PostgreSQL.
+pub async fn set_sqlite_read_only(store: &Store, on: bool) -> crate::Result<()> {
+    match &store.sqlite {
+        Some(engine) => engine.set_read_only(on).await,
+        None => Ok(()),
+    }
+}
