@@ -53,8 +53,15 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("数据库迁移失败：{0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A business refusal (a bad value, a wrong state, a rule the store checks): the
+    /// caller's to fix; the gateway answers and records it.
     #[error("{0}")]
     Refused(String),
+    /// Something the store holds or needs is unusable — a stored value it cannot read, a
+    /// failed fsync, a lost commit result, a lock file it cannot open: a fault the caller may
+    /// retry, never recorded as an answer.
+    #[error("系统故障：{0}")]
+    Fault(String),
     #[error("无法创建数据目录 {path}：{source}")]
     Dir {
         path: String,
@@ -66,6 +73,17 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub(crate) fn refused<T>(message: impl Into<String>) -> Result<T> {
     Err(StoreError::Refused(message.into()))
+}
+
+pub(crate) fn fault<T>(message: impl Into<String>) -> Result<T> {
+    Err(StoreError::Fault(message.into()))
+}
+
+impl StoreError {
+    /// Whether this is a refusal (the input is wrong) rather than a fault.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, StoreError::Refused(_))
+    }
 }
 
 /// Who does something (for the operation log).
@@ -205,7 +223,7 @@ impl Store {
             .write(true)
             .open(&path)
             .map_err(|e| {
-                StoreError::Refused(format!("无法打开网关锁文件 {}：{e}", path.display()))
+                StoreError::Fault(format!("无法打开网关锁文件 {}：{e}", path.display()))
             })?;
         match file.try_lock() {
             Ok(()) => Ok(Some(file)),
@@ -378,7 +396,7 @@ pub(crate) fn date_from_value(v: i64) -> Result<yibao_core::Date> {
     u32::try_from(v)
         .ok()
         .and_then(yibao_core::Date::from_u32)
-        .ok_or_else(|| StoreError::Refused(format!("数据库中的日期值 {v} 无效")))
+        .ok_or_else(|| StoreError::Fault(format!("数据库中的日期值 {v} 无效")))
 }
 
 /// A value for [`insert_many`].

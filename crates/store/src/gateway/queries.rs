@@ -7,7 +7,7 @@ use super::rows::{
 };
 use super::{AuthFacts, Key, ReadAhead, SettlementRecord, SettlementTotals, Visit};
 use crate::sqlite_engine;
-use crate::{date_value, refused, Result, Store};
+use crate::{date_value, fault, Result, Store};
 use sqlx::Row;
 use yibao_core::{Date, YearAccumulators};
 
@@ -37,7 +37,7 @@ impl Store {
             })?;
             match rows.into_iter().next() {
                 Some(facts) => facts,
-                None => return refused("认证查询无结果（内部错误）"),
+                None => return fault("认证查询无结果（内部错误）"),
             }
         } else {
             let row = sqlx::query(SQL)

@@ -2,7 +2,7 @@
 //! that read them.
 
 use super::{FeeLine, SettlementRecord, Visit};
-use crate::{refused, Result, StoreError};
+use crate::{fault, Result, StoreError};
 use sqlx::Row;
 use yibao_core::visit::{VisitKind, VisitState};
 use yibao_core::{Date, YearAccumulators};
@@ -22,12 +22,12 @@ pub(super) fn counters_of(text: &str) -> Result<YearAccumulators> {
         let v = part.trim().parse::<i64>().ok();
         match (a.get_mut(i), v) {
             (Some(slot), Some(v)) => *slot = v,
-            _ => return refused(format!("数据库中的累计值 {text:?} 无效")),
+            _ => return fault(format!("数据库中的累计值 {text:?} 无效")),
         }
         n += 1;
     }
     if n != YearAccumulators::COUNTERS {
-        return refused(format!("数据库中的累计值 {text:?} 无效"));
+        return fault(format!("数据库中的累计值 {text:?} 无效"));
     }
     Ok(YearAccumulators::from_array(&a))
 }
@@ -81,7 +81,7 @@ pub(super) fn visit_of(r: &impl Cols) -> Result<Visit> {
         fixmedins_code: r.text(1)?,
         psn_no: r.text(2)?,
         kind: VisitKind::from_code(&kind)
-            .ok_or_else(|| StoreError::Refused(format!("数据库中的就诊类别 {kind} 无效")))?,
+            .ok_or_else(|| StoreError::Fault(format!("数据库中的就诊类别 {kind} 无效")))?,
         insutype: r.text(4)?,
         med_type: r.text(5)?,
         ipt_otp_no: r.text(6)?,
@@ -91,7 +91,7 @@ pub(super) fn visit_of(r: &impl Cols) -> Result<Visit> {
         enddate: opt_date(r.int(10)?),
         dise_codg: r.text(11)?,
         state: VisitState::from_code(&state)
-            .ok_or_else(|| StoreError::Refused(format!("数据库中的就诊状态 {state} 无效")))?,
+            .ok_or_else(|| StoreError::Fault(format!("数据库中的就诊状态 {state} 无效")))?,
     })
 }
 

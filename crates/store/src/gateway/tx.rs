@@ -11,7 +11,7 @@ use super::writes::{postgres_writes, statements, GatewayWrite};
 use super::{FeeLine, Key, MessageMeta, NewFeeLine, ReadAhead, SettlementRecord, Visit};
 use crate::eligibility::{person_record, StoredPerson};
 use crate::sqlite_engine::{self, SqliteEngine, Turn, VersionKey, WriterGuard};
-use crate::{now_text, refused, Backend, Result, Store};
+use crate::{fault, now_text, Backend, Result, Store};
 use sqlx::{Any, Row, Transaction};
 use std::sync::Arc;
 use yibao_core::{Date, YearAccumulators};
@@ -92,7 +92,7 @@ impl GatewayTx {
     fn db(&mut self) -> Result<&mut sqlx::AnyConnection> {
         match &mut self.conn {
             Conn::Postgres(t) => Ok(t),
-            Conn::Sqlite { .. } => refused("SQLite 网关交易不经 sqlx 读库（内部错误）"),
+            Conn::Sqlite { .. } => fault("SQLite 网关交易不经 sqlx 读库（内部错误）"),
         }
     }
 

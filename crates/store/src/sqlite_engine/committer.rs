@@ -8,7 +8,7 @@
 //! connection with nothing queued ([`SqliteEngine::drained`]) and then commits alone.
 
 use super::{bind_dollars, checkpoint, SqliteEngine, Statement, VersionKey};
-use crate::{refused, Result};
+use crate::{fault, Result};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -92,7 +92,7 @@ impl Committer {
         self.syncs.fetch_add(1, Relaxed);
         std::fs::File::open(wal)
             .and_then(|f| f.sync_data())
-            .or_else(|e| refused(format!("预写日志（WAL）{} 落盘失败：{e}", wal.display())))?;
+            .or_else(|e| fault(format!("预写日志（WAL）{} 落盘失败：{e}", wal.display())))?;
         *synced = upto;
         Ok(())
     }
@@ -163,7 +163,7 @@ impl SqliteEngine {
             return Err(e);
         }
         let mine = self.commit_group(conn, vec![queued], false).await?;
-        mine.unwrap_or_else(|| refused("网关写连接不可用（内部错误）"))
+        mine.unwrap_or_else(|| fault("网关写连接不可用（内部错误）"))
     }
 
     /// The outcome of a queued transaction. Either a committer takes its writes along, or,
@@ -189,7 +189,7 @@ impl SqliteEngine {
                 }
             }
         };
-        outcome.unwrap_or_else(|_| refused("网关提交结果丢失（内部错误）"))
+        outcome.unwrap_or_else(|_| fault("网关提交结果丢失（内部错误）"))
     }
 
     /// Commits everything queued through the connection whose lock `conn` is (and lets it
@@ -236,7 +236,7 @@ impl SqliteEngine {
         wal_path.push("-wal");
         let wal = std::path::PathBuf::from(wal_path);
         if let Err(e) = std::fs::File::open(&wal) {
-            return refused(format!("无法打开预写日志 {}：{e}", wal.display()));
+            return fault(format!("无法打开预写日志 {}：{e}", wal.display()));
         }
         let dir = match db.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
@@ -310,7 +310,7 @@ impl SqliteEngine {
             answer(queued, outcomes, &synced)
         });
         work.await
-            .or_else(|e| refused(format!("网关提交线程失败（内部错误）：{e}")))
+            .or_else(|e| fault(format!("网关提交线程失败（内部错误）：{e}")))
     }
 }
 
@@ -356,10 +356,10 @@ fn answer(
     for (i, q) in queued.into_iter().enumerate() {
         let outcome = match outcomes.get_mut(i) {
             Some(o) => std::mem::replace(o, Ok(())),
-            None => refused("网关写连接不可用（内部错误）"),
+            None => fault("网关写连接不可用（内部错误）"),
         };
         let outcome = match (outcome, synced) {
-            (Ok(()), Err(e)) => refused(e.to_string()),
+            (Ok(()), Err(e)) => fault(e.to_string()),
             (o, _) => o,
         };
         match q.done {

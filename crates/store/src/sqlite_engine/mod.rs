@@ -21,7 +21,7 @@ pub(crate) use committer::{Turn, WriterGuard};
 pub(crate) use readers::rows;
 pub(crate) use versions::VersionKey;
 
-use crate::{refused, Result};
+use crate::{fault, refused, Result};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -168,7 +168,7 @@ fn bind_dollars<P: rusqlite::ToSql>(
             .and_then(|name| name.strip_prefix('$'))
             .and_then(|n| n.parse::<usize>().ok());
         let Some(p) = n.and_then(|n| n.checked_sub(1)).and_then(|n| params.get(n)) else {
-            return refused(format!(
+            return fault(format!(
                 "SQL 参数 {} 无值（内部错误）",
                 stmt.parameter_name(i).unwrap_or("?")
             ));
