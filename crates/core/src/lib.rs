@@ -7,7 +7,9 @@
 pub mod claim;
 pub mod contribution;
 pub mod date;
+pub mod employer;
 pub mod engine;
+pub mod enrolment;
 pub mod explain;
 pub mod ledger;
 pub mod money;
