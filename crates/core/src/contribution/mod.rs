@@ -145,155 +145,164 @@ struct RawBand {
 }
 
 pub(crate) fn validate(v: &mut Validator, raw: &RawContribution, year: i64) -> ContributionPolicy {
-    let resident = raw.resident.as_ref().map(|r| {
-        let k = "contribution.resident";
-        let date = |v: &mut Validator, key: &str, text: &str| {
-            Date::parse(text).unwrap_or_else(|| {
-                v.issue(
-                    format!("{k}.{key}"),
-                    format!("不是有效日期（应为 YYYY-MM-DD）：{text:?}"),
-                );
-                Date::from_ymd(1990, 1, 1).expect("a real date")
-            })
-        };
-        let window = DateRange {
-            from: date(v, "window_from", &r.window_from),
-            to: date(v, "window_to", &r.window_to),
-        };
-        if window.from > window.to {
-            v.issue(format!("{k}.window_to"), "集中缴费期的结束日期早于开始日期");
-        }
-        if i64::from(window.to.year()) > year {
-            v.issue(
-                format!("{k}.window_to"),
-                format!("集中缴费期应在 {year} 年度结束前"),
-            );
-        }
-        if !(0..=366).contains(&r.waiting_days) {
-            v.issue(
-                format!("{k}.waiting_days"),
-                format!("等待期应为 0 到 366 天：{}", r.waiting_days),
-            );
-        }
-        let mut subsidies: Vec<Subsidy> = Vec::new();
-        for (i, s) in r.subsidy.iter().enumerate() {
-            if s.source.trim().is_empty() || subsidies.iter().any(|o| o.source == s.source) {
-                v.issue(
-                    format!("{k}.subsidy[{i}].source"),
-                    format!("补助来源为空或重复：{:?}", s.source),
-                );
-            }
-            subsidies.push(Subsidy {
-                source: s.source.clone(),
-                name: s.name.clone(),
-                amount: v.yuan(&format!("{k}.subsidy[{i}].amount"), &s.amount),
-            });
-        }
-        let mut assistance: Vec<(String, Ratio)> = Vec::new();
-        for (i, a) in r.assistance.iter().enumerate() {
-            let key = format!("{k}.assistance[{i}].category");
-            if !v.knows_category(&a.category) {
-                v.issue(
-                    key,
-                    format!("人员类别 {:?} 未在 [[category]] 中定义", a.category),
-                );
-            } else if assistance.iter().any(|(c, _)| *c == a.category) {
-                v.issue(key, format!("人员类别 {:?} 重复", a.category));
-            }
-            let share = v.ratio(&format!("{k}.assistance[{i}].share"), &a.share);
-            assistance.push((a.category.clone(), share));
-        }
-        ResidentRule {
-            personal: v.yuan(&format!("{k}.personal"), &r.personal),
-            window,
-            waiting_days: r.waiting_days,
-            subsidies,
-            assistance,
-        }
-    });
-    let employee = raw.employee.as_ref().map(|e| {
-        let k = "contribution.employee";
-        let base_floor = v.yuan(&format!("{k}.base_floor"), &e.base_floor);
-        let base_ceiling = v.yuan(&format!("{k}.base_ceiling"), &e.base_ceiling);
-        if base_floor > base_ceiling {
-            v.issue(format!("{k}.base_ceiling"), "缴费基数上限低于下限");
-        }
-        if !(1..=28).contains(&e.due_day) {
-            v.issue(
-                format!("{k}.due_day"),
-                format!("缴费截止日应为每月 1 到 28 日：{}", e.due_day),
-            );
-        }
-        if !(0..=3660).contains(&e.suspend_after_days) {
-            v.issue(
-                format!("{k}.suspend_after_days"),
-                format!("天数不合理：{}", e.suspend_after_days),
-            );
-        }
-        let mut account_active: Vec<AgeBand> = Vec::new();
-        for (i, b) in e.account_active.iter().enumerate() {
-            let key = format!("{k}.account_active[{i}]");
-            let upto_age = match b.upto_age {
-                Some(a) if (0..=150).contains(&a) => Some(a as u32),
-                Some(a) => {
-                    v.issue(format!("{key}.upto_age"), format!("年龄不合理：{a}"));
-                    None
-                }
-                None => None,
-            };
-            if let Some(prev) = account_active.last() {
-                let ordered = match (prev.upto_age, upto_age) {
-                    (Some(p), Some(a)) => a > p,
-                    (Some(_), None) => true,
-                    (None, _) => false,
-                };
-                if !ordered {
-                    v.issue(
-                        format!("{key}.upto_age"),
-                        "年龄段应按年龄从小到大排列，不限年龄的一段放在最后",
-                    );
-                }
-            }
-            account_active.push(AgeBand {
-                upto_age,
-                ratio: v.ratio(&format!("{key}.ratio"), &b.ratio),
-            });
-        }
-        if account_active.last().is_none_or(|b| b.upto_age.is_some()) {
-            v.issue(
-                format!("{k}.account_active"),
-                "最后一段应不限年龄（省略 upto_age）",
-            );
-        }
-        let account_retiree = match (&e.account_retiree, &e.account_retiree_amount) {
-            (Some(r), None) => {
-                RetireeAccount::OfPension(v.ratio(&format!("{k}.account_retiree"), r))
-            }
-            (None, Some(a)) => {
-                RetireeAccount::Fixed(v.yuan(&format!("{k}.account_retiree_amount"), a))
-            }
-            _ => {
-                v.issue(
-                    format!("{k}.account_retiree"),
-                    "退休人员个人账户划入应给出 account_retiree（养老金比例）\
-                     或 account_retiree_amount（每月定额）二者之一",
-                );
-                RetireeAccount::Fixed(0)
-            }
-        };
-        EmployeeRule {
-            base_floor,
-            base_ceiling,
-            unit_rate: v.ratio(&format!("{k}.unit_rate"), &e.unit_rate),
-            personal_rate: v.ratio(&format!("{k}.personal_rate"), &e.personal_rate),
-            due_day: e.due_day.clamp(1, 28) as u32,
-            late_fee_per_day: v.ratio(&format!("{k}.late_fee_per_day"), &e.late_fee_per_day),
-            suspend_after_days: e.suspend_after_days,
-            account_active,
-            account_retiree,
-        }
-    });
+    let resident = raw.resident.as_ref().map(|r| validate_resident(v, r, year));
+    let employee = raw.employee.as_ref().map(|e| validate_employee(v, e));
     ContributionPolicy { resident, employee }
+}
+
+/// `[contribution.resident]`.
+fn validate_resident(v: &mut Validator, r: &RawResident, year: i64) -> ResidentRule {
+    let k = "contribution.resident";
+    let date = |v: &mut Validator, key: &str, text: &str| {
+        Date::parse(text).unwrap_or_else(|| {
+            v.issue(
+                format!("{k}.{key}"),
+                format!("不是有效日期（应为 YYYY-MM-DD）：{text:?}"),
+            );
+            Date::from_ymd(1990, 1, 1).expect("a real date")
+        })
+    };
+    let window = DateRange {
+        from: date(v, "window_from", &r.window_from),
+        to: date(v, "window_to", &r.window_to),
+    };
+    if window.from > window.to {
+        v.issue(format!("{k}.window_to"), "集中缴费期的结束日期早于开始日期");
+    }
+    if i64::from(window.to.year()) > year {
+        v.issue(
+            format!("{k}.window_to"),
+            format!("集中缴费期应在 {year} 年度结束前"),
+        );
+    }
+    if !(0..=366).contains(&r.waiting_days) {
+        v.issue(
+            format!("{k}.waiting_days"),
+            format!("等待期应为 0 到 366 天：{}", r.waiting_days),
+        );
+    }
+    let mut subsidies: Vec<Subsidy> = Vec::new();
+    for (i, s) in r.subsidy.iter().enumerate() {
+        if s.source.trim().is_empty() || subsidies.iter().any(|o| o.source == s.source) {
+            v.issue(
+                format!("{k}.subsidy[{i}].source"),
+                format!("补助来源为空或重复：{:?}", s.source),
+            );
+        }
+        subsidies.push(Subsidy {
+            source: s.source.clone(),
+            name: s.name.clone(),
+            amount: v.yuan(&format!("{k}.subsidy[{i}].amount"), &s.amount),
+        });
+    }
+    let mut assistance: Vec<(String, Ratio)> = Vec::new();
+    for (i, a) in r.assistance.iter().enumerate() {
+        let key = format!("{k}.assistance[{i}].category");
+        if !v.knows_category(&a.category) {
+            v.issue(
+                key,
+                format!("人员类别 {:?} 未在 [[category]] 中定义", a.category),
+            );
+        } else if assistance.iter().any(|(c, _)| *c == a.category) {
+            v.issue(key, format!("人员类别 {:?} 重复", a.category));
+        }
+        let share = v.ratio(&format!("{k}.assistance[{i}].share"), &a.share);
+        assistance.push((a.category.clone(), share));
+    }
+    ResidentRule {
+        personal: v.yuan(&format!("{k}.personal"), &r.personal),
+        window,
+        waiting_days: r.waiting_days,
+        subsidies,
+        assistance,
+    }
+}
+
+/// `[contribution.employee]`.
+fn validate_employee(v: &mut Validator, e: &RawEmployee) -> EmployeeRule {
+    let k = "contribution.employee";
+    let base_floor = v.yuan(&format!("{k}.base_floor"), &e.base_floor);
+    let base_ceiling = v.yuan(&format!("{k}.base_ceiling"), &e.base_ceiling);
+    if base_floor > base_ceiling {
+        v.issue(format!("{k}.base_ceiling"), "缴费基数上限低于下限");
+    }
+    if !(1..=28).contains(&e.due_day) {
+        v.issue(
+            format!("{k}.due_day"),
+            format!("缴费截止日应为每月 1 到 28 日：{}", e.due_day),
+        );
+    }
+    if !(0..=3660).contains(&e.suspend_after_days) {
+        v.issue(
+            format!("{k}.suspend_after_days"),
+            format!("天数不合理：{}", e.suspend_after_days),
+        );
+    }
+    let account_active = validate_bands(v, k, &e.account_active);
+    let account_retiree = match (&e.account_retiree, &e.account_retiree_amount) {
+        (Some(r), None) => RetireeAccount::OfPension(v.ratio(&format!("{k}.account_retiree"), r)),
+        (None, Some(a)) => RetireeAccount::Fixed(v.yuan(&format!("{k}.account_retiree_amount"), a)),
+        _ => {
+            v.issue(
+                format!("{k}.account_retiree"),
+                "退休人员个人账户划入应给出 account_retiree（养老金比例）\
+                 或 account_retiree_amount（每月定额）二者之一",
+            );
+            RetireeAccount::Fixed(0)
+        }
+    };
+    EmployeeRule {
+        base_floor,
+        base_ceiling,
+        unit_rate: v.ratio(&format!("{k}.unit_rate"), &e.unit_rate),
+        personal_rate: v.ratio(&format!("{k}.personal_rate"), &e.personal_rate),
+        due_day: e.due_day.clamp(1, 28) as u32,
+        late_fee_per_day: v.ratio(&format!("{k}.late_fee_per_day"), &e.late_fee_per_day),
+        suspend_after_days: e.suspend_after_days,
+        account_active,
+        account_retiree,
+    }
+}
+
+/// `contribution.employee.account_active`: age bands, youngest first, the last without an
+/// upper age.
+fn validate_bands(v: &mut Validator, k: &str, raw: &[RawBand]) -> Vec<AgeBand> {
+    let mut account_active: Vec<AgeBand> = Vec::new();
+    for (i, b) in raw.iter().enumerate() {
+        let key = format!("{k}.account_active[{i}]");
+        let upto_age = match b.upto_age {
+            Some(a) if (0..=150).contains(&a) => Some(a as u32),
+            Some(a) => {
+                v.issue(format!("{key}.upto_age"), format!("年龄不合理：{a}"));
+                None
+            }
+            None => None,
+        };
+        if let Some(prev) = account_active.last() {
+            let ordered = match (prev.upto_age, upto_age) {
+                (Some(p), Some(a)) => a > p,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if !ordered {
+                v.issue(
+                    format!("{key}.upto_age"),
+                    "年龄段应按年龄从小到大排列，不限年龄的一段放在最后",
+                );
+            }
+        }
+        account_active.push(AgeBand {
+            upto_age,
+            ratio: v.ratio(&format!("{key}.ratio"), &b.ratio),
+        });
+    }
+    if account_active.last().is_none_or(|b| b.upto_age.is_some()) {
+        v.issue(
+            format!("{k}.account_active"),
+            "最后一段应不限年龄（省略 upto_age）",
+        );
+    }
+    account_active
 }
 
 /// The last day an open-ended range runs to.
