@@ -60,7 +60,9 @@ impl LoadArgs {
     pub async fn load(&self, op: &Operator) -> Result<(Store, yibao_store::LoadReport)> {
         let (policy, source) = read_policy(&self.policy)?;
         let store = open(&self.db).await?;
-        let r = yibao_store::load_reference(&store, op, &policy, &source, &self.data)
+        let reference = yibao_files::refdir::read_reference(&self.data)
+            .map_err(|e| anyhow!("载入参考数据失败：{e}"))?;
+        let r = yibao_store::load_reference(&store, op, &policy, &source, &reference)
             .await
             .map_err(|e| anyhow!("载入参考数据失败：{e}"))?;
         Ok((store, r))

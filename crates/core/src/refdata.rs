@@ -202,6 +202,50 @@ pub struct CatalogRow<'a> {
     pub indication: &'a str,
 }
 
+/// Columns of `catalog.csv`, required first (`interface.md` §1).
+pub const CATALOG_COLUMNS: [&str; 11] = [
+    "code",
+    "name",
+    "kind",
+    "class",
+    "selfpay_prop",
+    "price_limit",
+    "sex_limit",
+    "age_min",
+    "age_max",
+    "max_qty_per_day",
+    "indication",
+];
+
+/// A catalogue row as written, in [`CATALOG_COLUMNS`] order (for storing it as given).
+pub type CatalogFields = [String; 11];
+
+/// The core's view of a catalogue row written as [`CatalogFields`].
+pub fn catalog_row(f: &CatalogFields) -> CatalogRow<'_> {
+    CatalogRow {
+        code: &f[0],
+        name: &f[1],
+        kind: &f[2],
+        class: &f[3],
+        selfpay_prop: &f[4],
+        price_limit: &f[5],
+        sex_limit: &f[6],
+        age_min: &f[7],
+        age_max: &f[8],
+        max_qty_per_day: &f[9],
+        indication: &f[10],
+    }
+}
+
+/// A reference data directory as read and validated: its data, the catalogue rows as
+/// written (a store keeps them as given), and where it came from (for the operation log).
+#[derive(Debug, Default)]
+pub struct ReferenceSet {
+    pub source: String,
+    pub data: RefData,
+    pub catalog: Vec<CatalogFields>,
+}
+
 impl CatalogItem {
     pub fn from_row(row: &CatalogRow<'_>) -> Result<CatalogItem, RefError> {
         let code = row.code.trim();

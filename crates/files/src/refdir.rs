@@ -5,9 +5,10 @@ use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use yibao_core::date::{Date, DateRange};
+pub use yibao_core::refdata::{catalog_row, CatalogFields, CATALOG_COLUMNS};
 use yibao_core::refdata::{
-    validate_certno, CatalogItem, CatalogRow, CategorySpan, ChronicRegistration, Institution,
-    Person, RefData,
+    validate_certno, CatalogItem, CategorySpan, ChronicRegistration, Institution, Person, RefData,
+    ReferenceSet,
 };
 
 /// A problem loading the data directory.
@@ -58,6 +59,19 @@ pub fn load_dir(dir: &Path) -> Result<RefData, LoadError> {
     Ok(data)
 }
 
+/// Reads a complete data directory, keeping the catalogue rows as written (for a store).
+pub fn read_reference(dir: &Path) -> Result<ReferenceSet, LoadError> {
+    let mut data = RefData::default();
+    load_institutions(&dir.join("institutions.csv"), &mut data)?;
+    let catalog = load_catalog_rows(&dir.join("catalog.csv"), &mut data)?;
+    load_persons(&dir.join("persons.jsonl"), &mut data)?;
+    Ok(ReferenceSet {
+        source: dir.display().to_string(),
+        data,
+        catalog,
+    })
+}
+
 /// Reads a UTF-8 CSV with a header; calls `row` with (line number, field by column name).
 fn for_each_csv_row(
     file: &Path,
@@ -105,24 +119,6 @@ pub fn load_institutions(file: &Path, data: &mut RefData) -> Result<(), LoadErro
     })
 }
 
-/// Columns of `catalog.csv`, required first (§1).
-pub const CATALOG_COLUMNS: [&str; 11] = [
-    "code",
-    "name",
-    "kind",
-    "class",
-    "selfpay_prop",
-    "price_limit",
-    "sex_limit",
-    "age_min",
-    "age_max",
-    "max_qty_per_day",
-    "indication",
-];
-
-/// A catalogue row as written, in [`CATALOG_COLUMNS`] order (for storing it as given).
-pub type CatalogFields = [String; 11];
-
 pub fn load_catalog(file: &Path, data: &mut RefData) -> Result<(), LoadError> {
     load_catalog_rows(file, data).map(drop)
 }
@@ -140,23 +136,6 @@ pub fn load_catalog_rows(file: &Path, data: &mut RefData) -> Result<Vec<CatalogF
         Ok(())
     })?;
     Ok(rows)
-}
-
-/// The core's view of a catalogue row.
-pub fn catalog_row(f: &CatalogFields) -> CatalogRow<'_> {
-    CatalogRow {
-        code: &f[0],
-        name: &f[1],
-        kind: &f[2],
-        class: &f[3],
-        selfpay_prop: &f[4],
-        price_limit: &f[5],
-        sex_limit: &f[6],
-        age_min: &f[7],
-        age_max: &f[8],
-        max_qty_per_day: &f[9],
-        indication: &f[10],
-    }
 }
 
 #[derive(Deserialize)]

@@ -3,22 +3,17 @@
 //! under the policy loaded for that year and scheme.
 
 use crate::employee::unit_facts;
-use crate::load::SOURCE_REFERENCE;
 use crate::register::INSUTYPE_EMPLOYEE;
 use crate::Result;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use yibao_core::contribution::ResidentRule;
+use yibao_core::contribution::{resident_payments, resident_year_coverage, ResidentPayments};
+use yibao_core::employer::unit_arrears;
+pub use yibao_core::enrolment::Coverage;
 use yibao_core::refdata::Suspension;
 use yibao_core::{Date, DateRange, Fen, Policy};
-
-/// A paid enrolment: benefits for the year, except during `suspensions`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Coverage {
-    pub suspensions: Vec<Suspension>,
-}
 
 /// Policies loaded in the store, parsed once per (year, insutype) and shared by every
 /// clone of the store. Loading through this store clears it; a policy loaded by another
@@ -116,72 +111,20 @@ pub(crate) async fn coverage(
     if insutype == INSUTYPE_EMPLOYEE {
         return employee_coverage(conn, policies, psn_no, year, as_of).await;
     }
-    let mut payments: Vec<(Date, Fen)> = Vec::new();
-    for c in contributions
+    let rows = contributions
         .iter()
         .filter(|c| c.insutype == insutype && c.year == year)
-    {
-        if c.source == SOURCE_REFERENCE {
-            return Ok(Some(Coverage::default()));
-        }
-        if c.source == crate::import::SOURCE_PERSONAL
-            || c.source == crate::import::SOURCE_ASSISTANCE
-        {
-            payments.push((c.paid_on, c.amount_fen));
-        }
-    }
+        .map(|c| (c.source.as_str(), c.paid_on, c.amount_fen));
+    let payments = match resident_payments(rows) {
+        ResidentPayments::Declared => return Ok(Some(Coverage::default())),
+        ResidentPayments::Payments(p) => p,
+    };
     let rule = policies
         .get(conn, year, insutype)
         .await?
         .and_then(|p| p.contribution.as_ref()?.resident.clone());
-    let Some(rule) = rule else {
-        // No contribution rules loaded for that year: any payment counts as paid.
-        return Ok((payments.iter().map(|p| p.1).sum::<Fen>() > 0).then(Coverage::default));
-    };
-    let cats = categories_in_year(categories, year);
-    Ok(resident_coverage(&rule, year, &cats, &payments))
-}
-
-pub(crate) fn resident_coverage(
-    rule: &ResidentRule,
-    year: u16,
-    categories: &[&str],
-    payments: &[(Date, Fen)],
-) -> Option<Coverage> {
-    let due = rule.due(categories);
-    let c = rule.coverage(year, &due, payments);
-    let from = c.benefits_from?;
-    let jan1 = Date::from_ymd(u32::from(year), 1, 1)?;
-    let mut cover = Coverage::default();
-    if from > jan1 {
-        cover.suspensions.push(Suspension {
-            range: DateRange {
-                from: jan1,
-                to: from.add_days(-1)?,
-            },
-            reason: format!(
-                "集中缴费期外缴费（{} 缴足），待遇等待期至 {}",
-                c.paid_in_full_on.map(|d| d.to_string()).unwrap_or_default(),
-                from.add_days(-1)?
-            ),
-        });
-    }
-    Some(cover)
-}
-
-/// Categories held on any day of `year` (for 医疗救助代缴), of current category spans.
-fn categories_in_year(spans: &[(i64, String, DateRange)], year: u16) -> Vec<&str> {
-    let (Some(jan1), Some(dec31)) = (
-        Date::from_ymd(u32::from(year), 1, 1),
-        Date::from_ymd(u32::from(year), 12, 31),
-    ) else {
-        return Vec::new();
-    };
-    spans
-        .iter()
-        .filter(|(_, _, r)| r.from <= dec31 && r.to >= jan1)
-        .map(|(_, c, _)| c.as_str())
-        .collect()
+    let cats = categories.iter().map(|(_, c, r)| (c.as_str(), *r));
+    Ok(resident_year_coverage(rule.as_ref(), year, cats, &payments))
 }
 
 /// An employee is covered while employed; his unit's arrears suspend benefits.
@@ -214,7 +157,7 @@ async fn employee_coverage(
     for u in &units {
         let unit_no: String = u.try_get(0)?;
         let facts = unit_facts(conn, &unit_no, year).await?;
-        let arrears = crate::employee::unit_arrears(&rule, &facts, year, as_of);
+        let arrears = unit_arrears(&rule, &facts, year, as_of);
         for range in arrears.suspensions {
             cover.suspensions.push(Suspension {
                 range,

@@ -4,11 +4,12 @@
 
 use crate::contribution::ContributionRow;
 use crate::contribution::PolicyCache;
-use crate::register::{Registration, RegistrationKind, RegistrationRow};
+use crate::register::{Registration, RegistrationRow};
 use crate::{date_of, Result, Store};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
-use yibao_core::refdata::{CategorySpan, ChronicRegistration, Person, Suspension};
+use yibao_core::enrolment::assemble_person;
+use yibao_core::refdata::{Person, Suspension};
 use yibao_core::DateRange;
 use yibao_core::{Date, RefData};
 
@@ -433,15 +434,17 @@ pub(crate) async fn person_record(
     Ok(Some(build(conn, policies, person, rows, as_of).await?))
 }
 
-/// A person's record from their rows: paid years under the policy's contribution rules,
-/// suspensions, categories, approved registrations, locks.
+/// A person's record from their rows: paid years under the policy's contribution rules
+/// (read here), then the core assembles the engine's person (suspensions, categories,
+/// approved registrations, locks).
 async fn build(
     conn: &mut AnyConnection,
     policies: &PolicyCache,
-    mut person: Person,
+    person: Person,
     rows: PersonRows,
     as_of: Date,
 ) -> Result<StoredPerson> {
+    let mut covered = Vec::new();
     for e in &rows.enrolments {
         if let Some(cover) = crate::contribution::coverage(
             conn,
@@ -455,31 +458,17 @@ async fn build(
         )
         .await?
         {
-            person.enrolments.push(e.year);
-            person.suspensions.extend(cover.suspensions);
+            covered.push((e.year, cover));
         }
     }
-    for (_, code, range) in rows.categories {
-        person.categories.push(CategorySpan { code, range });
-    }
-    for reg in &rows.registrations {
-        let Some(range) = reg.effective() else {
-            continue;
-        };
-        match reg.kind {
-            RegistrationKind::Chronic => person.chronic.push(ChronicRegistration {
-                dise_codg: reg.dise_codg.clone(),
-                range,
-            }),
-            RegistrationKind::Offsite => person.offsite.push(range),
-        }
-    }
-    for (_, reason, range) in rows.locks {
-        person.suspensions.push(Suspension {
-            range,
-            reason: format!("人员已锁定：{reason}"),
-        });
-    }
+    let spans = |v: Vec<(i64, String, DateRange)>| v.into_iter().map(|(_, c, r)| (c, r)).collect();
+    let person = assemble_person(
+        person,
+        covered,
+        spans(rows.categories),
+        &rows.registrations,
+        spans(rows.locks),
+    );
     Ok(StoredPerson {
         person,
         enrolments: rows.enrolments,

@@ -1,46 +1,22 @@
 //! 城镇职工 in the register: employer units, employments, declared bases, unit payments and
-//! deferral agreements. Dues, arrears, late fees and suspensions are computed by the core's
-//! contribution rules from these facts.
+//! deferral agreements. What each must satisfy, and dues, arrears, late fees and
+//! suspensions, are the core's rules (`yibao_core::employer`, `yibao_core::contribution`)
+//! over these facts.
 
-use crate::register::INSUTYPE_EMPLOYEE;
-use crate::{date_of, date_value, now_text, refused, Operator, Result, Store};
-use sqlx::Row;
-use yibao_core::contribution::EmployeeRule;
+use crate::register::{rule, INSUTYPE_EMPLOYEE};
+use crate::{append_log, date_of, date_value, now_text, refused, LogLine, Operator, Result, Store};
+use sqlx::{AnyConnection, Row};
+use yibao_core::employer::{self as rules, Employment, UnitFacts};
 use yibao_core::{Date, DateRange};
-
-/// An employment (在职 or 退休) of a person at a unit.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Employment {
-    pub psn_no: String,
-    pub unit_no: String,
-    pub valid: DateRange,
-    pub retired: bool,
-    /// Monthly pension (退休人员), fen.
-    pub pension_fen: i64,
-}
-
-/// What the store knows about one unit's contributions for a year.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UnitFacts {
-    pub unit_no: String,
-    pub name: String,
-    /// `(psn_no, employment, declared monthly base in fen)` for the year.
-    pub staff: Vec<(Employment, i64)>,
-    /// `(paid_on, amount_fen)`, oldest first.
-    pub payments: Vec<(Date, i64)>,
-    /// Deferral agreements (缓缴协议).
-    pub deferrals: Vec<DateRange>,
-}
 
 impl Store {
     /// Registers an employer unit.
     pub async fn add_employer(&self, op: &Operator, unit_no: &str, name: &str) -> Result<()> {
-        if unit_no.trim().is_empty() || name.trim().is_empty() {
-            return refused("单位编号和单位名称不能为空");
-        }
+        rule(rules::check_employer(unit_no, name))?;
+        let mut tx = self.pool.begin().await?;
         let exists = sqlx::query("SELECT 1 FROM employers WHERE unit_no = $1")
             .bind(unit_no)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
         if exists.is_some() {
             return refused(format!("单位编号 {unit_no} 已登记"));
@@ -49,35 +25,18 @@ impl Store {
             .bind(unit_no)
             .bind(name)
             .bind(now_text())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        self.log(op, "登记参保单位", unit_no, name, "成功").await
-    }
-
-    async fn employer_exists(&self, unit_no: &str) -> Result<()> {
-        let row = sqlx::query("SELECT 1 FROM employers WHERE unit_no = $1")
-            .bind(unit_no)
-            .fetch_optional(&self.pool)
-            .await?;
-        if row.is_none() {
-            return refused(format!("单位编号 unit_no={unit_no:?} 不存在"));
-        }
+        append_log(&mut tx, op, &LogLine::done("登记参保单位", unit_no, name)).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// Records an employment and enrols the person in 职工医保 for each year it touches.
     pub async fn employ(&self, op: &Operator, e: &Employment) -> Result<()> {
-        if e.valid.from > e.valid.to {
-            return refused(format!(
-                "任职起始日期 {} 晚于终止日期 {}",
-                e.valid.from, e.valid.to
-            ));
-        }
-        if e.pension_fen < 0 {
-            return refused(format!("养老金 pension={} 不能为负数", e.pension_fen));
-        }
-        self.employer_exists(&e.unit_no).await?;
+        rule(rules::check_employment(e))?;
         let mut tx = self.pool.begin().await?;
+        employer_exists(&mut tx, &e.unit_no).await?;
         let person = sqlx::query("SELECT 1 FROM persons WHERE psn_no = $1")
             .bind(&e.psn_no)
             .fetch_optional(&mut *tx)
@@ -98,7 +57,7 @@ impl Store {
         .bind(now_text())
         .execute(&mut *tx)
         .await?;
-        for year in e.valid.from.year()..=e.valid.to.year().min(e.valid.from.year() + 100) {
+        for year in rules::employment_years(e) {
             let other = sqlx::query(
                 "SELECT insutype, hh_no FROM enrolments WHERE psn_no = $1 AND year = $2",
             )
@@ -110,10 +69,7 @@ impl Store {
                 Some(r) => {
                     let insutype: String = r.try_get(0)?;
                     if insutype != INSUTYPE_EMPLOYEE {
-                        return refused(format!(
-                            "人员 {} 已在 {year} 年度参加险种 {insutype}，需先办理居民医保停保才能参加职工医保",
-                            e.psn_no
-                        ));
+                        return refused(rules::enrolled_elsewhere(&e.psn_no, year, &insutype));
                     }
                 }
                 None => {
@@ -129,21 +85,21 @@ impl Store {
                 }
             }
         }
-        tx.commit().await?;
-        self.log(
+        let detail = format!(
+            "单位 {} {}–{}{}",
+            e.unit_no,
+            e.valid.from,
+            e.valid.to,
+            if e.retired { " 退休" } else { "" }
+        );
+        append_log(
+            &mut tx,
             op,
-            "职工参保登记",
-            &e.psn_no,
-            &format!(
-                "单位 {} {}–{}{}",
-                e.unit_no,
-                e.valid.from,
-                e.valid.to,
-                if e.retired { " 退休" } else { "" }
-            ),
-            "成功",
+            &LogLine::done("职工参保登记", &e.psn_no, &detail),
         )
-        .await
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Declares an employee's monthly contribution base (缴费基数) for a year.
@@ -155,10 +111,9 @@ impl Store {
         year: u16,
         base_fen: i64,
     ) -> Result<()> {
-        if base_fen < 0 {
-            return refused(format!("缴费基数 base={base_fen} 不能为负数"));
-        }
-        self.employer_exists(unit_no).await?;
+        rule(rules::check_base(base_fen))?;
+        let mut tx = self.pool.begin().await?;
+        employer_exists(&mut tx, unit_no).await?;
         sqlx::query(
             "INSERT INTO contribution_bases (psn_no, unit_no, year, base_fen, recorded_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -168,16 +123,12 @@ impl Store {
         .bind(i64::from(year))
         .bind(base_fen)
         .bind(now_text())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        self.log(
-            op,
-            "申报缴费基数",
-            psn_no,
-            &format!("单位 {unit_no} {year} 年 {base_fen} 分/月"),
-            "成功",
-        )
-        .await
+        let detail = format!("单位 {unit_no} {year} 年 {base_fen} 分/月");
+        append_log(&mut tx, op, &LogLine::done("申报缴费基数", psn_no, &detail)).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records a unit's payment (applied to its oldest dues first).
@@ -188,10 +139,9 @@ impl Store {
         amount_fen: i64,
         paid_on: Date,
     ) -> Result<()> {
-        if amount_fen <= 0 {
-            return refused(format!("缴款金额 amount={amount_fen} 必须大于 0"));
-        }
-        self.employer_exists(unit_no).await?;
+        rule(rules::check_unit_payment(amount_fen))?;
+        let mut tx = self.pool.begin().await?;
+        employer_exists(&mut tx, unit_no).await?;
         sqlx::query(
             "INSERT INTO unit_payments (unit_no, amount_fen, paid_on, recorded_at) VALUES ($1, $2, $3, $4)",
         )
@@ -199,16 +149,12 @@ impl Store {
         .bind(amount_fen)
         .bind(date_value(paid_on))
         .bind(now_text())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        self.log(
-            op,
-            "单位缴款",
-            unit_no,
-            &format!("{amount_fen} 分 {paid_on}"),
-            "成功",
-        )
-        .await
+        let detail = format!("{amount_fen} 分 {paid_on}");
+        append_log(&mut tx, op, &LogLine::done("单位缴款", unit_no, &detail)).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records a deferral agreement (缓缴协议).
@@ -219,16 +165,12 @@ impl Store {
         unit_no: &str,
         valid: DateRange,
     ) -> Result<()> {
-        if valid.from > valid.to {
-            return refused(format!(
-                "缓缴协议起始日期 {} 晚于终止日期 {}",
-                valid.from, valid.to
-            ));
-        }
-        self.employer_exists(unit_no).await?;
+        rule(rules::check_deferral(valid))?;
+        let mut tx = self.pool.begin().await?;
+        employer_exists(&mut tx, unit_no).await?;
         let exists = sqlx::query("SELECT 1 FROM deferrals WHERE agreement_no = $1")
             .bind(agreement_no)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
         if exists.is_some() {
             return refused(format!("缓缴协议号 {agreement_no} 已存在"));
@@ -241,16 +183,17 @@ impl Store {
         .bind(date_value(valid.from))
         .bind(date_value(valid.to))
         .bind(now_text())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        self.log(
+        let detail = format!("{agreement_no} {}–{}", valid.from, valid.to);
+        append_log(
+            &mut tx,
             op,
-            "签订缓缴协议",
-            unit_no,
-            &format!("{agreement_no} {}–{}", valid.from, valid.to),
-            "成功",
+            &LogLine::done("签订缓缴协议", unit_no, &detail),
         )
-        .await
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The facts of a unit for `year`.
@@ -260,33 +203,15 @@ impl Store {
     }
 }
 
-/// A unit's monthly dues for `year` (months due by `as_of`), and its arrears.
-pub fn unit_arrears(
-    rule: &EmployeeRule,
-    facts: &UnitFacts,
-    year: u16,
-    as_of: Date,
-) -> yibao_core::contribution::Arrears {
-    let mut dues = Vec::new();
-    for month in 1..=12 {
-        let Some(first) = Date::from_ymd(u32::from(year), month, 1) else {
-            continue;
-        };
-        if rule.due_date(first) > as_of {
-            break;
-        }
-        let owed: i64 = facts
-            .staff
-            .iter()
-            .filter(|(e, _)| !e.retired && e.valid.from <= first && e.valid.to >= first)
-            .map(|(_, base)| {
-                let due = rule.monthly_due(*base);
-                due.unit + due.personal
-            })
-            .sum();
-        dues.push((first, owed));
+async fn employer_exists(conn: &mut AnyConnection, unit_no: &str) -> Result<()> {
+    let row = sqlx::query("SELECT 1 FROM employers WHERE unit_no = $1")
+        .bind(unit_no)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if row.is_none() {
+        return refused(format!("单位编号 unit_no={unit_no:?} 不存在"));
     }
-    rule.arrears(&dues, &facts.payments, &facts.deferrals, as_of)
+    Ok(())
 }
 
 pub(crate) async fn unit_facts(

@@ -5,18 +5,18 @@
 
 use crate::register::{psn_no_for, INSUTYPE_RESIDENT};
 use crate::{
-    date_value, now_text, Batch, Operator, Result, Store, Value, CATEGORIES, CONTRIBUTIONS,
-    ENROLMENTS, MEMBERS, PERSONS,
+    append_log, date_value, now_text, Batch, LogLine, Operator, Result, Store, Value, CATEGORIES,
+    CONTRIBUTIONS, ENROLMENTS, MEMBERS, PERSONS,
 };
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use yibao_core::contribution::roster_contributions;
+use yibao_core::enrolment::{roster_conflicts, KnownPerson, RosterEntry};
 use yibao_core::Date;
-use yibao_roster::{Roster, RowError};
 
-/// Contribution sources written by an import.
-pub const SOURCE_PERSONAL: &str = "personal";
-pub const SOURCE_FISCAL: &str = "fiscal";
-pub const SOURCE_ASSISTANCE: &str = "assistance";
+/// The operation log's name for an import.
+const ACTION: &str = "导入参保名册";
+use yibao_roster::{Roster, RowError};
 
 /// How to import.
 #[derive(Clone, Debug)]
@@ -49,7 +49,7 @@ struct Known {
     psn_no: String,
     name: String,
     gend: String,
-    brdy: i64,
+    brdy: Date,
 }
 
 /// Imports `roster`. Returns the report; writes nothing when a row is invalid unless
@@ -72,7 +72,7 @@ pub async fn import_roster(
                 psn_no: r.try_get(1)?,
                 name: r.try_get(2)?,
                 gend: r.try_get(3)?,
-                brdy: r.try_get(4)?,
+                brdy: crate::date_of(&r, 4)?,
             },
         );
     }
@@ -97,41 +97,26 @@ pub async fn import_roster(
         reason,
     };
     for r in &roster.rows {
-        if let Some(k) = known.get(&r.certno) {
-            let mut mismatch = Vec::new();
-            if k.name != r.name {
-                mismatch.push(("姓名", r.name.clone(), format!("已登记姓名为 {}", k.name)));
-            }
-            if k.gend != r.gend {
-                mismatch.push(("性别", r.gend.clone(), "与已登记性别不一致".to_string()));
-            }
-            if k.brdy != date_value(r.brdy) {
-                mismatch.push((
-                    "出生日期",
-                    r.brdy.to_string(),
-                    "与已登记出生日期不一致".to_string(),
-                ));
-            }
-            for (col, val, why) in mismatch {
-                errors.push(err(
-                    r.row,
-                    col,
-                    &val,
-                    format!("证件号码 {} {why}", r.certno),
-                ));
-                bad_rows.insert(r.row);
-            }
-            if let Some((hh, insutype)) = enrolled.get(&(k.psn_no.clone(), r.year)) {
-                let why = if *hh == r.household && insutype == INSUTYPE_RESIDENT {
-                    format!("已在 {} 年度于本户参保（重复导入）", r.year)
-                } else if insutype != INSUTYPE_RESIDENT {
-                    format!("已在 {} 年度参加险种 {insutype}，不能重复参保", r.year)
-                } else {
-                    format!("已在 {} 年度于户号 {hh} 参保，不能在两户重复参保", r.year)
-                };
-                errors.push(err(r.row, "证件号码", &r.certno, why));
-                bad_rows.insert(r.row);
-            }
+        let Some(k) = known.get(&r.certno) else {
+            continue;
+        };
+        let held = KnownPerson {
+            name: k.name.clone(),
+            gend: k.gend.clone(),
+            brdy: k.brdy,
+            enrolled: enrolled.get(&(k.psn_no.clone(), r.year)).cloned(),
+        };
+        let entry = RosterEntry {
+            certno: &r.certno,
+            name: &r.name,
+            gend: &r.gend,
+            brdy: r.brdy,
+            household: &r.household,
+            year: r.year,
+        };
+        for (col, val, why) in roster_conflicts(&entry, &held) {
+            errors.push(err(r.row, col, &val, why));
+            bad_rows.insert(r.row);
         }
     }
     errors.sort_by_key(|e| e.row);
@@ -143,15 +128,9 @@ pub async fn import_roster(
     if !bad_rows.is_empty() && !opts.skip_invalid {
         report.errors = errors;
         drop(tx);
-        store
-            .log(
-                op,
-                "导入参保名册",
-                &opts.file,
-                &format!("读取 {} 行，问题 {} 行", report.rows_read, report.rejected),
-                "拒绝：名册有误，未导入任何数据",
-            )
-            .await?;
+        let detail = format!("读取 {} 行，问题 {} 行", report.rows_read, report.rejected);
+        let refusal = "拒绝：名册有误，未导入任何数据";
+        store.log(op, ACTION, &opts.file, &detail, refusal).await?;
         return Ok(report);
     }
 
@@ -207,42 +186,25 @@ pub async fn import_roster(
                 text(&now),
             ],
         );
-        // What the person paid; what 医疗救助 pays for him (代缴); the fiscal subsidy, by
-        // source when it matches the policy's split.
         let rule = policies
             .get(&mut tx, r.year, INSUTYPE_RESIDENT)
             .await?
             .and_then(|p| p.contribution.as_ref()?.resident.clone());
-        let mut rows: Vec<(String, i64)> = vec![(SOURCE_PERSONAL.into(), r.personal_fen)];
-        match &rule {
-            Some(rule) => {
-                let cats: Vec<&str> = r.categories.iter().map(String::as_str).collect();
-                let due = rule.due(&cats);
-                rows.push((SOURCE_ASSISTANCE.into(), due.assistance));
-                let policy_total: i64 = due.subsidies.iter().map(|s| s.1).sum();
-                if policy_total == r.subsidy_fen {
-                    rows.extend(due.subsidies);
-                } else {
-                    rows.push((SOURCE_FISCAL.into(), r.subsidy_fen));
-                }
-            }
-            None => rows.push((SOURCE_FISCAL.into(), r.subsidy_fen)),
-        }
+        let cats: Vec<&str> = r.categories.iter().map(String::as_str).collect();
+        let rows = roster_contributions(rule.as_ref(), &cats, r.personal_fen, r.subsidy_fen);
         for (source, amount) in rows {
-            if amount > 0 {
-                batch.push(
-                    &CONTRIBUTIONS,
-                    vec![
-                        text(&psn_no),
-                        text(INSUTYPE_RESIDENT),
-                        year.clone(),
-                        text(&source),
-                        Value::Int(amount),
-                        paid_on.clone(),
-                        text(&now),
-                    ],
-                );
-            }
+            batch.push(
+                &CONTRIBUTIONS,
+                vec![
+                    text(&psn_no),
+                    text(INSUTYPE_RESIDENT),
+                    year.clone(),
+                    text(&source),
+                    Value::Int(amount),
+                    paid_on.clone(),
+                    text(&now),
+                ],
+            );
         }
         let (from, to) = (
             Date::from_ymd(u32::from(r.year), 1, 1),
@@ -280,27 +242,20 @@ pub async fn import_roster(
                 psn_no,
                 name: r.name.clone(),
                 gend: r.gend.clone(),
-                brdy: date_value(r.brdy),
+                brdy: r.brdy,
             },
         );
     }
     report.households = households.len();
     batch.flush(&mut tx).await?;
+    let detail = format!(
+        "读取 {} 行，导入 {}，拒绝 {}，户数 {}",
+        report.rows_read, report.imported, report.rejected, report.households
+    );
+    append_log(&mut tx, op, &LogLine::done(ACTION, &opts.file, &detail)).await?;
     tx.commit().await?;
     store.refresh_statistics().await?;
     report.committed = true;
     report.errors = errors;
-    store
-        .log(
-            op,
-            "导入参保名册",
-            &opts.file,
-            &format!(
-                "读取 {} 行，导入 {}，拒绝 {}，户数 {}",
-                report.rows_read, report.imported, report.rejected, report.households
-            ),
-            "成功",
-        )
-        .await?;
     Ok(report)
 }

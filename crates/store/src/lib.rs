@@ -19,12 +19,12 @@ pub mod testing;
 
 pub use duplicates::{DuplicateFinding, DuplicateKind};
 pub use eligibility::Eligibility;
-pub use employee::{unit_arrears, Employment, UnitFacts};
 pub use gateway::{
     AuthFacts, FeeLine, GatewayTx, MessageMeta, NewFeeLine, ReadAhead, SettlementRecord,
     SettlementTotals, Visit,
 };
 pub use import::{import_roster, ImportOptions, ImportReport};
+pub use yibao_core::employer::{unit_arrears, Employment, UnitFacts};
 
 pub use load::{load_reference, LoadReport};
 pub use register::*;
@@ -293,7 +293,8 @@ impl Store {
         &self.pool
     }
 
-    /// Appends one line to the operation log (who, when, what, result).
+    /// Appends one line to the operation log (who, when, what, result) on its own: for what
+    /// changes nothing (a refused change). A change logs with [`append_log`], in its transaction.
     pub async fn log(
         &self,
         op: &Operator,
@@ -302,19 +303,8 @@ impl Store {
         detail: &str,
         result: &str,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO operation_log (at, operator, action, target, detail, result) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(now_text())
-        .bind(&op.0)
-        .bind(action)
-        .bind(target)
-        .bind(detail)
-        .bind(result)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        append_log(&mut conn, op, &LogLine::new(action, target, detail, result)).await
     }
 
     /// The operation log, oldest first.
@@ -338,6 +328,58 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// What one operation-log line says (the operator and the time are added when written).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LogLine<'a> {
+    pub action: &'a str,
+    pub target: &'a str,
+    pub detail: &'a str,
+    pub result: &'a str,
+}
+
+impl<'a> LogLine<'a> {
+    pub(crate) fn new(
+        action: &'a str,
+        target: &'a str,
+        detail: &'a str,
+        result: &'a str,
+    ) -> LogLine<'a> {
+        LogLine {
+            action,
+            target,
+            detail,
+            result,
+        }
+    }
+
+    /// A successful change's line.
+    pub(crate) fn done(action: &'a str, target: &'a str, detail: &'a str) -> LogLine<'a> {
+        LogLine::new(action, target, detail, "成功")
+    }
+}
+
+/// Appends one line to the operation log on `conn`: inside a change's transaction, so
+/// that the change and its line are committed together or not at all.
+pub(crate) async fn append_log(
+    conn: &mut sqlx::AnyConnection,
+    op: &Operator,
+    line: &LogLine<'_>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO operation_log (at, operator, action, target, detail, result) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(now_text())
+    .bind(&op.0)
+    .bind(line.action)
+    .bind(line.target)
+    .bind(line.detail)
+    .bind(line.result)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// One line of the operation log.

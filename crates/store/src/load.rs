@@ -1,19 +1,18 @@
-//! `yibao load`: a reference data directory (§1) and a policy into the store. Everything
-//! is validated before anything is written; the write is one transaction.
+//! `yibao load`: a reference data directory (§1), as yibao-files read it, and a policy into
+//! the store. Everything is validated before anything is written; the write, with its
+//! operation-log line, is one transaction.
 
 use crate::register::{far_future, INSUTYPE_RESIDENT};
 use crate::{
-    date_value, now_text, Batch, Operator, Result, Store, StoreError, Value, CATEGORIES,
-    CONTRIBUTIONS, ENROLMENTS, EVENTS, MEMBERS, PERSONS, REGISTRATIONS,
+    append_log, date_value, now_text, Batch, LogLine, Operator, Result, Store, StoreError, Value,
+    CATEGORIES, CONTRIBUTIONS, ENROLMENTS, EVENTS, MEMBERS, PERSONS, REGISTRATIONS,
 };
 use sqlx::Row;
 use std::collections::HashSet;
-use std::path::Path;
-use yibao_core::refdata::{CatalogItem, Institution};
+use yibao_core::contribution::SOURCE_REFERENCE;
+use yibao_core::enrolment::check_reference_person;
+use yibao_core::refdata::{catalog_row, CatalogFields, CatalogItem, Institution, ReferenceSet};
 use yibao_core::{Policy, RefData};
-use yibao_files::refdir::{
-    catalog_row, load_catalog_rows, load_institutions, load_persons, CatalogFields,
-};
 
 /// What a load did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,38 +24,22 @@ pub struct LoadReport {
     pub persons_already_there: usize,
 }
 
-/// Source of contributions that a reference directory declares paid (`enrolments`) without
-/// amounts.
-pub const SOURCE_REFERENCE: &str = "reference";
-
-/// Loads `policy` (its TOML text `policy_source`) and the directory `dir` into the store.
+/// Loads `policy` (its TOML text `policy_source`) and a reference data directory as read
+/// (`reference`, by yibao-files) into the store.
 pub async fn load_reference(
     store: &Store,
     op: &Operator,
     policy: &Policy,
     policy_source: &str,
-    dir: &Path,
+    reference: &ReferenceSet,
 ) -> Result<LoadReport> {
-    let refuse = |e: yibao_files::refdir::LoadError| StoreError::Refused(e.to_string());
-    let mut data = RefData::default();
-    load_institutions(&dir.join("institutions.csv"), &mut data).map_err(refuse)?;
-    let catalog = load_catalog_rows(&dir.join("catalog.csv"), &mut data).map_err(refuse)?;
-    load_persons(&dir.join("persons.jsonl"), &mut data).map_err(refuse)?;
+    let ReferenceSet {
+        source,
+        data,
+        catalog,
+    } = reference;
     for p in &data.persons {
-        crate::register::check_person(&crate::NewPerson {
-            certno: p.certno.clone(),
-            name: p.name.clone(),
-            gend: p.gend.clone(),
-            brdy: p.brdy,
-        })
-        .or_else(|e| {
-            // The reference directory's IDs carry sequence 000 whatever the sex (see #2's
-            // note); the check digit and birth date still have to hold.
-            match yibao_core::refdata::validate_certno(&p.certno) {
-                Ok((brdy, _)) if brdy == p.brdy => Ok(()),
-                _ => Err(StoreError::Refused(format!("人员 {}：{e}", p.psn_no))),
-            }
-        })?;
+        check_reference_person(p).map_err(StoreError::Refused)?;
     }
 
     let mut tx = store.pool.begin().await?;
@@ -72,7 +55,7 @@ pub async fn load_reference(
         .execute(&mut *tx)
         .await?;
     }
-    for f in &catalog {
+    for f in catalog {
         sqlx::query(
             "INSERT INTO catalog_items (code, name, kind, class, selfpay_prop, price_limit, sex_limit, \
              age_min, age_max, max_qty_per_day, indication) \
@@ -222,25 +205,18 @@ pub async fn load_reference(
         }
     }
     batch.flush(&mut tx).await?;
+    let detail = format!(
+        "政策《{}》；机构 {}，目录 {}，新增人员 {}，已有人员 {}",
+        report.policy,
+        report.institutions,
+        report.catalog_items,
+        report.persons_added,
+        report.persons_already_there
+    );
+    append_log(&mut tx, op, &LogLine::done("加载参考数据", source, &detail)).await?;
     tx.commit().await?;
     store.policies.clear();
     store.refresh_statistics().await?;
-    store
-        .log(
-            op,
-            "加载参考数据",
-            &dir.display().to_string(),
-            &format!(
-                "政策《{}》；机构 {}，目录 {}，新增人员 {}，已有人员 {}",
-                report.policy,
-                report.institutions,
-                report.catalog_items,
-                report.persons_added,
-                report.persons_already_there
-            ),
-            "成功",
-        )
-        .await?;
     Ok(report)
 }
 
@@ -263,17 +239,18 @@ impl Store {
     /// Stores a policy (its validated form and TOML text) for its year and scheme; the
     /// latest loaded one applies.
     pub async fn load_policy(&self, op: &Operator, policy: &Policy, source: &str) -> Result<()> {
-        let mut conn = self.pool.acquire().await?;
-        insert_policy(&mut conn, policy, source).await?;
-        self.policies.clear();
-        self.log(
+        let mut tx = self.pool.begin().await?;
+        insert_policy(&mut tx, policy, source).await?;
+        let detail = format!("{} 年度 险种 {}", policy.year, policy.insutype);
+        append_log(
+            &mut tx,
             op,
-            "加载政策",
-            &policy.name,
-            &format!("{} 年度 险种 {}", policy.year, policy.insutype),
-            "成功",
+            &LogLine::done("加载政策", &policy.name, &detail),
         )
-        .await
+        .await?;
+        tx.commit().await?;
+        self.policies.clear();
+        Ok(())
     }
 
     /// Institutions and catalogue from the store (persons are added separately).

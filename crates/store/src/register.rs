@@ -2,48 +2,23 @@
 //! contributions, locks, and the employee side (units, bases, payments, deferrals).
 //! Every change is an insert; every operator action goes to the operation log.
 
-use crate::{date_of, date_value, now_text, refused, Operator, Result, Store};
+use crate::{
+    append_log, date_of, date_value, now_text, refused, LogLine, Operator, Result, Store,
+    StoreError,
+};
 use sqlx::{AnyConnection, Row};
-use yibao_core::refdata::validate_certno;
+use yibao_core::enrolment as rules;
 use yibao_core::{Date, DateRange};
 
-/// 险种 of resident basic medical insurance (城乡居民).
-pub const INSUTYPE_RESIDENT: &str = "390";
-/// 险种 of employee basic medical insurance (城镇职工).
-pub const INSUTYPE_EMPLOYEE: &str = "310";
+pub use yibao_core::contribution::far_future;
+pub use yibao_core::enrolment::{
+    NewPerson, Registration, RegistrationKind, RegistrationState, INSUTYPE_EMPLOYEE,
+    INSUTYPE_RESIDENT,
+};
 
-/// A person to register.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewPerson {
-    pub certno: String,
-    pub name: String,
-    /// `1` male, `2` female.
-    pub gend: String,
-    pub brdy: Date,
-}
-
-/// Checks a person's ID against his sex and birth date (GB 11643).
+/// Checks a person's ID against his sex and birth date (GB 11643), and his name.
 pub fn check_person(p: &NewPerson) -> Result<()> {
-    let (brdy, sex) = validate_certno(&p.certno)
-        .map_err(|e| crate::StoreError::Refused(format!("证件号码 {}：{e}", p.certno)))?;
-    if brdy != p.brdy {
-        return refused(format!(
-            "证件号码 {} 中的出生日期 {brdy} 与出生日期 {} 不一致",
-            p.certno, p.brdy
-        ));
-    }
-    if sex != p.gend {
-        return refused(format!(
-            "证件号码 {} 的性别位（{}）与性别 {} 不一致",
-            p.certno,
-            if sex == "1" { "男" } else { "女" },
-            p.gend
-        ));
-    }
-    if p.name.trim().is_empty() {
-        return refused("姓名不能为空");
-    }
-    Ok(())
+    rule(rules::check_person(p))
 }
 
 /// The `psn_no` of the person with this ID, if registered.
@@ -68,109 +43,9 @@ pub(crate) fn psn_no_for(seq: i64) -> String {
     format!("P{seq:011}")
 }
 
-/// A 门诊慢特病 or 异地就医 registration's kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RegistrationKind {
-    /// 门诊慢特病
-    Chronic,
-    /// 异地就医备案
-    Offsite,
-}
-
-impl RegistrationKind {
-    pub fn code(self) -> &'static str {
-        match self {
-            RegistrationKind::Chronic => "chronic",
-            RegistrationKind::Offsite => "offsite",
-        }
-    }
-}
-
-/// Where a registration stands (申请 → 审核通过 / 驳回 → 到期 / 终止).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RegistrationState {
-    Applied,
-    Approved,
-    Rejected,
-    Terminated,
-    Expired,
-}
-
-impl RegistrationState {
-    fn code(self) -> &'static str {
-        match self {
-            RegistrationState::Applied => "applied",
-            RegistrationState::Approved => "approved",
-            RegistrationState::Rejected => "rejected",
-            RegistrationState::Terminated => "terminated",
-            RegistrationState::Expired => "expired",
-        }
-    }
-
-    fn from_code(c: &str) -> Option<RegistrationState> {
-        Some(match c {
-            "applied" => RegistrationState::Applied,
-            "approved" => RegistrationState::Approved,
-            "rejected" => RegistrationState::Rejected,
-            "terminated" => RegistrationState::Terminated,
-            "expired" => RegistrationState::Expired,
-            _ => return None,
-        })
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            RegistrationState::Applied => "申请",
-            RegistrationState::Approved => "审核通过",
-            RegistrationState::Rejected => "驳回",
-            RegistrationState::Terminated => "终止",
-            RegistrationState::Expired => "到期",
-        }
-    }
-}
-
-/// A registration as it stands on a date.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Registration {
-    pub reg_no: String,
-    pub psn_no: String,
-    pub kind: RegistrationKind,
-    pub dise_codg: String,
-    pub valid: DateRange,
-    /// The last recorded decision, or 到期 when approved and past `valid.to`.
-    pub state: RegistrationState,
-    /// The day it was terminated (终止), if it was.
-    pub terminated_on: Option<Date>,
-}
-
-impl Registration {
-    /// The dates it gives benefits: approved, inside its validity, before any termination.
-    pub fn effective(&self) -> Option<DateRange> {
-        let approved = matches!(
-            self.state,
-            RegistrationState::Approved
-                | RegistrationState::Expired
-                | RegistrationState::Terminated
-        );
-        if !approved {
-            return None;
-        }
-        let to = match self.terminated_on {
-            Some(t) => t.add_days(-1)?.min(self.valid.to),
-            None => self.valid.to,
-        };
-        (self.valid.from <= to).then_some(DateRange {
-            from: self.valid.from,
-            to,
-        })
-    }
-}
-
-fn check_range(what: &str, r: DateRange) -> Result<()> {
-    if r.from > r.to {
-        return refused(format!("{what}的起始日期 {} 晚于终止日期 {}", r.from, r.to));
-    }
-    Ok(())
+/// A core rule's refusal as the store's.
+pub(crate) fn rule<T>(r: std::result::Result<T, String>) -> Result<T> {
+    r.map_err(StoreError::Refused)
 }
 
 impl Store {
@@ -211,8 +86,8 @@ impl Store {
         .bind(now_text())
         .execute(&mut *tx)
         .await?;
+        append_log(&mut tx, op, &LogLine::done("登记人员", &psn_no, "")).await?;
         tx.commit().await?;
-        self.log(op, "登记人员", &psn_no, "", "成功").await?;
         Ok(psn_no)
     }
 
@@ -235,20 +110,13 @@ impl Store {
             .await?;
         if let Some(r) = dup {
             let other: String = r.try_get(0)?;
-            return refused(format!(
-                "人员 {psn_no} 已在 {year} 年度参保（户号 {other}），不能重复参保"
-            ));
+            return refused(rules::already_enrolled(psn_no, year, &other));
         }
         insert_enrolment(&mut tx, psn_no, insutype, year, hh_no, relation).await?;
+        let detail = format!("{insutype} {year} 户号 {hh_no}");
+        append_log(&mut tx, op, &LogLine::done("参保登记", psn_no, &detail)).await?;
         tx.commit().await?;
-        self.log(
-            op,
-            "参保登记",
-            psn_no,
-            &format!("{insutype} {year} 户号 {hh_no}"),
-            "成功",
-        )
-        .await
+        Ok(())
     }
 
     /// Records a payment or subsidy toward a year's contribution.
@@ -256,15 +124,10 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         self.person_exists(&mut tx, &c.psn_no).await?;
         insert_contribution(&mut tx, c).await?;
+        let detail = format!("{} {} {} 分 {}", c.year, c.source, c.amount_fen, c.paid_on);
+        append_log(&mut tx, op, &LogLine::done("记录缴费", &c.psn_no, &detail)).await?;
         tx.commit().await?;
-        self.log(
-            op,
-            "记录缴费",
-            &c.psn_no,
-            &format!("{} {} {} 分 {}", c.year, c.source, c.amount_fen, c.paid_on),
-            "成功",
-        )
-        .await
+        Ok(())
     }
 
     /// Grants a category (pk/db/tk …) for a date range, as a list from civil affairs arrives.
@@ -276,22 +139,14 @@ impl Store {
         range: DateRange,
         source: &str,
     ) -> Result<()> {
-        check_range("人员类别有效期", range)?;
-        if code.trim().is_empty() {
-            return refused("人员类别代码不能为空");
-        }
+        rule(rules::check_category_grant(code, range))?;
         let mut tx = self.pool.begin().await?;
         self.person_exists(&mut tx, psn_no).await?;
         insert_category(&mut tx, psn_no, code, range, None, source).await?;
+        let detail = format!("{code} {}–{}", range.from, range.to);
+        append_log(&mut tx, op, &LogLine::done("认定人员类别", psn_no, &detail)).await?;
         tx.commit().await?;
-        self.log(
-            op,
-            "认定人员类别",
-            psn_no,
-            &format!("{code} {}–{}", range.from, range.to),
-            "成功",
-        )
-        .await
+        Ok(())
     }
 
     /// Ends a category on `last_day` (e.g. someone leaves the 低保 list mid-year): every
@@ -306,27 +161,17 @@ impl Store {
     ) -> Result<usize> {
         let mut tx = self.pool.begin().await?;
         self.person_exists(&mut tx, psn_no).await?;
-        let spans = current_categories(&mut tx, psn_no).await?;
         let mut ended = 0;
-        for (id, c, r) in spans
-            .into_iter()
-            .filter(|(_, c, r)| c == code && r.to > last_day)
-        {
-            // A span that had not started yet by then disappears (an empty span).
-            let to = last_day.max(r.from.add_days(-1).unwrap_or(r.from));
-            let new = DateRange { from: r.from, to };
+        for (id, c, r) in current_categories(&mut tx, psn_no).await? {
+            let Some(new) = rules::ended_span(r, last_day).filter(|_| c == code) else {
+                continue;
+            };
             insert_category(&mut tx, psn_no, &c, new, Some(id), source).await?;
             ended += 1;
         }
+        let detail = format!("{code} 止于 {last_day}");
+        append_log(&mut tx, op, &LogLine::done("终止人员类别", psn_no, &detail)).await?;
         tx.commit().await?;
-        self.log(
-            op,
-            "终止人员类别",
-            psn_no,
-            &format!("{code} 止于 {last_day}"),
-            "成功",
-        )
-        .await?;
         Ok(ended)
     }
 
@@ -339,10 +184,7 @@ impl Store {
         dise_codg: &str,
         valid: DateRange,
     ) -> Result<String> {
-        check_range("备案有效期", valid)?;
-        if kind == RegistrationKind::Chronic && dise_codg.trim().is_empty() {
-            return refused("门诊慢特病备案必须填写病种编码 dise_codg");
-        }
+        rule(rules::check_application(kind, dise_codg, valid))?;
         let mut tx = self.pool.begin().await?;
         self.person_exists(&mut tx, psn_no).await?;
         let n: i64 = sqlx::query("SELECT COUNT(*) FROM registrations")
@@ -372,15 +214,9 @@ impl Store {
             "",
         )
         .await?;
+        let detail = format!("{reg_no} {} {dise_codg}", kind.code());
+        append_log(&mut tx, op, &LogLine::done("备案申请", psn_no, &detail)).await?;
         tx.commit().await?;
-        self.log(
-            op,
-            "备案申请",
-            psn_no,
-            &format!("{reg_no} {} {dise_codg}", kind.code()),
-            "成功",
-        )
-        .await?;
         Ok(reg_no)
     }
 
@@ -421,6 +257,8 @@ impl Store {
         .await
     }
 
+    /// A registration's next state, with its log line; a refused transition writes only
+    /// its (refusal's) log line.
     async fn transition(
         &self,
         op: &Operator,
@@ -434,27 +272,22 @@ impl Store {
         let Some(reg) = registration(&mut tx, reg_no, on).await? else {
             return refused(format!("备案号 reg_no={reg_no:?} 不存在"));
         };
-        if !from.contains(&reg.state) {
-            let result = format!(
-                "备案 {reg_no} 当前状态为「{}」，不能{}",
-                reg.state.name(),
-                to.name()
-            );
-            drop(tx);
-            self.log(op, "备案状态变更", reg_no, to.name(), &result)
-                .await?;
+        const ACTION: &str = "备案状态变更";
+        if let Some(result) = reg.refuse_transition(from, to) {
+            append_log(
+                &mut tx,
+                op,
+                &LogLine::new(ACTION, reg_no, to.name(), &result),
+            )
+            .await?;
+            tx.commit().await?;
             return refused(result);
         }
         insert_event(&mut tx, reg_no, to, on, op, note).await?;
+        let detail = format!("{} {on}", to.name());
+        append_log(&mut tx, op, &LogLine::done(ACTION, reg_no, &detail)).await?;
         tx.commit().await?;
-        self.log(
-            op,
-            "备案状态变更",
-            reg_no,
-            &format!("{} {on}", to.name()),
-            "成功",
-        )
-        .await
+        Ok(())
     }
 
     /// A registration as it stands on `on`.
@@ -471,24 +304,13 @@ impl Store {
         from: Date,
         reason: &str,
     ) -> Result<()> {
-        if reason.trim().is_empty() {
-            return refused("锁定必须填写原因");
-        }
+        rule(rules::check_lock(reason))?;
         let mut tx = self.pool.begin().await?;
         self.person_exists(&mut tx, psn_no).await?;
-        insert_lock(
-            &mut tx,
-            psn_no,
-            DateRange {
-                from,
-                to: far_future(),
-            },
-            reason,
-            None,
-        )
-        .await?;
+        insert_lock(&mut tx, psn_no, rules::lock_span(from), reason, None).await?;
+        append_log(&mut tx, op, &LogLine::done("锁定人员", psn_no, reason)).await?;
         tx.commit().await?;
-        self.log(op, "锁定人员", psn_no, reason, "成功").await
+        Ok(())
     }
 
     /// Lifts every current lock of a person from `on` (the lock ends the day before).
@@ -497,28 +319,14 @@ impl Store {
         self.person_exists(&mut tx, psn_no).await?;
         let mut n = 0;
         for (id, range, reason) in current_locks(&mut tx, psn_no).await? {
-            if range.to >= on {
-                let to = on
-                    .add_days(-1)
-                    .unwrap_or(on)
-                    .max(range.from.add_days(-1).unwrap_or(range.from));
-                insert_lock(
-                    &mut tx,
-                    psn_no,
-                    DateRange {
-                        from: range.from,
-                        to,
-                    },
-                    &reason,
-                    Some(id),
-                )
-                .await?;
+            if let Some(lifted) = rules::unlocked_span(range, on) {
+                insert_lock(&mut tx, psn_no, lifted, &reason, Some(id)).await?;
                 n += 1;
             }
         }
+        let detail = on.to_string();
+        append_log(&mut tx, op, &LogLine::done("解除锁定", psn_no, &detail)).await?;
         tx.commit().await?;
-        self.log(op, "解除锁定", psn_no, &on.to_string(), "成功")
-            .await?;
         Ok(n)
     }
 }
@@ -533,11 +341,6 @@ pub struct Contribution {
     pub source: String,
     pub amount_fen: i64,
     pub paid_on: Date,
-}
-
-/// The last day any open-ended range runs to.
-pub fn far_future() -> Date {
-    Date::from_ymd(2199, 12, 31).expect("a real date")
 }
 
 pub(crate) async fn insert_enrolment(
@@ -718,10 +521,7 @@ pub(crate) fn fold_registration_row(out: &mut Vec<Registration>, r: Registration
         out.push(Registration {
             reg_no: r.reg_no,
             psn_no: r.psn_no,
-            kind: match r.kind.as_str() {
-                "chronic" => RegistrationKind::Chronic,
-                _ => RegistrationKind::Offsite,
-            },
+            kind: RegistrationKind::from_code(&r.kind),
             dise_codg: r.dise_codg,
             valid: DateRange {
                 from: crate::date_from_value(r.valid_from)?,
@@ -734,21 +534,11 @@ pub(crate) fn fold_registration_row(out: &mut Vec<Registration>, r: Registration
     let (Some(reg), Some((code, effective))) = (out.last_mut(), r.event) else {
         return Ok(());
     };
-    reg.state = RegistrationState::from_code(&code).unwrap_or(reg.state);
-    if reg.state == RegistrationState::Terminated {
-        reg.terminated_on = Some(crate::date_from_value(effective)?);
-    }
+    reg.apply_event(&code, crate::date_from_value(effective)?);
     Ok(())
 }
 
-/// An approved registration whose validity ended before `on` is 已到期 on `on`.
-pub(crate) fn settle_registration_states(regs: &mut [Registration], on: Date) {
-    for reg in regs {
-        if reg.state == RegistrationState::Approved && on > reg.valid.to {
-            reg.state = RegistrationState::Expired;
-        }
-    }
-}
+pub(crate) use yibao_core::enrolment::settle_registration_states;
 
 /// Each registration with its state on `on`, folded from its events in order.
 fn fold_registrations(rows: &[sqlx::any::AnyRow], on: Date) -> Result<Vec<Registration>> {

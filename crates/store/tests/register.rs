@@ -23,6 +23,11 @@ fn fixtures() -> std::path::PathBuf {
     root().join("tests/fixtures/sample-county-2024")
 }
 
+/// The reference case as the command line reads it (the store only persists).
+fn reference() -> yibao_core::refdata::ReferenceSet {
+    yibao_files::refdir::read_reference(&fixtures()).unwrap()
+}
+
 /// A person registered, enrolled for 2024 and paid.
 async fn enrolled_person(store: &Store, certno: &str, gend: &str, brdy: &str) -> String {
     let psn_no = store
@@ -133,7 +138,7 @@ fn bad_ids_are_refused_and_nothing_is_stored() {
 fn mid_year_category_change_affects_only_later_visits() {
     on_every_backend("categories", |backend, store| async move {
         let policy = policy();
-        load_reference(&store, &op(), &policy, &policy_text(), &fixtures())
+        load_reference(&store, &op(), &policy, &policy_text(), &reference())
             .await
             .unwrap();
         let psn = enrolled_person(&store, "11010519491231002X", "2", "1949-12-31").await;
@@ -313,7 +318,7 @@ fn registrations_follow_their_states() {
 fn a_locked_person_is_refused_until_unlocked() {
     on_every_backend("locks", |backend, store| async move {
         let policy = policy();
-        load_reference(&store, &op(), &policy, &policy_text(), &fixtures())
+        load_reference(&store, &op(), &policy, &policy_text(), &reference())
             .await
             .unwrap();
         let psn = enrolled_person(&store, "11010519491231002X", "2", "1949-12-31").await;
@@ -419,12 +424,12 @@ fn enrolment_twice_in_a_year_is_refused() {
 fn settling_with_persons_from_the_store_equals_persons_jsonl() {
     on_every_backend("settle_equal", |backend, store| async move {
         let policy = policy();
-        let report = load_reference(&store, &op(), &policy, &policy_text(), &fixtures())
+        let report = load_reference(&store, &op(), &policy, &policy_text(), &reference())
             .await
             .unwrap();
         assert!(report.persons_added > 0);
         // Loading again adds nobody.
-        let again = load_reference(&store, &op(), &policy, &policy_text(), &fixtures())
+        let again = load_reference(&store, &op(), &policy, &policy_text(), &reference())
             .await
             .unwrap();
         assert_eq!(again.persons_added, 0);

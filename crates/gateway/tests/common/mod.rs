@@ -35,7 +35,8 @@ pub async fn prepare(store: &Store, master: &MasterKey) -> HashMap<String, Strin
     let op = Operator("测试员".into());
     let source = std::fs::read_to_string(policy_path()).unwrap();
     let policy = yibao_core::Policy::from_toml("sample-county-2024.toml", &source).unwrap();
-    yibao_store::load_reference(store, &op, &policy, &source, &case_dir())
+    let reference = yibao_files::refdir::read_reference(&case_dir()).unwrap();
+    yibao_store::load_reference(store, &op, &policy, &source, &reference)
         .await
         .unwrap();
     let mut secrets = HashMap::new();

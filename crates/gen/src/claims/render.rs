@@ -1,516 +1,17 @@
-//! 结算单 (settlement claims) for `yibao settle`: planning the year's visits, rendering
-//! each from its own random stream, interleaving 结算撤销 (reversals) and, on request,
-//! malformed records.
-//!
-//! Memory stays small for any size: the plan keeps 16 bytes per visit (date, person,
-//! kind, sub-seed), sorted by date; each claim's JSON is rendered and written one at a
-//! time.
+//! Rendering planned visits as JSONL settlement records: claims, lines, reversals and the
+//! deliberately bad records.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::io::{self, Write};
-
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
-use crate::catalog::{Catalog, Group, Item, Kind, Setting, F_DAY};
-use crate::date::{age_on, format_date, Year};
-use crate::institutions::{Institutions, Level};
-use crate::persons::{
-    inpatient_weight, outpatient_weight, push_psn_no, ChronicGroup, Person, Persons, CHRONIC_CODES,
-    CLASSES,
-};
-use crate::rng::{
-    chance, derive, pick_weighted, search_cumulative, stream, TAG_BAD, TAG_PLAN, TAG_VISIT,
-    TAG_WRITE,
-};
-use crate::text::{amount_fen, push_fen, push_padded, push_qty};
-
-/// Ordinary outpatient (普通门诊) visits per enrolled person per year, in thousandths.
-const OUTPATIENT_MILLI: u64 = 1500;
-/// Admissions (普通住院) per enrolled person per year, in thousandths.
-const INPATIENT_MILLI: u64 = 190;
-/// Share of records that are 结算撤销 (reversals), per mille.
-const REVERSAL_PER_MILLE: u64 = 5;
-
-/// Relative monthly activity (winter respiratory peak, Spring Festival dip).
-const MONTH_WEIGHTS: [u32; 12] = [115, 100, 105, 95, 90, 85, 90, 90, 95, 95, 105, 120];
-/// Length of stay 1..=20 days, relative frequencies.
-const STAY_WEIGHTS: [u32; 20] = [
-    3, 5, 8, 10, 11, 11, 10, 9, 7, 6, 5, 4, 3, 3, 2, 2, 1, 1, 1, 1,
-];
-
-/// The kinds of malformed record injected when `bad_per_mille > 0`, one problem each,
-/// in rotation so every kind appears once there are ten bad records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BadKind {
-    /// `psn_no` not in `persons.jsonl`.
-    UnknownPerson,
-    /// `fixmedins_code` not in `institutions.csv`.
-    UnknownInstitution,
-    /// One line's `code` not in `catalog.csv`.
-    UnknownItem,
-    /// One line's `amount` differs from price × qty by 0.01–1.00.
-    AmountMismatch,
-    /// One line has a negative `price` (its `amount` is consistent with it).
-    NegativePrice,
-    /// `begndate` one to three days after `enddate`.
-    BeginAfterEnd,
-    /// `"lines": []`.
-    EmptyLines,
-    /// A settlement record cut off in the middle: not JSON at all.
-    NotJson,
-    /// A `14` 门诊慢特病 claim whose diagnosis group the person never registered.
-    NotRegistered,
-    /// A claim of a person without a paid enrolment for the year.
-    NotEnrolled,
-}
-
-impl BadKind {
-    /// Every kind, in injection order.
-    pub const ALL: [BadKind; 10] = [
-        BadKind::UnknownPerson,
-        BadKind::UnknownInstitution,
-        BadKind::UnknownItem,
-        BadKind::AmountMismatch,
-        BadKind::NegativePrice,
-        BadKind::BeginAfterEnd,
-        BadKind::EmptyLines,
-        BadKind::NotJson,
-        BadKind::NotRegistered,
-        BadKind::NotEnrolled,
-    ];
-
-    /// The `yibao settle` error code (interface §2) the record must be rejected with.
-    pub fn expected_error(self) -> &'static str {
-        match self {
-            BadKind::UnknownPerson => "UNKNOWN_PERSON",
-            BadKind::UnknownInstitution => "UNKNOWN_INSTITUTION",
-            BadKind::UnknownItem => "UNKNOWN_ITEM",
-            BadKind::NotRegistered => "NOT_REGISTERED",
-            BadKind::NotEnrolled => "NOT_ENROLLED",
-            _ => "INVALID_CLAIM",
-        }
-    }
-}
-
-/// Diagnosis (ICD-10) of an ordinary outpatient or inpatient visit.
-struct Diag {
-    code: &'static str,
-    group: Group,
-    /// Relative frequency among 普通门诊 (11) and 普通住院 (21) visits.
-    w11: u32,
-    w21: u32,
-    sex: u8,
-    age_min: u8,
-    age_max: u8,
-    /// Treated by an operation.
-    surgical: bool,
-    /// 0 ordinary … 2 often needs intensive care.
-    severity: u8,
-}
-
-const fn dg(code: &'static str, group: Group, w11: u32, w21: u32) -> Diag {
-    Diag {
-        code,
-        group,
-        w11,
-        w21,
-        sex: 0,
-        age_min: 0,
-        age_max: 120,
-        surgical: false,
-        severity: 0,
-    }
-}
-
-impl Diag {
-    const fn ages(mut self, min: u8, max: u8) -> Diag {
-        self.age_min = min;
-        self.age_max = max;
-        self
-    }
-    const fn female(mut self) -> Diag {
-        self.sex = 2;
-        self
-    }
-    const fn male(mut self) -> Diag {
-        self.sex = 1;
-        self
-    }
-    const fn surgical(mut self) -> Diag {
-        self.surgical = true;
-        self
-    }
-    const fn severe(mut self, severity: u8) -> Diag {
-        self.severity = severity;
-        self
-    }
-    fn fits(&self, sex: u8, age: u32) -> bool {
-        (self.sex == 0 || self.sex == sex)
-            && (u32::from(self.age_min)..=u32::from(self.age_max)).contains(&age)
-    }
-}
-
-use Group::*;
-
-/// Common county diagnoses; the first two are valid for anyone (fallbacks).
-#[rustfmt::skip]
-const DIAGS: &[Diag] = &[
-    dg("J06.9", Resp, 250, 0),   // 急性上呼吸道感染
-    dg("J18.9", Resp, 20, 120),  // 肺炎
-    dg("J02.9", Resp, 80, 0),    // 急性咽炎
-    dg("J20.9", Resp, 100, 30),  // 急性支气管炎
-    dg("J44.1", Resp, 15, 50).ages(40, 120),   // 慢阻肺急性加重
-    dg("K29.7", Dig, 120, 25),   // 胃炎
-    dg("K52.9", Dig, 50, 15),    // 非感染性胃肠炎
-    dg("A09", Dig, 30, 20),      // 感染性腹泻
-    dg("K35.8", Dig, 0, 25).surgical(),                  // 急性阑尾炎
-    dg("K80.2", Dig, 5, 25).ages(20, 120).surgical(),    // 胆囊结石
-    dg("K92.2", Dig, 0, 10).ages(30, 120).severe(1),     // 消化道出血
-    dg("I10", Card, 120, 30).ages(30, 120),              // 高血压
-    dg("I25.1", Card, 20, 50).ages(40, 120),             // 冠心病
-    dg("I50.9", Card, 5, 35).ages(50, 120).severe(1),    // 心力衰竭
-    dg("I21.9", Card, 0, 12).ages(40, 120).surgical().severe(2), // 急性心肌梗死
-    dg("I63.9", Neuro, 10, 70).ages(40, 120).severe(1),  // 脑梗死
-    dg("I61.9", Neuro, 0, 15).ages(40, 120).severe(2),   // 脑出血
-    dg("S06.0", Neuro, 5, 10),                           // 脑震荡
-    dg("E11.9", Diab, 80, 30).ages(30, 120),             // 2型糖尿病
-    dg("M54.5", Ortho, 80, 15).ages(20, 120),            // 腰痛
-    dg("M17.9", Ortho, 50, 10).ages(45, 120),            // 膝关节病
-    dg("M51.2", Ortho, 15, 25).ages(25, 120).surgical(), // 腰椎间盘突出
-    dg("S72.0", Ortho, 0, 15).ages(60, 120).surgical(),  // 股骨颈骨折
-    dg("S82.2", Ortho, 5, 15).surgical(),                // 胫骨干骨折
-    dg("O80", Obs, 0, 45).female().ages(18, 45),         // 单胎顺产
-    dg("O82", Obs, 0, 25).female().ages(18, 45).surgical(), // 剖宫产
-    dg("N76.0", Obs, 40, 5).female().ages(15, 80),       // 阴道炎
-    dg("N40", Uro, 20, 15).male().ages(50, 120).surgical(), // 前列腺增生
-    dg("N39.0", Gen, 40, 15),                            // 泌尿道感染
-    dg("L30.9", Gen, 60, 0),                             // 皮炎
-    dg("H10.9", Gen, 30, 0),                             // 结膜炎
-    dg("R51", Gen, 30, 0),                               // 头痛
-    dg("J21.9", Ped, 20, 30).ages(0, 2),                 // 急性毛细支气管炎
-    dg("C34.9", Onco, 5, 25).ages(40, 120).severe(1),    // 肺癌
-    dg("C16.9", Onco, 2, 15).ages(40, 120).surgical().severe(1), // 胃癌
-    dg("C50.9", Onco, 2, 12).female().ages(30, 120).surgical(),  // 乳腺癌
-    dg("N18.5", Renal, 2, 10).ages(20, 120).severe(1),   // 慢性肾脏病5期
-];
-
-/// Level shares per kind of visit: [1, 2, 3, 3P, OUT].
-const LEVELS_OUTPATIENT: [u32; 5] = [800, 160, 20, 12, 8];
-const LEVELS_INPATIENT: [u32; 5] = [380, 470, 90, 40, 20];
-const LEVELS_INPATIENT_SERIOUS: [u32; 5] = [80, 500, 230, 140, 50];
-const LEVELS_CHRONIC_TWO: [u32; 5] = [550, 380, 40, 20, 10];
-const LEVELS_CHRONIC_ONE: [u32; 5] = [30, 470, 260, 200, 40];
-
-/// Whole yuan in fen.
-const fn yuan(y: u32) -> u32 {
-    y * 100
-}
-
-/// Visit kinds (med_type).
-const OUTPATIENT: u8 = 0;
-const INPATIENT: u8 = 1;
-const CHRONIC: u8 = 2;
-
-/// One planned settlement: sorted by discharge/visit day, rendered from `seed`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Visit {
-    /// `enddate` as day of the year.
-    day: u16,
-    seed: u64,
-    person: u32,
-    /// [`OUTPATIENT`], [`INPATIENT`] or [`CHRONIC`].
-    kind: u8,
-    /// For chronic visits: which of the person's registrations.
-    reg: u8,
-}
-
-/// Inputs shared by all claims.
-pub(crate) struct Ctx<'a> {
-    pub seed: u64,
-    pub year: &'a Year,
-    pub cat: &'a Catalog,
-    pub inst: &'a Institutions,
-    pub persons: &'a Persons,
-}
-
-/// Counts of what was written.
-pub(crate) struct ClaimCounts {
-    pub records: usize,
-    pub reversals: usize,
-    pub bad: usize,
-}
-
-/// Samplers for visits: who, which kind, which day.
-struct Sampler {
-    /// Kind thresholds in common units (milli-visits × days).
-    w_out: u64,
-    w_in: u64,
-    w_total: u64,
-    out_cum: Vec<u64>,
-    in_cum: Vec<u64>,
-    chronic_cum: Vec<u64>,
-    /// (person, registration offset) per chronic cumulative entry.
-    chronic_regs: Vec<(u32, u8)>,
-}
-
-impl Sampler {
-    fn new(ctx: &Ctx) -> Sampler {
-        let p = ctx.persons;
-        let diy = u64::from(ctx.year.len);
-        let enrolled: u64 = p.by_class.iter().map(|c| c.len() as u64).sum();
-        let mut out_cum = Vec::with_capacity(CLASSES);
-        let mut in_cum = Vec::with_capacity(CLASSES);
-        let (mut o, mut i) = (0u64, 0u64);
-        for (c, members) in p.by_class.iter().enumerate() {
-            let (sex, band) = ((c / 20) as u8 + 1, c % 20);
-            o += u64::from(outpatient_weight(sex, band)) * members.len() as u64;
-            i += u64::from(inpatient_weight(sex, band)) * members.len() as u64;
-            out_cum.push(o);
-            in_cum.push(i);
-        }
-        let mut chronic_cum = Vec::new();
-        let mut chronic_regs = Vec::new();
-        let mut c = 0u64;
-        for (idx, person) in p.list.iter().enumerate() {
-            if !person.enrolled {
-                continue;
-            }
-            for (k, r) in p.regs(person).iter().enumerate() {
-                let group = CHRONIC_CODES[usize::from(r.code)].group;
-                c += group.visits_per_year() * 1000 * u64::from(r.to - r.from + 1);
-                chronic_cum.push(c);
-                chronic_regs.push((idx as u32, k as u8));
-            }
-        }
-        let w_out = OUTPATIENT_MILLI * enrolled * diy;
-        let w_in = INPATIENT_MILLI * enrolled * diy;
-        Sampler {
-            w_out,
-            w_in,
-            w_total: w_out + w_in + c,
-            out_cum,
-            in_cum,
-            chronic_cum,
-            chronic_regs,
-        }
-    }
-
-    /// Settlements a year at the configured rates.
-    fn expected_visits(&self, diy: u64) -> u64 {
-        (self.w_total + 500 * diy) / (1000 * diy)
-    }
-
-    fn sample(&self, rng: &mut ChaCha8Rng, ctx: &Ctx, k: u64) -> Visit {
-        let p = ctx.persons;
-        let r = rng.gen_range(0..self.w_total.max(1));
-        let seed = derive(ctx.seed, TAG_VISIT, k);
-        let (kind, cum) = if r < self.w_out {
-            (OUTPATIENT, &self.out_cum)
-        } else if r < self.w_out + self.w_in || self.chronic_cum.is_empty() {
-            (INPATIENT, &self.in_cum)
-        } else {
-            let total = *self.chronic_cum.last().unwrap_or(&1);
-            let i = search_cumulative(&self.chronic_cum, rng.gen_range(0..total));
-            let (person, reg) = self.chronic_regs[i];
-            let r = p.regs(&p.list[person as usize])[usize::from(reg)];
-            let day = rng.gen_range(r.from..=r.to);
-            return Visit {
-                day,
-                seed,
-                person,
-                kind: CHRONIC,
-                reg,
-            };
-        };
-        let total = *cum.last().unwrap_or(&1);
-        let class = search_cumulative(cum, rng.gen_range(0..total.max(1)));
-        let members = &p.by_class[class];
-        // Classes with weight have members; person 0 is the last resort.
-        let person = if members.is_empty() {
-            0
-        } else {
-            members[rng.gen_range(0..members.len())]
-        };
-        let day = loop {
-            let d = rng.gen_range(0..ctx.year.len);
-            let w = MONTH_WEIGHTS[usize::from(ctx.year.month[usize::from(d)])];
-            if rng.gen_range(0..120) < w {
-                break d;
-            }
-        };
-        Visit {
-            day,
-            seed,
-            person,
-            kind,
-            reg: 0,
-        }
-    }
-}
-
-/// One fee line (明细).
-#[derive(Clone, Copy, Debug)]
-struct Line {
-    /// Catalogue index; `None` renders an unknown code.
-    item: Option<u32>,
-    price: i64,
-    qty: u32,
-    amount: i64,
-}
-
-/// Who is treated where, for line choices.
-struct Visitor {
-    sex: u8,
-    age: u32,
-    level: Level,
-    setting: Setting,
-    /// Length of stay in days (1 for outpatient visits).
-    los: u32,
-    chronic: bool,
-    /// Prefer the cheaper of two candidates (most care is routine).
-    cheap: bool,
-    /// Per-mille chance to pass over an item dearer than 1,000 yuan (implants, rescue
-    /// drugs belong to a minority of visits).
-    damp_pm: u32,
-}
-
-/// A rendered settlement before serialisation.
-struct Claim {
-    med_type: &'static str,
-    inst: u32,
-    /// `begndate` / `enddate` as days of the policy year.
-    begn: i32,
-    end: i32,
-    diag: &'static str,
-    lines: Vec<Line>,
-}
-
-// The plan holds one of these per settlement.
-const _: () = assert!(std::mem::size_of::<Visit>() == 16);
-
-/// Number of settlements, reversals and bad records to write.
-fn counts(
-    ctx: &Ctx,
-    sampler: &Sampler,
-    claims: Option<usize>,
-    bad_per_mille: u32,
-) -> (usize, usize, usize) {
-    let bad_pm = u64::from(bad_per_mille);
-    match claims {
-        Some(n) => {
-            let n = n as u64;
-            let bad = (n * bad_pm + 500) / 1000;
-            // Rounded, this stays below the settlements left, so each has a target.
-            let rev = ((n - bad) * REVERSAL_PER_MILLE + 500) / 1000;
-            ((n - bad - rev) as usize, rev as usize, bad as usize)
-        }
-        None => {
-            let settle = sampler.expected_visits(u64::from(ctx.year.len));
-            let rev = (settle * REVERSAL_PER_MILLE + 497) / (1000 - REVERSAL_PER_MILLE);
-            let bad = ((settle + rev) * bad_pm + 500) / 1000;
-            (settle as usize, rev as usize, bad as usize)
-        }
-    }
-}
-
-/// Plans and writes `claims.jsonl`: exactly `claims` records when given, otherwise as
-/// many as the per-person rates give.
-pub(crate) fn write(
-    ctx: &Ctx,
-    claims: Option<usize>,
-    bad_per_mille: u32,
-    w: &mut impl Write,
-) -> io::Result<ClaimCounts> {
-    let sampler = Sampler::new(ctx);
-    let (settle, reversals, bad) = counts(ctx, &sampler, claims, bad_per_mille);
-    if settle + reversals + bad > crate::MAX_CLAIMS {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "结算单数量 {} 超过上限 {}，请减少人数或指定 claims",
-                settle + reversals + bad,
-                crate::MAX_CLAIMS
-            ),
-        ));
-    }
-    let mut rng = stream(ctx.seed, TAG_PLAN, 0);
-    let mut visits: Vec<Visit> = (0..settle as u64)
-        .map(|k| sampler.sample(&mut rng, ctx, k))
-        .collect();
-    // Annual accumulators run in file order, so the file is in date order; the
-    // full-key sort makes equal days deterministic too.
-    visits.sort_unstable();
-
-    let r = Renderer::new(ctx);
-    let mut plan = stream(ctx.seed, TAG_WRITE, 0);
-    let mut buf = Vec::with_capacity(16 * 1024);
-    let mut pos: u64 = 0; // record number: claim_id suffix
-    let mut pending: BinaryHeap<Reverse<(usize, u64)>> = BinaryHeap::new();
-    let (mut bad_left, mut rev_left) = (bad as u64, reversals as u64);
-    let mut slots_left = (settle + bad) as u64;
-    let mut last_day = 0u16;
-    let mut bad_seq = 0usize;
-    let mut next_visit = 0usize;
-    while slots_left > 0 {
-        buf.clear();
-        // Selection sampling spreads the bad records evenly at random through the file.
-        if plan.gen_range(0..slots_left) < bad_left {
-            bad_left -= 1;
-            r.bad(&mut buf, pos, bad_seq, last_day);
-            bad_seq += 1;
-            pos += 1;
-        } else {
-            let i = next_visit;
-            next_visit += 1;
-            let v = visits[i];
-            r.settlement(&mut buf, pos, &v);
-            last_day = v.day;
-            // Reverse this one later? (selection sampling over the settlements)
-            if plan.gen_range(0..(settle - i) as u64) < rev_left {
-                rev_left -= 1;
-                let delay = plan.gen_range(0..=40usize);
-                pending.push(Reverse(((i + delay).min(settle - 1), pos)));
-            }
-            pos += 1;
-            while let Some(&Reverse((after, target))) = pending.peek() {
-                if after > i {
-                    break;
-                }
-                pending.pop();
-                push_reversal(&mut buf, pos, target);
-                pos += 1;
-            }
-        }
-        slots_left -= 1;
-        w.write_all(&buf)?;
-    }
-    Ok(ClaimCounts {
-        records: pos as usize,
-        reversals,
-        bad,
-    })
-}
-
-/// `{"type": "reversal", "claim_id": "R…", "target": "S…"}`.
-fn push_reversal(buf: &mut Vec<u8>, pos: u64, target: u64) {
-    buf.extend_from_slice(b"{\"type\": \"reversal\", \"claim_id\": \"R");
-    push_padded(buf, pos + 1, 8);
-    buf.extend_from_slice(b"\", \"target\": \"S");
-    push_padded(buf, target + 1, 8);
-    buf.extend_from_slice(b"\"}\n");
-}
+use super::*;
 
 /// Renders claims from visits.
-struct Renderer<'a> {
+pub(super) struct Renderer<'a> {
     ctx: &'a Ctx<'a>,
     w11: Vec<u32>,
     w21: Vec<u32>,
 }
 
 impl<'a> Renderer<'a> {
-    fn new(ctx: &'a Ctx<'a>) -> Renderer<'a> {
+    pub(super) fn new(ctx: &'a Ctx<'a>) -> Renderer<'a> {
         Renderer {
             ctx,
             w11: DIAGS.iter().map(|d| d.w11).collect(),
@@ -518,7 +19,7 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn settlement(&self, buf: &mut Vec<u8>, pos: u64, v: &Visit) {
+    pub(super) fn settlement(&self, buf: &mut Vec<u8>, pos: u64, v: &Visit) {
         let mut rng = ChaCha8Rng::seed_from_u64(v.seed);
         let person = &self.ctx.persons.list[v.person as usize];
         let claim = match v.kind {
@@ -538,7 +39,14 @@ impl<'a> Renderer<'a> {
     }
 
     /// Serialises a settlement in the example file's spacing.
-    fn push_claim(&self, buf: &mut Vec<u8>, pos: u64, psn: &[u8], inst: &[u8], c: &Claim) {
+    pub(super) fn push_claim(
+        &self,
+        buf: &mut Vec<u8>,
+        pos: u64,
+        psn: &[u8],
+        inst: &[u8],
+        c: &Claim,
+    ) {
         buf.extend_from_slice(b"{\"claim_id\": \"S");
         push_padded(buf, pos + 1, 8);
         buf.extend_from_slice(b"\", \"psn_no\": \"");
@@ -578,7 +86,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// `YYYY-MM-DD` of a day of the year (or any day number beyond it).
-    fn date(&self, doy: i32) -> [u8; 10] {
+    pub(super) fn date(&self, doy: i32) -> [u8; 10] {
         let y = self.ctx.year;
         match usize::try_from(doy).ok().and_then(|d| y.dates.get(d)) {
             Some(d) => *d,
@@ -586,7 +94,7 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn visitor(
+    pub(super) fn visitor(
         &self,
         p: &Person,
         day: u16,
@@ -608,7 +116,13 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn pick_diag(&self, rng: &mut ChaCha8Rng, inpatient: bool, sex: u8, age: u32) -> &'static Diag {
+    pub(super) fn pick_diag(
+        &self,
+        rng: &mut ChaCha8Rng,
+        inpatient: bool,
+        sex: u8,
+        age: u32,
+    ) -> &'static Diag {
         let w = if inpatient { &self.w21 } else { &self.w11 };
         for _ in 0..20 {
             let d = &DIAGS[pick_weighted(rng, w)];
@@ -621,7 +135,12 @@ impl<'a> Renderer<'a> {
 
     /// A level with institutions, drawn from `weights`; the 异地就医 registered
     /// mostly go to out-of-province hospitals.
-    fn pick_level(&self, rng: &mut ChaCha8Rng, weights: &[u32; 5], offsite_pm: u32) -> Level {
+    pub(super) fn pick_level(
+        &self,
+        rng: &mut ChaCha8Rng,
+        weights: &[u32; 5],
+        offsite_pm: u32,
+    ) -> Level {
         let by_level = &self.ctx.inst.by_level;
         if offsite_pm > 0 && !by_level[Level::Out as usize].is_empty() && chance(rng, offsite_pm) {
             return Level::Out;
@@ -637,7 +156,13 @@ impl<'a> Renderer<'a> {
 
     /// An institution of `level`: level-1 visits favour the home clinic (admissions
     /// its township centre); bigger hospitals (listed first) get more patients.
-    fn pick_inst(&self, rng: &mut ChaCha8Rng, level: Level, p: &Person, centre_only: bool) -> u32 {
+    pub(super) fn pick_inst(
+        &self,
+        rng: &mut ChaCha8Rng,
+        level: Level,
+        p: &Person,
+        centre_only: bool,
+    ) -> u32 {
         let inst = self.ctx.inst;
         if level == Level::L1 {
             let home = p.home as usize;
@@ -656,7 +181,13 @@ impl<'a> Renderer<'a> {
 
     /// An item from `pool` that fits the person and is new on the claim, after a few
     /// tries; a few lines ignore sex/age limits (audit findings in real data).
-    fn pick_item(&self, rng: &mut ChaCha8Rng, pool: &[u32], v: &Visitor, lines: &[Line]) -> u32 {
+    pub(super) fn pick_item(
+        &self,
+        rng: &mut ChaCha8Rng,
+        pool: &[u32],
+        v: &Visitor,
+        lines: &[Line],
+    ) -> u32 {
         let items = &self.ctx.cat.items;
         let ignore_limits = chance(rng, 3);
         let allow_dear = !chance(rng, v.damp_pm);
@@ -696,7 +227,7 @@ impl<'a> Renderer<'a> {
 
     /// Unit price in fen: level markup on services, noise, and the 限价 mostly
     /// respected but sometimes exceeded.
-    fn price(&self, rng: &mut ChaCha8Rng, it: &Item, level: Level) -> i64 {
+    pub(super) fn price(&self, rng: &mut ChaCha8Rng, it: &Item, level: Level) -> i64 {
         let markup: u64 = if it.kind == Kind::Service {
             [850, 1000, 1100, 1200, 1250][level as usize]
         } else {
@@ -716,7 +247,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// Quantity in thousandths.
-    fn qty(&self, rng: &mut ChaCha8Rng, it: &Item, v: &Visitor) -> u32 {
+    pub(super) fn qty(&self, rng: &mut ChaCha8Rng, it: &Item, v: &Visitor) -> u32 {
         let los = v.los.max(1);
         let whole: u32 = match (it.kind, v.setting) {
             _ if it.flags & F_DAY != 0 => los,
@@ -763,7 +294,13 @@ impl<'a> Renderer<'a> {
         q.max(1)
     }
 
-    fn line(&self, rng: &mut ChaCha8Rng, item: u32, v: &Visitor, qty: Option<u32>) -> Line {
+    pub(super) fn line(
+        &self,
+        rng: &mut ChaCha8Rng,
+        item: u32,
+        v: &Visitor,
+        qty: Option<u32>,
+    ) -> Line {
         let it = &self.ctx.cat.items[item as usize];
         let price = self.price(rng, it, v.level);
         let qty = qty.unwrap_or_else(|| self.qty(rng, it, v));
@@ -776,7 +313,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// Adds `n` lines from `pool`.
-    fn add_from(
+    pub(super) fn add_from(
         &self,
         rng: &mut ChaCha8Rng,
         lines: &mut Vec<Line>,
@@ -794,7 +331,7 @@ impl<'a> Renderer<'a> {
 
     /// Area for a filler line: mostly the diagnosis', otherwise general (paediatric
     /// for children); a few lines stray outside (限定支付范围 findings).
-    fn filler_group(
+    pub(super) fn filler_group(
         &self,
         rng: &mut ChaCha8Rng,
         diag_group: Group,
@@ -817,7 +354,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// 普通门诊 (med_type 11): 1–6 lines, small amounts.
-    fn outpatient(&self, rng: &mut ChaCha8Rng, p: &Person, day: u16) -> Claim {
+    pub(super) fn outpatient(&self, rng: &mut ChaCha8Rng, p: &Person, day: u16) -> Claim {
         let age = age_on(p.birth, self.ctx.year.jan1 + i32::from(day));
         let diag = self.pick_diag(rng, false, p.sex, age);
         let level = self.pick_level(
@@ -865,7 +402,7 @@ impl<'a> Renderer<'a> {
 
     /// 门诊慢特病 (med_type 14): the registered diagnosis, a month's medicine (or a
     /// month of dialysis, a chemotherapy cycle).
-    fn chronic(&self, rng: &mut ChaCha8Rng, p: &Person, day: u16, reg: u8) -> Claim {
+    pub(super) fn chronic(&self, rng: &mut ChaCha8Rng, p: &Person, day: u16, reg: u8) -> Claim {
         let regs = self.ctx.persons.regs(p);
         let r = regs[usize::from(reg).min(regs.len().saturating_sub(1))];
         let code = &CHRONIC_CODES[usize::from(r.code)];
@@ -921,7 +458,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// 普通住院 (med_type 21): 10–60 lines over a stay of 1–20 days ending on `day`.
-    fn inpatient(&self, rng: &mut ChaCha8Rng, p: &Person, day: u16) -> Claim {
+    pub(super) fn inpatient(&self, rng: &mut ChaCha8Rng, p: &Person, day: u16) -> Claim {
         let cat = self.ctx.cat;
         let age = age_on(p.birth, self.ctx.year.jan1 + i32::from(day));
         let diag = self.pick_diag(rng, true, p.sex, age);
@@ -1049,7 +586,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// A malformed record of kind `seq % 10` dated `day`.
-    fn bad(&self, buf: &mut Vec<u8>, pos: u64, seq: usize, day: u16) {
+    pub(super) fn bad(&self, buf: &mut Vec<u8>, pos: u64, seq: usize, day: u16) {
         let ctx = self.ctx;
         let mut rng = stream(ctx.seed, TAG_BAD, seq as u64);
         let mut kind = BadKind::ALL[seq % BadKind::ALL.len()];

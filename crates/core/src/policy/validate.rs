@@ -1,574 +1,6 @@
-//! The benefit policy as data: one region, scheme and year in one TOML file.
-//!
-//! Loading parses the text (pure: the caller reads the file) and validates every number and
-//! reference; problems are reported all at once with the file, the key path and the reason.
-//! No benefit number lives in Rust code: everything below comes from the file.
+//! Validation of a policy file: every problem is reported with its key path (`basic.inpatient.rates[0].ratio`).
 
-use crate::money::{parse_yuan, Fen, Ratio};
-use crate::refdata::Level;
-use serde::Deserialize;
-use std::fmt;
-
-/// At most this many 门诊慢特病 classes (accumulator slots are fixed-size).
-pub const MAX_CHRONIC_CLASSES: usize = 4;
-/// At most this many supplementary layers.
-pub const MAX_SUPPLEMENTARY: usize = 4;
-/// At most this many 大病 segments.
-pub const MAX_SEGMENTS: usize = 16;
-
-// ---------------------------------------------------------------------------------------------
-// Validated policy
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Clone, Debug)]
-pub struct Policy {
-    pub name: String,
-    /// 统筹区 (6-digit admdvs).
-    pub admdvs: String,
-    /// 险种 (insutype), e.g. 390 城乡居民基本医疗保险.
-    pub insutype: String,
-    pub year: u16,
-    pub categories: Vec<CategoryDef>,
-    pub basic: Basic,
-    pub critical: Option<Critical>,
-    pub supplementary: Vec<Supplementary>,
-    pub assistance: Option<Assistance>,
-    pub ceiling: Option<Ceiling>,
-    /// 缴费 rules (residents' shares and subsidies; employees' rates, accounts, arrears).
-    pub contribution: Option<crate::contribution::ContributionPolicy>,
-    /// The national fund pay type of each payer (`setldetail`).
-    pub fund_pay_types: crate::funds::FundPayTypes,
-}
-
-#[derive(Clone, Debug)]
-pub struct CategoryDef {
-    pub code: String,
-    pub name: String,
-}
-
-/// Which basic-fund rule a `med_type` falls under.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VisitKind {
-    /// 住院
-    Inpatient,
-    /// 普通门诊（门诊统筹）
-    Outpatient,
-    /// 门诊慢特病
-    Chronic,
-}
-
-/// 基本医疗保险统筹基金 (`hifp_pay`).
-#[derive(Clone, Debug)]
-pub struct Basic {
-    pub name: String,
-    /// 年度最高支付限额 shared by inpatient and 门诊慢特病.
-    pub annual_cap: Fen,
-    pub inpatient: Inpatient,
-    pub outpatient: Option<Outpatient>,
-    pub chronic: Option<Chronic>,
-}
-
-/// Whether a rate row applies to visits with or without a 异地就医备案.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OffsiteMatch {
-    Any,
-    Registered,
-    Unregistered,
-}
-
-#[derive(Clone, Debug)]
-pub struct RateRow {
-    pub level: Level,
-    pub offsite: OffsiteMatch,
-    /// 起付线
-    pub deductible: Fen,
-    /// 统筹基金支付比例
-    pub ratio: Ratio,
-}
-
-/// 多次住院起付线: how the deductible falls for the second and later admissions of a year.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RepeatRule {
-    /// Every admission pays the full deductible.
-    None,
-    /// Second and later: `round(deductible × factor)` (e.g. 0.5, halved).
-    Factor(Ratio),
-    /// The n-th admission (n ≥ 2): `max(floor, deductible − step × (n − 1))`.
-    Step { step: Fen, floor: Fen },
-}
-
-/// A population tilt (倾斜政策): what changes for persons holding one of `categories`.
-/// Where several tilts match, the first in file order applies.
-#[derive(Clone, Debug, Default)]
-pub struct Tilt {
-    pub categories: Vec<String>,
-    /// Points added to the ratio (0.10 = +10 个百分点), never above 100%.
-    pub ratio_points: Ratio,
-    /// Deductible waived (免起付线), at `waive_levels` only when that list is not empty.
-    pub waive_deductible: bool,
-    pub waive_levels: Vec<Level>,
-    /// Threshold multiplied by this (0.5 = 起付线减半).
-    pub threshold_factor: Option<Ratio>,
-}
-
-impl Tilt {
-    pub fn waives_deductible_at(&self, level: Level) -> bool {
-        self.waive_deductible
-            && (self.waive_levels.is_empty() || self.waive_levels.contains(&level))
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct Inpatient {
-    pub med_types: Vec<String>,
-    pub rates: Vec<RateRow>,
-    pub repeat: RepeatRule,
-    pub tilts: Vec<Tilt>,
-}
-
-impl Inpatient {
-    /// The rate row for a level and 备案 status.
-    pub fn rate(&self, level: Level, offsite_registered: bool) -> Option<&RateRow> {
-        self.rates.iter().find(|r| {
-            r.level == level
-                && match r.offsite {
-                    OffsiteMatch::Any => true,
-                    OffsiteMatch::Registered => offsite_registered,
-                    OffsiteMatch::Unregistered => !offsite_registered,
-                }
-        })
-    }
-}
-
-/// 门诊统筹 (ordinary outpatient pooling).
-#[derive(Clone, Debug)]
-pub struct Outpatient {
-    pub med_types: Vec<String>,
-    /// Levels where outpatient pooling pays; elsewhere lines are classified but nothing is paid.
-    pub levels: Vec<Level>,
-    pub annual_deductible: Fen,
-    pub ratio: Ratio,
-    pub annual_cap: Fen,
-    pub tilts: Vec<Tilt>,
-}
-
-/// 门诊慢特病.
-#[derive(Clone, Debug)]
-pub struct Chronic {
-    pub med_types: Vec<String>,
-    pub classes: Vec<ChronicClass>,
-}
-
-#[derive(Clone, Debug)]
-pub struct DiseaseGroup {
-    pub name: String,
-    /// ICD-10 code prefixes (`I10`, `C`).
-    pub prefixes: Vec<String>,
-}
-
-impl DiseaseGroup {
-    pub fn matches(&self, dise_codg: &str) -> bool {
-        self.prefixes
-            .iter()
-            .any(|p| dise_codg.starts_with(p.as_str()))
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChronicRatio {
-    /// The inpatient rate of the institution's level and 备案 status, with inpatient tilts' points.
-    FromInpatient,
-    Fixed(Ratio),
-}
-
-#[derive(Clone, Debug)]
-pub struct ChronicClass {
-    pub code: String,
-    pub name: String,
-    pub groups: Vec<DiseaseGroup>,
-    pub ratio: ChronicRatio,
-    pub tilts: Vec<Tilt>,
-    /// Class cap: `base + per_extra_group × (approved groups of this class − 1)`.
-    pub annual_cap: Option<(Fen, Fen)>,
-    /// Whether payments also count against the basic annual cap.
-    pub counts_toward_annual_cap: bool,
-}
-
-impl Chronic {
-    /// (class index, group index) of a diagnosis; first match in file order.
-    pub fn group_of(&self, dise_codg: &str) -> Option<(usize, usize)> {
-        self.classes.iter().enumerate().find_map(|(ci, c)| {
-            c.groups
-                .iter()
-                .position(|g| g.matches(dise_codg))
-                .map(|gi| (ci, gi))
-        })
-    }
-}
-
-/// One segment of a 大病 scale, measured on the accumulated amount above the threshold.
-#[derive(Clone, Copy, Debug)]
-pub struct Segment {
-    /// Exclusive upper bound above the threshold; `None` = no bound.
-    pub upto: Option<Fen>,
-    pub ratio: Ratio,
-}
-
-/// 大病保险 (`hifmi_pay`).
-#[derive(Clone, Debug)]
-pub struct Critical {
-    pub name: String,
-    pub med_types: Vec<String>,
-    pub threshold: Fen,
-    pub segments: Vec<Segment>,
-    pub annual_cap: Option<Fen>,
-    pub tilts: Vec<Tilt>,
-}
-
-/// Output field a supplementary layer pays into.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FundField {
-    /// `oth_pay` 其他支付
-    OthPay,
-    /// `cvlserv_pay` 公务员医疗补助
-    CvlservPay,
-    /// `hifob_pay` 职工大额医疗费用补助
-    HifobPay,
-}
-
-/// A fixed-share supplementary layer (e.g. 重大疾病补充保险 18%/27%) on what remains of the
-/// compliant burden after 大病, for listed diseases.
-#[derive(Clone, Debug)]
-pub struct Supplementary {
-    pub name: String,
-    pub med_types: Vec<String>,
-    /// ICD-10 prefixes; empty = every diagnosis.
-    pub diseases: Vec<String>,
-    /// Only persons holding one of these; empty = everyone.
-    pub categories: Vec<String>,
-    pub ratio: Ratio,
-    pub tilts: Vec<Tilt>,
-    pub annual_cap: Option<Fen>,
-    pub pays_into: FundField,
-}
-
-#[derive(Clone, Debug)]
-pub struct AssistanceRule {
-    pub category: String,
-    pub threshold: Fen,
-    pub ratio: Ratio,
-}
-
-/// 医疗救助 (`maf_pay`). The first rule (file order) whose category the person holds applies.
-#[derive(Clone, Debug)]
-pub struct Assistance {
-    pub name: String,
-    pub med_types: Vec<String>,
-    pub rules: Vec<AssistanceRule>,
-    pub annual_cap: Option<Fen>,
-}
-
-/// 兜底: the registered poor pay at most `share` of the total; the excess is borne by the
-/// hospital at `hospital_levels`, by the government (`oth_pay`) elsewhere.
-#[derive(Clone, Debug)]
-pub struct Ceiling {
-    pub name: String,
-    pub med_types: Vec<String>,
-    pub categories: Vec<String>,
-    pub share: Ratio,
-    pub hospital_levels: Vec<Level>,
-}
-
-impl Policy {
-    pub fn visit_kind(&self, med_type: &str) -> Option<VisitKind> {
-        let has = |v: &[String]| v.iter().any(|m| m == med_type);
-        if has(&self.basic.inpatient.med_types) {
-            Some(VisitKind::Inpatient)
-        } else if self
-            .basic
-            .outpatient
-            .as_ref()
-            .is_some_and(|o| has(&o.med_types))
-        {
-            Some(VisitKind::Outpatient)
-        } else if self
-            .basic
-            .chronic
-            .as_ref()
-            .is_some_and(|c| has(&c.med_types))
-        {
-            Some(VisitKind::Chronic)
-        } else {
-            None
-        }
-    }
-
-    pub fn category_name(&self, code: &str) -> Option<&str> {
-        self.categories
-            .iter()
-            .find(|c| c.code == code)
-            .map(|c| c.name.as_str())
-    }
-
-    /// Parses and validates a policy. `file` names the source in error messages.
-    pub fn from_toml(file: &str, text: &str) -> Result<Policy, PolicyError> {
-        let raw: RawPolicy = toml::from_str(text).map_err(|e| PolicyError {
-            file: file.to_string(),
-            issues: vec![PolicyIssue {
-                key: String::new(),
-                reason: format!("TOML 格式错误：{}", e.to_string().trim_end()),
-            }],
-        })?;
-        let mut v = Validator::default();
-        let policy = v.policy(raw);
-        if v.issues.is_empty() {
-            Ok(policy)
-        } else {
-            Err(PolicyError {
-                file: file.to_string(),
-                issues: v.issues,
-            })
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Errors
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PolicyIssue {
-    /// Key path such as `basic.inpatient.rates[2].ratio`.
-    pub key: String,
-    pub reason: String,
-}
-
-/// Every problem found in one policy file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PolicyError {
-    pub file: String,
-    pub issues: Vec<PolicyIssue>,
-}
-
-impl fmt::Display for PolicyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "政策文件 {} 有 {} 处错误：",
-            self.file,
-            self.issues.len()
-        )?;
-        for i in &self.issues {
-            if i.key.is_empty() {
-                write!(f, "\n  {}", i.reason)?;
-            } else {
-                write!(f, "\n  {}：{}", i.key, i.reason)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for PolicyError {}
-
-// ---------------------------------------------------------------------------------------------
-// Raw file shape
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPolicy {
-    meta: RawMeta,
-    #[serde(default)]
-    category: Vec<RawCategory>,
-    basic: RawBasic,
-    critical: Option<RawCritical>,
-    #[serde(default)]
-    supplementary: Vec<RawSupplementary>,
-    assistance: Option<RawAssistance>,
-    ceiling: Option<RawCeiling>,
-    contribution: Option<crate::contribution::RawContribution>,
-    fund_pay_types: Option<crate::funds::RawFundPayTypes>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMeta {
-    name: String,
-    admdvs: String,
-    insutype: String,
-    year: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCategory {
-    code: String,
-    name: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawBasic {
-    name: String,
-    annual_cap: String,
-    inpatient: RawInpatient,
-    outpatient: Option<RawOutpatient>,
-    chronic: Option<RawChronic>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawInpatient {
-    med_types: Vec<String>,
-    rates: Vec<RawRate>,
-    repeat_admission: Option<RawRepeat>,
-    #[serde(default)]
-    tilts: Vec<RawTilt>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRate {
-    level: String,
-    #[serde(default)]
-    offsite: Option<String>,
-    deductible: String,
-    ratio: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRepeat {
-    mode: String,
-    factor: Option<String>,
-    step: Option<String>,
-    floor: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawTilt {
-    categories: Vec<String>,
-    ratio_points: Option<String>,
-    #[serde(default)]
-    waive_deductible: bool,
-    #[serde(default)]
-    waive_deductible_levels: Vec<String>,
-    threshold_factor: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOutpatient {
-    med_types: Vec<String>,
-    levels: Vec<String>,
-    annual_deductible: String,
-    ratio: String,
-    annual_cap: String,
-    #[serde(default)]
-    tilts: Vec<RawTilt>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawChronic {
-    med_types: Vec<String>,
-    classes: Vec<RawChronicClass>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawChronicClass {
-    code: String,
-    name: String,
-    ratio: Option<String>,
-    ratio_from: Option<String>,
-    annual_cap: Option<String>,
-    cap_per_extra_group: Option<String>,
-    #[serde(default = "yes")]
-    counts_toward_annual_cap: bool,
-    #[serde(default)]
-    tilts: Vec<RawTilt>,
-    groups: Vec<RawGroup>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawGroup {
-    name: String,
-    prefixes: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCritical {
-    name: String,
-    med_types: Vec<String>,
-    threshold: String,
-    annual_cap: Option<String>,
-    segments: Vec<RawSegment>,
-    #[serde(default)]
-    tilts: Vec<RawTilt>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSegment {
-    upto: Option<String>,
-    ratio: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSupplementary {
-    name: String,
-    med_types: Vec<String>,
-    #[serde(default)]
-    diseases: Vec<String>,
-    #[serde(default)]
-    categories: Vec<String>,
-    ratio: String,
-    annual_cap: Option<String>,
-    pays_into: String,
-    #[serde(default)]
-    tilts: Vec<RawTilt>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAssistance {
-    name: String,
-    med_types: Vec<String>,
-    annual_cap: Option<String>,
-    rules: Vec<RawAssistanceRule>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAssistanceRule {
-    category: String,
-    threshold: String,
-    ratio: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCeiling {
-    name: String,
-    med_types: Vec<String>,
-    categories: Vec<String>,
-    share: String,
-    hospital_levels: Vec<String>,
-}
-
-// ---------------------------------------------------------------------------------------------
-// Validation
-// ---------------------------------------------------------------------------------------------
+use super::*;
 
 /// Which tilt effects make sense in a section.
 #[derive(Clone, Copy)]
@@ -579,7 +11,7 @@ struct TiltUse {
 
 #[derive(Default)]
 pub(crate) struct Validator {
-    issues: Vec<PolicyIssue>,
+    pub(super) issues: Vec<PolicyIssue>,
     categories: Vec<String>,
 }
 
@@ -708,7 +140,7 @@ impl Validator {
             .collect()
     }
 
-    fn policy(&mut self, raw: RawPolicy) -> Policy {
+    pub(super) fn policy(&mut self, raw: RawPolicy) -> Policy {
         let m = &raw.meta;
         if m.admdvs.len() != 6 || !m.admdvs.bytes().all(|b| b.is_ascii_digit()) {
             self.issue(
@@ -860,6 +292,52 @@ impl Validator {
         if ip.rates.is_empty() {
             self.issue(format!("{k}.rates"), "至少需要一个等级的起付线和比例");
         }
+        let rates = self.inpatient_rates(k, ip);
+        let repeat = self.repeat_rule(k, ip);
+        let inpatient = Inpatient {
+            med_types: self.med_types(&format!("{k}.med_types"), &ip.med_types),
+            rates,
+            repeat,
+            tilts: self.tilts(
+                &format!("{k}.tilts"),
+                &ip.tilts,
+                TiltUse {
+                    deductible: true,
+                    threshold: false,
+                },
+            ),
+        };
+        let outpatient = b.outpatient.as_ref().map(|o| {
+            let k = "basic.outpatient";
+            Outpatient {
+                med_types: self.med_types(&format!("{k}.med_types"), &o.med_types),
+                levels: self.levels(&format!("{k}.levels"), &o.levels),
+                annual_deductible: self
+                    .yuan(&format!("{k}.annual_deductible"), &o.annual_deductible),
+                ratio: self.ratio(&format!("{k}.ratio"), &o.ratio),
+                annual_cap: self.yuan(&format!("{k}.annual_cap"), &o.annual_cap),
+                tilts: self.tilts(
+                    &format!("{k}.tilts"),
+                    &o.tilts,
+                    TiltUse {
+                        deductible: true,
+                        threshold: false,
+                    },
+                ),
+            }
+        });
+        let chronic = b.chronic.as_ref().map(|c| self.chronic(c));
+        Basic {
+            name: b.name.clone(),
+            annual_cap,
+            inpatient,
+            outpatient,
+            chronic,
+        }
+    }
+
+    /// `basic.inpatient.rates`: one row for each level and 备案 status.
+    fn inpatient_rates(&mut self, k: &str, ip: &RawInpatient) -> Vec<RateRow> {
         let rates: Vec<RateRow> = ip
             .rates
             .iter()
@@ -914,7 +392,12 @@ impl Validator {
                 }
             }
         }
-        let repeat = match &ip.repeat_admission {
+        rates
+    }
+
+    /// `basic.inpatient.repeat_admission`.
+    fn repeat_rule(&mut self, k: &str, ip: &RawInpatient) -> RepeatRule {
+        match &ip.repeat_admission {
             None => RepeatRule::None,
             Some(r) => {
                 let rk = format!("{k}.repeat_admission");
@@ -947,46 +430,6 @@ impl Validator {
                     }
                 }
             }
-        };
-        let inpatient = Inpatient {
-            med_types: self.med_types(&format!("{k}.med_types"), &ip.med_types),
-            rates,
-            repeat,
-            tilts: self.tilts(
-                &format!("{k}.tilts"),
-                &ip.tilts,
-                TiltUse {
-                    deductible: true,
-                    threshold: false,
-                },
-            ),
-        };
-        let outpatient = b.outpatient.as_ref().map(|o| {
-            let k = "basic.outpatient";
-            Outpatient {
-                med_types: self.med_types(&format!("{k}.med_types"), &o.med_types),
-                levels: self.levels(&format!("{k}.levels"), &o.levels),
-                annual_deductible: self
-                    .yuan(&format!("{k}.annual_deductible"), &o.annual_deductible),
-                ratio: self.ratio(&format!("{k}.ratio"), &o.ratio),
-                annual_cap: self.yuan(&format!("{k}.annual_cap"), &o.annual_cap),
-                tilts: self.tilts(
-                    &format!("{k}.tilts"),
-                    &o.tilts,
-                    TiltUse {
-                        deductible: true,
-                        threshold: false,
-                    },
-                ),
-            }
-        });
-        let chronic = b.chronic.as_ref().map(|c| self.chronic(c));
-        Basic {
-            name: b.name.clone(),
-            annual_cap,
-            inpatient,
-            outpatient,
-            chronic,
         }
     }
 
