@@ -1,7 +1,7 @@
 //! Institution keys (签发 / 撤销), written through the pool with their log lines.
 
-use crate::{now_text, refused, Operator, Result, Store};
-use sqlx::{Any, Row, Transaction};
+use crate::{append_log, now_text, refused, LogLine, Operator, Result, Store};
+use sqlx::Row;
 
 impl Store {
     /// Stores a sealed secret for `institution` (the caller seals it; see `yibao keys`).
@@ -26,13 +26,10 @@ impl Store {
         .bind(&op.0)
         .execute(&mut *tx)
         .await?;
-        log_in(
+        append_log(
             &mut tx,
             op,
-            "keys.issue",
-            institution,
-            "签发接口密钥",
-            "成功",
+            &LogLine::done("keys.issue", institution, "签发接口密钥"),
         )
         .await?;
         tx.commit().await?;
@@ -60,39 +57,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        log_in(
+        let detail = format!("撤销接口密钥 {} 个", ids.len());
+        append_log(
             &mut tx,
             op,
-            "keys.revoke",
-            institution,
-            &format!("撤销接口密钥 {} 个", ids.len()),
-            "成功",
+            &LogLine::done("keys.revoke", institution, &detail),
         )
         .await?;
         tx.commit().await?;
         Ok(ids.len())
     }
-}
-
-async fn log_in(
-    tx: &mut Transaction<'static, Any>,
-    op: &Operator,
-    action: &str,
-    target: &str,
-    detail: &str,
-    result: &str,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO operation_log (at, operator, action, target, detail, result) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(now_text())
-    .bind(&op.0)
-    .bind(action)
-    .bind(target)
-    .bind(detail)
-    .bind(result)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
