@@ -231,8 +231,6 @@ fn room(cap: Fen, used: Fen) -> Fen {
     (cap - used).max(0)
 }
 
-/// Computes a validated claim against the person's accumulators for the claim's year.
-/// Does not change anything: the caller applies `delta` where it keeps state.
 /// One computation in progress: its inputs and what is worked out so far. Each layer is a
 /// method, run in the order of the policy sheet by [`compute`].
 struct Run<'p, 'c> {

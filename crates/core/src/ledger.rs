@@ -1,7 +1,7 @@
 //! Where settlements meet state: the duplicate check, the accumulators a claim is computed
 //! against, and recording or reversing a settlement. One function settles for every caller;
-//! only the ledger differs (in memory for batch and simulation, the gateway's database
-//! transaction for the counter), and each records the same [`Settlement`] through
+//! only the ledger differs (in memory for the batch, the gateway's database transaction at
+//! the counter), and each records the same [`Settlement`] through
 //! [`LedgerStore`]. The accumulator arithmetic and the release-build checks
 //! ([`crate::checks`]) happen here, once, for all of them.
 

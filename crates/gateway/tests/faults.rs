@@ -5,17 +5,11 @@
 
 mod common;
 
-use common::{err, ok, Harness};
-use serde_json::{json, Value};
+use common::{err, ok, outpatient_settle_input, outpatient_with_one_line, Harness};
+use serde_json::Value;
 
 const INST: &str = "H99010110000";
 const PSN: &str = "P01000001";
-
-async fn accepted(h: &Harness, infno: &str, input: Value) -> Value {
-    let v = h.call(INST, infno, input).await;
-    assert!(ok(&v), "{infno}: {v}");
-    v
-}
 
 /// Sends `input` as `infno` with `msgid` and a fresh nonce: HTTP status and envelope.
 async fn send(h: &Harness, infno: &str, msgid: &str, input: &Value) -> (u16, Value) {
@@ -34,29 +28,8 @@ fn a_write_fault_is_a_system_error_and_the_same_msgid_settles_after() {
             .find(|(b, _)| *b == "SQLite")
             .expect("a SQLite store");
         let h = Harness::start(backend, store).await;
-        let v = accepted(
-            &h,
-            "2201",
-            json!({"data": {"psn_no": PSN, "insutype": "390", "begntime": "2024-03-01 08:00:00",
-                "mdtrt_cert_type": "01", "mdtrt_cert_no": "E1", "ipt_otp_no": "MZ9"}}),
-        )
-        .await;
-        let mdtrt_id = v["output"]["data"]["mdtrt_id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        accepted(
-            &h,
-            "2204",
-            json!({"feedetail": [{"feedetl_sn": "1", "mdtrt_id": mdtrt_id, "psn_no": PSN,
-                "chrg_bchno": "B", "fee_ocur_time": "2024-03-01 09:00:00",
-                "med_list_codg": "S0100001", "pric": "12.30", "cnt": "2",
-                "det_item_fee_sumamt": "24.60"}]}),
-        )
-        .await;
-        let settle = json!({"data": {"psn_no": PSN, "mdtrt_cert_type": "01",
-            "mdtrt_cert_no": "E1", "med_type": "11", "medfee_sumamt": "24.60",
-            "psn_setlway": "01", "mdtrt_id": mdtrt_id, "insutype": "390"}});
+        let mdtrt_id = outpatient_with_one_line(&h, INST, PSN, "12.30", "2").await;
+        let settle = outpatient_settle_input(PSN, &mdtrt_id, "24.60");
         let before = h.store.gateway_snapshot().await.unwrap();
         let msgid = h.msgid(INST);
 

@@ -184,3 +184,50 @@ pub fn ok(v: &Value) -> bool {
 pub fn err(v: &Value) -> String {
     v["err_msg"].as_str().unwrap_or_default().to_string()
 }
+
+/// An outpatient visit of `psn` at `inst` (2201) with one line of `S0100001` at `pric` × `cnt`
+/// uploaded (2204): its mdtrt_id.
+pub async fn outpatient_with_one_line(
+    h: &Harness,
+    inst: &str,
+    psn: &str,
+    pric: &str,
+    cnt: &str,
+) -> String {
+    let v = h
+        .call(
+            inst,
+            "2201",
+            json!({"data": {"psn_no": psn, "insutype": "390", "begntime": "2024-03-01 08:00:00",
+                "mdtrt_cert_type": "01", "mdtrt_cert_no": "E1", "ipt_otp_no": "MZ9"}}),
+        )
+        .await;
+    assert!(ok(&v), "2201: {v}");
+    let mdtrt_id = v["output"]["data"]["mdtrt_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let amount = yibao_core::money::format_fen(yibao_core::claim::line_amount(
+        yibao_core::refdata::parse_price_scaled(pric).unwrap(),
+        yibao_core::refdata::parse_price_scaled(cnt).unwrap(),
+    ));
+    let v = h
+        .call(
+            inst,
+            "2204",
+            json!({"feedetail": [{"feedetl_sn": "1", "mdtrt_id": mdtrt_id, "psn_no": psn,
+                "chrg_bchno": "B", "fee_ocur_time": "2024-03-01 09:00:00",
+                "med_list_codg": "S0100001", "pric": pric, "cnt": cnt,
+                "det_item_fee_sumamt": amount}]}),
+        )
+        .await;
+    assert!(ok(&v), "2204: {v}");
+    mdtrt_id
+}
+
+/// The input of an outpatient 2206/2207 of `mdtrt_id` for `medfee`.
+pub fn outpatient_settle_input(psn: &str, mdtrt_id: &str, medfee: &str) -> Value {
+    json!({"data": {"psn_no": psn, "mdtrt_cert_type": "01", "mdtrt_cert_no": "E1",
+        "med_type": "11", "medfee_sumamt": medfee, "psn_setlway": "01", "mdtrt_id": mdtrt_id,
+        "insutype": "390"}})
+}

@@ -278,8 +278,9 @@ impl Store {
         to: Date,
     ) -> Result<SettlementTotals> {
         let row = sqlx::query(
-            "SELECT COUNT(*), COALESCE(SUM(s.medfee_sumamt), 0), COALESCE(SUM(s.fund_pay_sumamt), 0), \
-             COALESCE(SUM(s.acct_pay), 0) FROM settlements s \
+            "SELECT COUNT(*), CAST(COALESCE(SUM(s.medfee_sumamt), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(s.fund_pay_sumamt), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(s.acct_pay), 0) AS BIGINT) FROM settlements s \
              WHERE s.fixmedins_code = $1 AND s.insutype = $2 AND s.clr_type = $3 \
              AND s.setl_date >= $4 AND s.setl_date <= $5 \
              AND NOT EXISTS (SELECT 1 FROM settlement_reversals r WHERE r.setl_id = s.setl_id)",

@@ -148,13 +148,10 @@ pub(super) const SETTLEMENT_SELECT: &str = "SELECT s.setl_id, s.mdtrt_id, s.psn_
 pub(super) const ACCUMULATORS_SELECT: &str =
     "SELECT counters FROM accumulators WHERE psn_no = $1 AND year = $2";
 
-/// SUM over BIGINT is NUMERIC on PostgreSQL: read either.
+/// A BIGINT column (sums of money are cast back to BIGINT in the SQL: PostgreSQL's SUM over
+/// BIGINT is NUMERIC, and money never passes through a float).
 pub(super) fn r_i64(row: &sqlx::any::AnyRow, i: usize) -> Result<i64> {
-    if let Ok(v) = row.try_get::<i64, _>(i) {
-        return Ok(v);
-    }
-    let v: f64 = row.try_get(i)?;
-    Ok(v as i64)
+    Ok(row.try_get::<i64, _>(i)?)
 }
 
 /// The visit `mdtrt_id`; `lock` is the backend's row-lock suffix, or empty.
