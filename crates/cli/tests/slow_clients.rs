@@ -248,7 +248,10 @@ fn slow_clients_do_not_hold_the_gateway() {
         let resp = reqwest::Client::new()
             .post(format!("{base}{ENDPOINT}"))
             .header("x-tif-paasid", &long)
-            .header("x-tif-timestamp", "1")
+            .header(
+                "x-tif-timestamp",
+                yibao_gateway::wire::unix_now().to_string(),
+            )
             .header("x-tif-nonce", "n")
             .header("x-tif-signature", "s")
             .body("{}")
