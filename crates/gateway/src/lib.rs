@@ -453,9 +453,29 @@ pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 /// A request's body must arrive within this time (a 20 MB body at 3 Mbit/s).
 pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// Large bodies in the gateway at once hold at most this many bytes between them (by their
+/// declared length; a body without one counts as [`MAX_BODY_BYTES`]), so that connections
+/// × [`MAX_BODY_BYTES`] cannot exhaust memory. A body of at most [`SMALL_BODY_BYTES`] — every
+/// counter transaction — takes no share and never waits; a large one waits for its share
+/// within [`BODY_READ_TIMEOUT`].
+pub const LARGE_BODIES_BUDGET_BYTES: usize = 256 * 1024 * 1024;
+
+/// Bodies up to this size are read without a share of [`LARGE_BODIES_BUDGET_BYTES`].
+pub const SMALL_BODY_BYTES: usize = 1024 * 1024;
+
+const BUDGET_UNIT: usize = 64 * 1024;
+static LARGE_BODIES: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(LARGE_BODIES_BUDGET_BYTES / BUDGET_UNIT);
+
+/// A large body's share of [`LARGE_BODIES_BUDGET_BYTES`], held while its request is handled.
+type BodyShare = Option<tokio::sync::SemaphorePermit<'static>>;
+
 /// Reads the body within [`MAX_BODY_BYTES`] and [`BODY_READ_TIMEOUT`], without a leading
 /// UTF-8 byte order mark; else the refusal to answer (nothing is recorded).
-async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Bytes, Box<Response>> {
+async fn read_body(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<(Bytes, BodyShare), Box<Response>> {
     let too_big = || {
         Box::new(refused_unrecorded(
             "",
@@ -472,12 +492,22 @@ async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Bytes,
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(too_big());
     }
-    let bytes = match tokio::time::timeout(
-        BODY_READ_TIMEOUT,
-        axum::body::to_bytes(body, MAX_BODY_BYTES),
-    )
-    .await
-    {
+    let share = match declared {
+        Some(n) if n <= SMALL_BODY_BYTES as u64 => 0,
+        Some(n) => (n as usize).div_ceil(BUDGET_UNIT),
+        None => MAX_BODY_BYTES / BUDGET_UNIT,
+    };
+    let read = async {
+        let permit = match share {
+            0 => None,
+            // Never closed; `share` is at most MAX_BODY_BYTES / BUDGET_UNIT, below the total.
+            n => LARGE_BODIES.acquire_many(n as u32).await.ok(),
+        };
+        axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map(|b| (b, permit))
+    };
+    let (bytes, permit) = match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
         Ok(Ok(b)) => b,
         Ok(Err(e)) => {
             let over = std::error::Error::source(&e)
@@ -501,10 +531,11 @@ async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Bytes,
         }
     };
     // Some HIS systems write JSON with a UTF-8 byte order mark.
-    Ok(match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(_) => bytes.slice(3..),
         None => bytes,
-    })
+    };
+    Ok((bytes, permit))
 }
 
 async fn call_service(
@@ -513,7 +544,8 @@ async fn call_service(
     body: axum::body::Body,
 ) -> Response {
     let started = Instant::now();
-    let body = match read_body(&headers, body).await {
+    // `_share` is held until the answer is built: the parsed request is larger than its body.
+    let (body, _share) = match read_body(&headers, body).await {
         Ok(b) => b,
         Err(response) => return *response,
     };

@@ -324,3 +324,37 @@ fn over_long_values_are_refused_and_never_echoed() {
         h
     });
 }
+
+/// Large bodies in flight beyond the large-body budget (each declaring the limit, sending
+/// nothing) do not hold up a counter transaction, which needs no share of the budget.
+#[test]
+fn large_bodies_in_flight_do_not_block_counter_transactions() {
+    on_every_backend("gw_hostile_budget", |h| async move {
+        let b = h.backend;
+        let addr = h.base.trim_start_matches("http://").to_string();
+        let head = format!(
+            "POST {ENDPOINT} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+             content-length: {MAX_BODY_BYTES}\r\n\r\n{{"
+        );
+        let n = yibao_gateway::LARGE_BODIES_BUDGET_BYTES / MAX_BODY_BYTES + 2;
+        let mut held = Vec::new();
+        for _ in 0..n {
+            let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            s.write_all(head.as_bytes()).await.unwrap();
+            held.push(s);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let t = std::time::Instant::now();
+        let v = h
+            .call(OTP_INST, "1101", json!({"data": {"psn_no": OTP_PSN}}))
+            .await;
+        assert!(ok(&v), "{b}: {v}");
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(1),
+            "{b}: {n} 个大请求体在途时 1101 用了 {:?}",
+            t.elapsed()
+        );
+        drop(held);
+        h
+    });
+}
