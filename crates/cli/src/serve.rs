@@ -20,6 +20,18 @@ pub struct ServeArgs {
     /// 工作线程数（缺省为 CPU 核数）
     #[arg(long)]
     threads: Option<usize>,
+    /// 请求头须在此秒数内收完；空闲的长连接也在此后关闭
+    #[arg(long, default_value_t = 10)]
+    header_timeout: u64,
+    /// 同时服务的连接数上限（应小于 ulimit -n 减去数据库等所需的文件数）
+    #[arg(long, default_value_t = 512)]
+    max_connections: usize,
+    /// 超过上限后仍为 /healthz 保留的连接数（其余交易立即答 503）
+    #[arg(long, default_value_t = 64)]
+    reserve_connections: usize,
+    /// 收到停机信号后等待处理中请求的秒数，之后关闭全部连接
+    #[arg(long, default_value_t = 10)]
+    drain_timeout: u64,
 }
 
 #[derive(clap::Subcommand)]
@@ -103,6 +115,27 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         }
         rt.worker_threads(n);
     }
+    if a.header_timeout == 0 || a.header_timeout > 3_600 {
+        return Err(anyhow!(
+            "--header-timeout={} 无效：应为 1 到 3600 秒",
+            a.header_timeout
+        ));
+    }
+    if a.drain_timeout > 3_600 {
+        return Err(anyhow!(
+            "--drain-timeout={} 无效：应为 0 到 3600 秒",
+            a.drain_timeout
+        ));
+    }
+    if a.max_connections == 0 {
+        return Err(anyhow!("--max-connections=0 无效：至少为 1"));
+    }
+    let limits = yibao_gateway::Limits {
+        header_timeout: std::time::Duration::from_secs(a.header_timeout),
+        max_connections: a.max_connections,
+        reserve_connections: a.reserve_connections,
+        drain_timeout: std::time::Duration::from_secs(a.drain_timeout),
+    };
     let rt = rt.enable_all().build().context("无法启动异步运行时")?;
     rt.block_on(async move {
         let path = key_file(a.key_file.as_deref());
@@ -116,10 +149,10 @@ pub fn serve(a: ServeArgs) -> Result<()> {
             .await
             .with_context(|| format!("无法监听 --listen={}", a.listen))?;
         tracing::info!(listen = %a.listen, "医保网关已启动");
-        yibao_gateway::serve(gateway, listener, shutdown_signal())
+        yibao_gateway::serve_with(gateway, listener, shutdown_signal(), limits)
             .await
             .context("网关运行失败")?;
-        tracing::info!("医保网关已停止（处理中的请求已完成）");
+        tracing::info!("医保网关已停止");
         Ok(())
     })
 }

@@ -61,24 +61,181 @@ impl Gateway {
         })
     }
 
-    /// The HTTP routes: the endpoint and `/healthz`.
+    /// The HTTP routes: the endpoint and `/healthz`; anything else is answered with a
+    /// refusal envelope.
     pub fn router(self) -> Router {
         Router::new()
-            .route(ENDPOINT, post(call_service))
+            .route(ENDPOINT, post(call_service).fallback(wrong_method))
             .route("/healthz", get(healthz))
+            .fallback(not_found)
+            .with_state(self)
+    }
+
+    /// The routes of a connection over [`Limits::max_connections`]: `/healthz` as usual,
+    /// everything else a fast 503 envelope.
+    fn overloaded_router(self, max: usize) -> Router {
+        Router::new()
+            .route("/healthz", get(healthz))
+            .fallback(move || async move { overloaded(max) })
             .with_state(self)
     }
 }
 
-/// Serves until `shutdown` resolves, then finishes requests in flight.
+/// How `serve` treats connections. Defaults as `yibao serve` documents them in the README.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// A request's headers must arrive within this time of the connection's first byte being
+    /// awaited; an idle keep-alive connection is closed after it too (the wait for the next
+    /// request's headers is the same timer).
+    pub header_timeout: std::time::Duration,
+    /// Connections served at once; above it a connection only gets `/healthz` or a fast 503.
+    pub max_connections: usize,
+    /// Connections above `max_connections` that are still read (for `/healthz` and the 503);
+    /// beyond these a connection is closed at once.
+    pub reserve_connections: usize,
+    /// After the shutdown signal, requests in flight get this long, then connections close.
+    pub drain_timeout: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_timeout: std::time::Duration::from_secs(10),
+            max_connections: 512,
+            reserve_connections: 64,
+            drain_timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+/// Serves with [`Limits::default`] until `shutdown` resolves, then drains (bounded).
 pub async fn serve(
     gateway: Gateway,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, gateway.router())
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(gateway, listener, shutdown, Limits::default()).await
+}
+
+/// Serves HTTP/1.1 until `shutdown` resolves: each connection's headers within
+/// `header_timeout` (and an idle connection closed after it), at most `max_connections` served
+/// and `reserve_connections` more answered for `/healthz`; on shutdown no new connection is
+/// accepted, requests in flight finish within `drain_timeout`, then every connection is closed.
+pub async fn serve_with(
+    gateway: Gateway,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    limits: Limits,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
+    let main = gateway.clone().router();
+    let reserve = gateway.overloaded_router(limits.max_connections);
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let reserve_permits = Arc::new(tokio::sync::Semaphore::new(limits.reserve_connections));
+    // Tells every connection to finish its request in flight and close.
+    let (draining, drain_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = shutdown;
+    loop {
+        let (stream, _peer) = tokio::select! {
+            () = &mut shutdown => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: the connection waits in the
+                    // backlog; try again shortly rather than spin.
+                    tracing::warn!(error = %e, "接受连接失败");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let (permit, router) = match permits.clone().try_acquire_owned() {
+            Ok(p) => (p, main.clone()),
+            Err(_) => match reserve_permits.clone().try_acquire_owned() {
+                Ok(p) => (p, reserve.clone()),
+                // Nothing left to read it with: closed at once (dropped).
+                Err(_) => continue,
+            },
+        };
+        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
+        let mut drain_rx = drain_rx.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = async { drain_rx.wait_for(|d| *d).await.map(|_| ()) } => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = draining.send(true);
+    let drained = tokio::time::timeout(limits.drain_timeout, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            open = connections.len(),
+            drain_secs = limits.drain_timeout.as_secs(),
+            "停机：连接在时限内未结束，已关闭"
+        );
+        connections.shutdown().await;
+    }
+    Ok(())
+}
+
+async fn not_found() -> Response {
+    json_response(
+        StatusCode::NOT_FOUND,
+        envelope(
+            "",
+            -1,
+            &format!("路径不存在：接口地址为 POST {ENDPOINT}"),
+            json!({}),
+        ),
+    )
+}
+
+async fn wrong_method() -> Response {
+    json_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        envelope(
+            "",
+            -1,
+            &format!("请求方法错误：接口地址 {ENDPOINT} 只接受 POST"),
+            json!({}),
+        ),
+    )
+}
+
+fn overloaded(max: usize) -> Response {
+    let mut r = json_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        envelope(
+            "",
+            -1,
+            &format!("网关繁忙：同时连接数已达上限 {max}，交易未处理，请稍后重发"),
+            json!({}),
+        ),
+    );
+    r.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    r
 }
 
 async fn healthz(State(gw): State<Gateway>) -> Response {
@@ -131,6 +288,8 @@ fn refused_unrecorded(msgid: &str, reason: &str) -> Response {
     json_response(StatusCode::OK, envelope(msgid, -1, reason, json!({})))
 }
 
+/// A signature header, at most its [`wire::max_chars`] long. Messages about header values
+/// (which are not yet authenticated) show them only through [`shown_header`].
 fn header<'h>(h: &'h HeaderMap, name: &str) -> Result<&'h str, String> {
     let v = h
         .get(name)
@@ -141,7 +300,33 @@ fn header<'h>(h: &'h HeaderMap, name: &str) -> Result<&'h str, String> {
     if v.is_empty() {
         return Err(format!("请求头 {name} 为空"));
     }
+    let limit = wire::max_chars(name);
+    if v.len() > limit {
+        // Not echoed at all: an over-long value is nobody's identifier.
+        return Err(format!("请求头 {name} 长度 {} 超过上限 {limit}", v.len()));
+    }
     Ok(v)
+}
+
+/// An unauthenticated header value as a message may show it: a short prefix with anything
+/// but letters, digits and `-_.:+=/` replaced by `?`.
+fn shown_header(v: &str) -> String {
+    const MAX: usize = 32;
+    let mut s: String = v
+        .chars()
+        .take(MAX)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.:+=/".contains(c) {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if v.len() > MAX {
+        s.push('…');
+    }
+    s
 }
 
 /// An authenticated request: who signed it, its nonce, and the answer already given to its
@@ -178,31 +363,32 @@ async fn authenticate(
     let sig = header(h, "x-tif-signature")?;
     let t: i64 = ts
         .parse()
-        .map_err(|_| format!("x-tif-timestamp={ts} 不是 Unix 秒数"))?;
+        .map_err(|_| format!("x-tif-timestamp={} 不是 Unix 秒数", shown_header(ts)))?;
     let skew = wire::unix_now().abs_diff(t);
     if skew > MAX_SKEW_SECS.unsigned_abs() {
         return Err(format!(
-            "x-tif-timestamp={ts} 与服务器时间相差 {skew} 秒，超过 {MAX_SKEW_SECS} 秒"
+            "x-tif-timestamp={} 与服务器时间相差 {skew} 秒，超过 {MAX_SKEW_SECS} 秒",
+            shown_header(ts)
         )
         .into());
-    }
-    if nonce.len() > 64 {
-        return Err(format!("x-tif-nonce 长度 {} 超过 64", nonce.len()).into());
     }
     let facts = gw
         .store
         .auth_facts(paasid, nonce, msgid)
         .await
         .map_err(AuthFailure::Store)?;
-    let sealed = facts
-        .sealed_key
-        .ok_or_else(|| format!("机构 x-tif-paasid={paasid} 没有有效的接口密钥"))?;
+    let sealed = facts.sealed_key.ok_or_else(|| {
+        format!(
+            "机构 x-tif-paasid={} 没有有效的接口密钥",
+            shown_header(paasid)
+        )
+    })?;
     let secret = gw.master.open(&sealed).map_err(|e| e.to_string())?;
     if !keys::same_signature(&keys::signature(ts, &secret, nonce), sig) {
         return Err(String::from("x-tif-signature 签名不符").into());
     }
     if facts.nonce_used {
-        return Err(format!("x-tif-nonce={nonce} 已使用过（重放）").into());
+        return Err(format!("x-tif-nonce={} 已使用过（重放）", shown_header(nonce)).into());
     }
     Ok(Authenticated {
         institution: paasid.to_string(),
@@ -214,7 +400,10 @@ async fn authenticate(
 /// A text field of the envelope.
 fn env_text(env: &Map<String, Value>, k: &str) -> Result<String, String> {
     match env.get(k) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        Some(Value::String(s)) if !s.trim().is_empty() => {
+            wire::check_len(&k, k, s.trim())?;
+            Ok(s.trim().to_string())
+        }
         Some(Value::Number(n)) => Ok(n.to_string()),
         Some(other) if !other.is_null() => Err(format!(
             "字段 {k} 的类型错误：应为字符串，实际为{}",
@@ -254,8 +443,112 @@ fn envelope_msgid(env: &Map<String, Value>, institution: &str) -> Result<String,
     Ok(msgid)
 }
 
-async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes) -> Response {
+/// The largest request body, in bytes: room for [`yibao_core::money::MAX_LINES_PER_CLAIM`]
+/// fee lines as HIS systems send them. One realistic 2301 `feedetail` line with the national
+/// specification's fields filled (Chinese department, doctor and dosage text) is about
+/// 960 bytes of JSON (`crates/gateway/tests/hostile.rs` measures it), so 10,000 lines are
+/// about 9.6 MB; the limit leaves twice that for longer lines.
+pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
+
+/// A request's body must arrive within this time (a 20 MB body at 3 Mbit/s).
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Large bodies in the gateway at once hold at most this many bytes between them (by their
+/// declared length; a body without one counts as [`MAX_BODY_BYTES`]), so that connections
+/// × [`MAX_BODY_BYTES`] cannot exhaust memory. A body of at most [`SMALL_BODY_BYTES`] — every
+/// counter transaction — takes no share and never waits; a large one waits for its share
+/// within [`BODY_READ_TIMEOUT`].
+pub const LARGE_BODIES_BUDGET_BYTES: usize = 256 * 1024 * 1024;
+
+/// Bodies up to this size are read without a share of [`LARGE_BODIES_BUDGET_BYTES`].
+pub const SMALL_BODY_BYTES: usize = 1024 * 1024;
+
+const BUDGET_UNIT: usize = 64 * 1024;
+static LARGE_BODIES: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(LARGE_BODIES_BUDGET_BYTES / BUDGET_UNIT);
+
+/// A large body's share of [`LARGE_BODIES_BUDGET_BYTES`], held while its request is handled.
+type BodyShare = Option<tokio::sync::SemaphorePermit<'static>>;
+
+/// Reads the body within [`MAX_BODY_BYTES`] and [`BODY_READ_TIMEOUT`], without a leading
+/// UTF-8 byte order mark; else the refusal to answer (nothing is recorded).
+async fn read_body(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<(Bytes, BodyShare), Box<Response>> {
+    let too_big = || {
+        Box::new(refused_unrecorded(
+            "",
+            &format!(
+                "请求体超过上限 {MAX_BODY_BYTES} 字节（{} MB）：费用明细请分批上传",
+                MAX_BODY_BYTES / (1024 * 1024)
+            ),
+        ))
+    };
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_big());
+    }
+    let share = match declared {
+        Some(n) if n <= SMALL_BODY_BYTES as u64 => 0,
+        Some(n) => (n as usize).div_ceil(BUDGET_UNIT),
+        None => MAX_BODY_BYTES / BUDGET_UNIT,
+    };
+    let read = async {
+        let permit = match share {
+            0 => None,
+            // Never closed; `share` is at most MAX_BODY_BYTES / BUDGET_UNIT, below the total.
+            n => LARGE_BODIES.acquire_many(n as u32).await.ok(),
+        };
+        axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map(|b| (b, permit))
+    };
+    let (bytes, permit) = match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            let over = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if over {
+                return Err(too_big());
+            }
+            return Err(Box::new(refused_unrecorded(
+                "",
+                "请求体读取失败：连接中断或格式错误",
+            )));
+        }
+        Err(_) => {
+            return Err(Box::new(refused_unrecorded(
+                "",
+                &format!(
+                    "请求体未在 {} 秒内收完，交易未处理",
+                    BODY_READ_TIMEOUT.as_secs()
+                ),
+            )))
+        }
+    };
+    // Some HIS systems write JSON with a UTF-8 byte order mark.
+    let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(_) => bytes.slice(3..),
+        None => bytes,
+    };
+    Ok((bytes, permit))
+}
+
+async fn call_service(
+    State(gw): State<Gateway>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
     let started = Instant::now();
+    // `_share` is held until the answer is built: the parsed request is larger than its body.
+    let (body, _share) = match read_body(&headers, body).await {
+        Ok(b) => b,
+        Err(response) => return *response,
+    };
     // Parsed before authentication only to read the msgid with the key; a body that is not
     // JSON is refused after the signature is checked, as before.
     let request = serde_json::from_slice::<Value>(&body);
@@ -355,7 +648,10 @@ async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes
         // A concurrent request with the same nonce or msgid committed first: a replay, or
         // a repeat that gets the first answer — not a system error.
         Err(e) => match gw.store.nonce_used(&institution, &meta.nonce).await {
-            Ok(true) => unauthorized(&format!("x-tif-nonce={} 已使用过（重放）", meta.nonce)),
+            Ok(true) => unauthorized(&format!(
+                "x-tif-nonce={} 已使用过（重放）",
+                shown_header(&meta.nonce)
+            )),
             _ => match gw.store.answered(&institution, &msgid).await {
                 Ok(Some(first)) => json_response(StatusCode::OK, first),
                 _ => system_error(&msgid, &e),

@@ -57,12 +57,133 @@ pub fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// The longest value, in characters, of each text field the gateway reads (envelope, `input`
+/// objects and the `x-tif-*` headers), after trimming.
+///
+/// Source: the field lengths of the national specification 《医疗保障信息平台定点医药机构
+/// 接口规范》 as `/work/shared/national-interface.md` records them (`msgid` 30 =
+/// `fixmedins_code` 12 + 14 + 4); where that file gives none, the specification's usual
+/// lengths (codes and ids 30, `med_list_codg` 50, `certno`/`mdtrt_cert_no` 50, names 50,
+/// amounts and counts as text of `numeric(16,n)`, date-times 19). The `x-tif-*` limits are the
+/// gateway's own (`x-tif-paasid` is the institution code; a signature is 64 hex digits).
+/// Fields not listed here get [`DEFAULT_MAX_CHARS`].
+pub const FIELD_MAX_CHARS: &[(&str, usize)] = &[
+    // Envelope.
+    ("infno", 4),
+    ("msgid", 30),
+    ("fixmedins_code", 30),
+    ("fixmedins_name", 200),
+    ("opter", 30),
+    ("opter_name", 50),
+    ("opter_type", 3),
+    ("infver", 6),
+    ("sign_no", 30),
+    // Persons, visits and their codes.
+    ("psn_no", 30),
+    ("psn_name", 50),
+    ("certno", 50),
+    ("psn_cert_type", 6),
+    ("mdtrt_cert_type", 3),
+    ("mdtrt_cert_no", 50),
+    ("insutype", 6),
+    ("med_type", 6),
+    // The specification says 30, but this gateway issues `MD` + msgid (32 characters, see
+    // `tx/visit.rs`); its own ids must come back.
+    ("mdtrt_id", 32),
+    ("ipt_otp_no", 30),
+    ("ipt_no", 30),
+    ("dise_codg", 30),
+    ("dise_name", 300),
+    ("dscg_way", 6),
+    ("psn_setlway", 6),
+    ("acct_used_flag", 3),
+    // Fee lines.
+    ("feedetl_sn", 30),
+    ("chrg_bchno", 30),
+    ("med_list_codg", 50),
+    ("medins_list_codg", 150),
+    ("pric", 16),
+    ("cnt", 16),
+    ("det_item_fee_sumamt", 16),
+    // Settlements and statements.
+    // As `mdtrt_id`: the gateway issues `ST` + msgid (`tx/settlement.rs`).
+    ("setl_id", 32),
+    ("medfee_sumamt", 16),
+    ("fund_pay_sumamt", 16),
+    ("acct_pay", 16),
+    ("clr_type", 6),
+    ("setl_optins", 6),
+    ("fixmedins_setl_cnt", 10),
+    // Date-times (`yyyy-MM-dd HH:mm:ss`).
+    ("begntime", 19),
+    ("endtime", 19),
+    ("fee_ocur_time", 19),
+    ("stmt_begndate", 19),
+    ("stmt_enddate", 19),
+    // Signature headers.
+    ("x-tif-paasid", 30),
+    ("x-tif-timestamp", 20),
+    ("x-tif-nonce", 64),
+    ("x-tif-signature", 64),
+];
+
+/// The limit of a text field not in [`FIELD_MAX_CHARS`].
+pub const DEFAULT_MAX_CHARS: usize = 100;
+
+/// How many characters of an over-long value a message shows.
+const SHOWN_PREFIX_CHARS: usize = 16;
+
+/// The longest value `key` may have, in characters ([`FIELD_MAX_CHARS`]).
+pub fn max_chars(key: &str) -> usize {
+    FIELD_MAX_CHARS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(DEFAULT_MAX_CHARS, |(_, n)| *n)
+}
+
+/// Refuses `value` of the field `key` (shown as `path`) when it is longer than its limit: the
+/// message names the field, the length and the limit, and shows a short prefix of the value.
+pub fn check_len(path: &dyn std::fmt::Display, key: &str, value: &str) -> Result<(), String> {
+    let limit = max_chars(key);
+    // Characters never outnumber bytes: the common short value is not counted.
+    if value.len() <= limit {
+        return Ok(());
+    }
+    let n = value.chars().count();
+    if n <= limit {
+        return Ok(());
+    }
+    Err(format!(
+        "字段 {path} 长度 {n} 个字符，超过上限 {limit}（值以 {} 开头）",
+        prefix(value)
+    ))
+}
+
+/// At most a short prefix of `value`, quoted and escaped, for messages and logs.
+pub fn prefix(value: &str) -> String {
+    let head: String = value.chars().take(SHOWN_PREFIX_CHARS).collect();
+    if head.len() == value.len() {
+        format!("{head:?}")
+    } else {
+        format!("{head:?}…")
+    }
+}
+
 impl<'a> Obj<'a> {
-    /// A required text field (a JSON string, or a number given as its text), trimmed.
+    /// A required text field (a JSON string, or a number given as its text), trimmed, at most
+    /// [`max_chars`] long.
     pub fn text(&self, key: &str) -> Result<String, Refusal> {
         match self.map.get(key) {
-            Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-            Some(Value::Number(n)) => Ok(n.to_string()),
+            Some(Value::String(s)) if !s.trim().is_empty() => {
+                let s = s.trim();
+                check_len(&format_args!("input.{}.{key}", self.path), key, s)?;
+                Ok(s.to_string())
+            }
+            Some(Value::Number(n)) => {
+                let s = n.to_string();
+                check_len(&format_args!("input.{}.{key}", self.path), key, &s)?;
+                Ok(s)
+            }
             Some(Value::String(_)) => {
                 Err(Refusal(format!("字段 input.{}.{key} 不能为空", self.path)))
             }
@@ -223,6 +344,19 @@ mod tests {
         let e = d.fen("m").unwrap_err().0;
         assert!(e.contains("input.data.m=") && e.contains("1.234"), "{e}");
         assert!(object(input, "nope").is_err());
+        // Lengths: the national limit, in characters, with a short prefix shown.
+        let long = "P".repeat(10_000);
+        let v = serde_json::json!({"data": {"psn_no": long, "dise_codg": "长".repeat(30)}});
+        let d = object(v.as_object().unwrap(), "data").unwrap();
+        let e = d.text("psn_no").unwrap_err().0;
+        assert!(
+            e.contains("input.data.psn_no") && e.contains("10000") && e.contains("30"),
+            "{e}"
+        );
+        assert!(e.chars().count() < 100, "{e}");
+        assert_eq!(d.text("dise_codg").unwrap().chars().count(), 30);
+        assert_eq!(max_chars("med_list_codg"), 50);
+        assert_eq!(max_chars("no_such_field"), DEFAULT_MAX_CHARS);
         let (date, stamp) = beijing_now();
         assert_eq!(stamp.len(), 17);
         assert!(stamp.starts_with(&format!("{:08}", date.as_u32())));
