@@ -1,5 +1,23 @@
 //! `yibao`: the one binary. Thin: parses arguments, calls the adapters, reports in Chinese.
 
+// std's `println!`, `print!` and `eprintln!` panic when stdout or stderr is closed or full
+// (`yibao settle … | head -1`, `> /dev/full`: exit 101). These shadow them in every module
+// below (macro_rules scope is textual, so they must stay above the `mod` lines): each write
+// goes through `out`, which ends the process with a clear status instead.
+macro_rules! println {
+    () => { $crate::out::stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::out::stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::out::stdout(format_args!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::out::stderr(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::out::stderr(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+mod out;
+
 mod bench;
 mod bench_gateway;
 mod demo;
@@ -199,6 +217,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(io) = out::broken_output(&e) {
+                out::output_failed("标准输出", io);
+            }
             eprintln!("错误：{e:#}");
             ExitCode::FAILURE
         }

@@ -270,3 +270,50 @@ fn generated_data_is_deterministic_and_settles_cleanly() {
         "--jobs 1 and --jobs 2 differ on generated data"
     );
 }
+
+/// Runs the binary with stdout going to `stdout`; asserts it neither panicked nor exited 101.
+fn no_panic_writing_to(args: &[&str], stdout: Stdio) -> Output {
+    let o = Command::new(env!("CARGO_BIN_EXE_yibao"))
+        .args(args)
+        .current_dir(root())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(101), "{args:?}: {}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+    o
+}
+
+#[test]
+fn a_closed_or_full_stdout_is_an_exit_status_not_a_panic() {
+    let claims = format!("{DATA}/claims.jsonl");
+    let settle = [
+        "settle", "--policy", POLICY, "--data", DATA, "--claims", &claims,
+    ];
+    let check = ["policy", "check", POLICY];
+    for args in [&settle[..], &check[..]] {
+        // stdout to /dev/full: every write fails with ENOSPC.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = no_panic_writing_to(args, Stdio::from(full));
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("错误"), "{args:?}: {}", stderr(&o));
+
+        // stdout a pipe whose reader has gone (`| head -1` after its line): quiet, status 1.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_yibao"))
+            .args(args)
+            .current_dir(root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert_ne!(o.status.code(), Some(101), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+    }
+}
