@@ -17,6 +17,7 @@ macro_rules! eprintln {
 }
 
 mod out;
+mod outfile;
 
 mod bench;
 mod bench_gateway;
@@ -256,11 +257,17 @@ fn settle(a: SettleArgs) -> Result<()> {
             .with_context(|| format!("无法打开结算单文件 {}", a.claims.display()))?;
         Box::new(BufReader::with_capacity(1 << 20, f))
     };
-    let output: Box<dyn Write> = match &a.out {
-        Some(p) => Box::new(BufWriter::with_capacity(
-            1 << 20,
-            File::create(p).with_context(|| format!("无法创建输出文件 {}", p.display()))?,
-        )),
+    let mut out_file = match &a.out {
+        Some(p) => {
+            let claims = (a.claims.as_os_str() != "-").then_some(a.claims.as_path());
+            let inputs: Vec<&std::path::Path> =
+                claims.into_iter().chain([a.policy.as_path()]).collect();
+            Some(outfile::OutFile::create(p, &inputs)?)
+        }
+        None => None,
+    };
+    let output: Box<dyn Write + '_> = match &mut out_file {
+        Some(f) => Box::new(f),
         None => Box::new(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
     };
     let opts = BatchOptions {
@@ -269,6 +276,9 @@ fn settle(a: SettleArgs) -> Result<()> {
         ..BatchOptions::default()
     };
     let stats = run_batch(&policy, &refdata, input, output, opts).context("结算过程中读写失败")?;
+    if let Some(f) = out_file {
+        f.commit()?;
+    }
     let mut summary = format!(
         "已处理 {} 条：结算 {}，撤销 {}，拒绝 {}",
         stats.records, stats.settled, stats.reversed, stats.rejected
@@ -316,9 +326,10 @@ fn gen_roster(a: GenRosterArgs) -> Result<()> {
     if !(2000..=2100).contains(&a.year) {
         bail!("--year={} 无效：应为 2000 到 2100", a.year);
     }
-    let f = File::create(&a.out).with_context(|| format!("无法创建 {}", a.out.display()))?;
-    let s = yibao_gen::write_roster_csv(f, a.seed, a.persons, a.year)
+    let mut f = outfile::OutFile::create(&a.out, &[])?;
+    let s = yibao_gen::write_roster_csv(&mut f, a.seed, a.persons, a.year)
         .with_context(|| format!("写入 {} 失败", a.out.display()))?;
+    f.commit()?;
     eprintln!(
         "已生成名册 {}：{} 人，{} 户，困难人群 {} 人",
         a.out.display(),

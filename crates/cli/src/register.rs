@@ -651,6 +651,11 @@ pub fn enrol(c: EnrolCommand) -> Result<bool> {
                 Some(d) => parse_date("--paid-on", &d)?,
                 None => yibao_store::today(),
             };
+            // Refused before anything is read when it names the roster itself.
+            let errors_out = errors
+                .as_ref()
+                .map(|p| crate::outfile::OutFile::create(p, &[file.as_path()]).map(|f| (p, f)))
+                .transpose()?;
             let started = std::time::Instant::now();
             let roster = yibao_roster::read_roster(&file).map_err(|e| anyhow!("{e}"))?;
             let opts = yibao_store::ImportOptions {
@@ -668,11 +673,10 @@ pub fn enrol(c: EnrolCommand) -> Result<bool> {
             for e in &report.errors {
                 eprintln!("{e}");
             }
-            if let Some(path) = errors {
-                let f = std::fs::File::create(&path)
-                    .with_context(|| format!("无法创建问题清单 {}", path.display()))?;
-                yibao_roster::write_errors_csv(std::io::BufWriter::new(f), &report.errors)
+            if let Some((path, mut f)) = errors_out {
+                yibao_roster::write_errors_csv(&mut f, &report.errors)
                     .with_context(|| format!("无法写入问题清单 {}", path.display()))?;
+                f.commit()?;
             }
             let secs = started.elapsed().as_secs_f64();
             println!(

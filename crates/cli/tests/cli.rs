@@ -317,3 +317,93 @@ fn a_closed_or_full_stdout_is_an_exit_status_not_a_panic() {
         assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn an_output_file_that_is_the_input_is_refused_and_outputs_appear_whole_or_not_at_all() {
+    let dir = tmp("samefile");
+    let claims = dir.join("claims.jsonl");
+    std::fs::copy(root().join(DATA).join("claims.jsonl"), &claims).unwrap();
+    let original = std::fs::read(&claims).unwrap();
+    let link = dir.join("link.jsonl");
+    std::fs::hard_link(&claims, &link).unwrap();
+    let dotted = format!("{}/./claims.jsonl", dir.display());
+    // The same file by the same path, another spelling, and a hard link (same inode).
+    for out in [claims.to_str().unwrap(), &dotted, link.to_str().unwrap()] {
+        let o = yibao(&[
+            "settle",
+            "--policy",
+            POLICY,
+            "--data",
+            DATA,
+            "--claims",
+            claims.to_str().unwrap(),
+            "--out",
+            out,
+        ]);
+        assert!(!o.status.success(), "--out {out}");
+        assert!(stderr(&o).contains("是同一个文件"), "{}", stderr(&o));
+        assert_eq!(std::fs::read(&claims).unwrap(), original, "--out {out}");
+    }
+    // The policy is an input too.
+    let policy = dir.join("policy.toml");
+    std::fs::copy(root().join(POLICY), &policy).unwrap();
+    let o = yibao(&[
+        "settle",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--data",
+        DATA,
+        "--claims",
+        claims.to_str().unwrap(),
+        "--out",
+        policy.to_str().unwrap(),
+    ]);
+    assert!(stderr(&o).contains("是同一个文件"), "{}", stderr(&o));
+
+    // A run that fails leaves an existing output untouched and no temporary file behind.
+    let out = dir.join("out.jsonl");
+    std::fs::write(&out, "previous results\n").unwrap();
+    let o = yibao(&[
+        "settle",
+        "--policy",
+        POLICY,
+        "--data",
+        "no-such-dir",
+        "--claims",
+        claims.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous results\n");
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+
+    // --errors naming the roster itself is refused before anything is read or imported.
+    let roster = dir.join("roster.csv");
+    let o = yibao(&[
+        "gen-roster",
+        "--out",
+        roster.to_str().unwrap(),
+        "--persons",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = std::fs::read(&roster).unwrap();
+    let db = format!("sqlite://{}/db.sqlite", dir.display());
+    let o = yibao(&[
+        "enrol",
+        "import",
+        roster.to_str().unwrap(),
+        "--database",
+        &db,
+        "--errors",
+        roster.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("是同一个文件"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&roster).unwrap(), before);
+}
