@@ -107,3 +107,38 @@ fn million_rows_read_and_checked() {
     assert_eq!((r.rows_read, r.rows.len()), (1_000_000, 1_000_000));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// yibao-gen writes its CSV files by hand from its own tables (names, institutions,
+/// catalog), so no cell can need `yibao_roster::neutralise_cell`, the one function every
+/// writer of user-supplied cells uses; this holds it to that.
+#[test]
+fn generated_csv_cells_are_never_formulas() {
+    let mut roster = Vec::new();
+    yibao_gen::write_roster_csv(&mut roster, 11, 5_000, 2024).unwrap();
+    let dir = temp_dir("formulas");
+    let cfg = yibao_gen::GenConfig {
+        persons: 500,
+        ..yibao_gen::GenConfig::default()
+    };
+    yibao_gen::generate(&cfg, &dir).unwrap();
+    let files = [
+        ("roster.csv", String::from_utf8(roster).unwrap()),
+        (
+            "institutions.csv",
+            std::fs::read_to_string(dir.join("institutions.csv")).unwrap(),
+        ),
+        (
+            "catalog.csv",
+            std::fs::read_to_string(dir.join("catalog.csv")).unwrap(),
+        ),
+    ];
+    for (name, text) in &files {
+        for cell in text.lines().flat_map(|l| l.split(',')) {
+            assert_eq!(
+                yibao_roster::neutralise_cell(cell),
+                *cell,
+                "{name}: {cell:?}"
+            );
+        }
+    }
+}

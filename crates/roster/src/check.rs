@@ -317,6 +317,12 @@ pub(super) fn check_row<'c>(get: &dyn Fn(usize) -> Cell<'c>, errs: &mut Errs) ->
         errs.push(C_NAME, &name, format!("姓名超过 {MAX_NAME_CHARS} 个字"));
     } else if name.chars().any(char::is_control) {
         errs.push(C_NAME, &name, "姓名含有控制字符（如换行、制表符）");
+    } else if is_formula(&name) {
+        errs.push(
+            C_NAME,
+            &name,
+            "姓名不能以 = + - @ 开头（电子表格会把它当作公式执行）",
+        );
     } else {
         p.name = Some(name.into_owned());
     }

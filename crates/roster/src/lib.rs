@@ -335,17 +335,45 @@ fn data_cell(d: &calamine::Data) -> Cell<'_> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Spreadsheet cells written out
+// ---------------------------------------------------------------------------------------------
+
+/// Characters that make a spreadsheet read a cell as a formula (CSV/formula injection,
+/// OWASP): `=`, `+`, `-`, `@`, and tab or carriage return before them.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Whether a spreadsheet would take `text` for a formula (it begins with `=`, `+`, `-`, `@`,
+/// tab or carriage return). Names and codes never begin so; amounts are checked as numbers.
+pub fn is_formula(text: &str) -> bool {
+    text.starts_with(FORMULA_STARTS)
+}
+
+/// A cell as yibao writes it into any CSV or xlsx: a value a spreadsheet would take for a
+/// formula gets a leading `'` (OWASP's advice), so it shows as the text it is. Every writer
+/// of spreadsheet cells calls this one function.
+pub fn neutralise_cell(text: &str) -> Cow<'_, str> {
+    if is_formula(text) {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Errors file
 // ---------------------------------------------------------------------------------------------
 
 /// Writes the problems as CSV `行号,列,值,原因`, UTF-8 with BOM so that Excel shows the
-/// Chinese correctly; the operator fixes the roster from it.
+/// Chinese correctly; the operator fixes the roster from it. Every cell passes through
+/// [`neutralise_cell`]: a rejected value such as `=HYPERLINK(…)` is shown, never run.
 pub fn write_errors_csv(mut w: impl Write, errors: &[RowError]) -> io::Result<()> {
     w.write_all(b"\xEF\xBB\xBF")?;
     let mut out = csv::Writer::from_writer(w);
     out.write_record(["行号", "列", "值", "原因"])?;
     for e in errors {
-        out.write_record([e.row.to_string().as_str(), &e.column, &e.value, &e.reason])?;
+        let row = e.row.to_string();
+        let cells = [row.as_str(), &e.column, &e.value, &e.reason].map(neutralise_cell);
+        out.write_record(cells.iter().map(|c| c.as_bytes()))?;
     }
     out.flush()
 }

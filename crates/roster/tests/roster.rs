@@ -628,3 +628,59 @@ fn row_errors_display_in_chinese() {
     };
     assert_eq!(whole.to_string(), "第 8 行：整行无效");
 }
+
+#[test]
+fn formulas_are_refused_as_names_and_never_written_live() {
+    let formulas = [
+        "=cmd|' /C calc'!A0",
+        "+1+1",
+        "-2+3",
+        "@SUM(A1)",
+        "=HYPERLINK(\"http://x\",\"点我\")",
+    ];
+    let mut rows = vec![HEADER.to_string()];
+    for (i, f) in formulas.iter().enumerate() {
+        let quoted = format!("\"{}\"", f.replace('"', "\"\""));
+        rows.push(format!(
+            "{},{quoted},女,1949-12-31,H{i},本人,,2024,380,670",
+            id("19491231", 2 + 2 * i as u32)
+        ));
+    }
+    // A tab before the formula is trimmed away and the rest refused all the same.
+    rows.push(format!(
+        "{},\"\t=1+1\",女,1949-12-31,H9,本人,,2024,380,670",
+        id("19491231", 20)
+    ));
+    let r = read_roster(&write_csv("formula.csv", &rows)).unwrap();
+    assert!(r.rows.is_empty(), "{:?}", r.rows);
+    let names: Vec<&str> = r
+        .errors
+        .iter()
+        .filter(|e| e.column == "姓名")
+        .map(|e| e.value.as_str())
+        .collect();
+    assert_eq!(names.len(), formulas.len() + 1, "{:?}", r.errors);
+    assert!(r.errors.iter().all(|e| e.reason.contains("公式")));
+
+    // The errors file shows every such value as text: a leading ' before = + - @ tab CR.
+    let mut more = r.errors.clone();
+    more.push(RowError {
+        row: 99,
+        column: "个人缴费".into(),
+        value: "-5".into(),
+        reason: "金额不能为负数".into(),
+    });
+    let mut out = Vec::new();
+    write_errors_csv(&mut out, &more).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    for rec in rdr.records().map(Result::unwrap) {
+        for cell in rec.iter() {
+            assert!(!yibao_roster::is_formula(cell), "{cell:?} in {rec:?}");
+        }
+    }
+    assert!(text.contains("'=cmd|' /C calc'!A0"), "{text}");
+    assert!(text.contains("'-5"), "{text}");
+    assert_eq!(yibao_roster::neutralise_cell("李四"), "李四");
+    assert_eq!(yibao_roster::neutralise_cell("\r=1"), "'\r=1");
+}
