@@ -638,6 +638,9 @@ pub enum EnrolCommand {
     },
 }
 
+/// Problems of a roster printed on stderr; `--errors` gets them all.
+const SHOWN_PROBLEMS: usize = 20;
+
 pub fn enrol(c: EnrolCommand) -> Result<bool> {
     match c {
         EnrolCommand::Import {
@@ -670,8 +673,15 @@ pub fn enrol(c: EnrolCommand) -> Result<bool> {
                         .await?,
                 )
             })?;
-            for e in &report.errors {
+            // The first problems on stderr; the full list only in --errors.
+            for e in report.errors.iter().take(SHOWN_PROBLEMS) {
                 eprintln!("{e}");
+            }
+            if report.errors.len() > SHOWN_PROBLEMS {
+                eprintln!(
+                    "……共 {} 个问题，以上只列出前 {SHOWN_PROBLEMS} 个；完整清单请用 --errors 文件.csv 导出",
+                    report.errors.len()
+                );
             }
             if let Some((path, mut f)) = errors_out {
                 yibao_roster::write_errors_csv(&mut f, &report.errors)

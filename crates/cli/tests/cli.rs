@@ -393,7 +393,7 @@ fn an_output_file_that_is_the_input_is_refused_and_outputs_appear_whole_or_not_a
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let before = std::fs::read(&roster).unwrap();
-    let db = format!("sqlite://{}/db.sqlite", dir.display());
+    let db = format!("sqlite://{}/db.sqlite?mode=rwc", dir.display());
     let o = yibao(&[
         "enrol",
         "import",
@@ -406,4 +406,43 @@ fn an_output_file_that_is_the_input_is_refused_and_outputs_appear_whole_or_not_a
     assert!(!o.status.success());
     assert!(stderr(&o).contains("是同一个文件"), "{}", stderr(&o));
     assert_eq!(std::fs::read(&roster).unwrap(), before);
+}
+
+#[test]
+fn enrol_import_prints_the_first_problems_and_writes_them_all_to_errors() {
+    let dir = tmp("manyproblems");
+    let roster = dir.join("roster.csv");
+    let o = yibao(&[
+        "gen-roster",
+        "--out",
+        roster.to_str().unwrap(),
+        "--persons",
+        "45",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&roster)
+        .unwrap()
+        .replace(",670.00", ",x");
+    std::fs::write(&roster, text).unwrap();
+    let errors = dir.join("问题.csv");
+    let db = format!("sqlite://{}/db.sqlite?mode=rwc", dir.display());
+    let o = yibao(&[
+        "enrol",
+        "import",
+        roster.to_str().unwrap(),
+        "--database",
+        &db,
+        "--errors",
+        errors.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert_eq!(
+        e.lines().filter(|l| l.contains("财政补助")).count(),
+        20,
+        "{e}"
+    );
+    assert!(e.contains("共 45 个问题") && e.contains("--errors"), "{e}");
+    let written = std::fs::read_to_string(&errors).unwrap();
+    assert_eq!(written.lines().count(), 46, "header and every problem");
 }
