@@ -346,6 +346,11 @@ fn read_xlsx(path: &Path) -> Result<Roster, String> {
     let mut cells = wb
         .worksheet_cells_reader(&first)
         .map_err(|e| format!("第一个工作表无法读取：{e}"))?;
+    // The size the sheet declares refuses a too-large sheet at once; the cells are still
+    // counted as they come, a declaration may be missing or false.
+    if cells.dimensions().end.0 as usize >= MAX_ROWS {
+        return Err(too_many_rows());
+    }
     let mut checker: Option<Checker> = None;
     // The current row (spreadsheet row number, header = 1) and its cells by column from A.
     let mut row_no = 0usize;
