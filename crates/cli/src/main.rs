@@ -1,5 +1,24 @@
 //! `yibao`: the one binary. Thin: parses arguments, calls the adapters, reports in Chinese.
 
+// std's `println!`, `print!` and `eprintln!` panic when stdout or stderr is closed or full
+// (`yibao settle … | head -1`, `> /dev/full`: exit 101). These shadow them in every module
+// below (macro_rules scope is textual, so they must stay above the `mod` lines): each write
+// goes through `out`, which ends the process with a clear status instead.
+macro_rules! println {
+    () => { $crate::out::stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::out::stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::out::stdout(format_args!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::out::stderr(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::out::stderr(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+mod out;
+mod outfile;
+
 mod bench;
 mod bench_gateway;
 mod demo;
@@ -199,6 +218,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(io) = out::broken_output(&e) {
+                out::output_failed("标准输出", io);
+            }
             eprintln!("错误：{e:#}");
             ExitCode::FAILURE
         }
@@ -235,11 +257,17 @@ fn settle(a: SettleArgs) -> Result<()> {
             .with_context(|| format!("无法打开结算单文件 {}", a.claims.display()))?;
         Box::new(BufReader::with_capacity(1 << 20, f))
     };
-    let output: Box<dyn Write> = match &a.out {
-        Some(p) => Box::new(BufWriter::with_capacity(
-            1 << 20,
-            File::create(p).with_context(|| format!("无法创建输出文件 {}", p.display()))?,
-        )),
+    let mut out_file = match &a.out {
+        Some(p) => {
+            let claims = (a.claims.as_os_str() != "-").then_some(a.claims.as_path());
+            let inputs: Vec<&std::path::Path> =
+                claims.into_iter().chain([a.policy.as_path()]).collect();
+            Some(outfile::OutFile::create(p, &inputs)?)
+        }
+        None => None,
+    };
+    let output: Box<dyn Write + '_> = match &mut out_file {
+        Some(f) => Box::new(f),
         None => Box::new(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
     };
     let opts = BatchOptions {
@@ -248,6 +276,9 @@ fn settle(a: SettleArgs) -> Result<()> {
         ..BatchOptions::default()
     };
     let stats = run_batch(&policy, &refdata, input, output, opts).context("结算过程中读写失败")?;
+    if let Some(f) = out_file {
+        f.commit()?;
+    }
     let mut summary = format!(
         "已处理 {} 条：结算 {}，撤销 {}，拒绝 {}",
         stats.records, stats.settled, stats.reversed, stats.rejected
@@ -295,9 +326,10 @@ fn gen_roster(a: GenRosterArgs) -> Result<()> {
     if !(2000..=2100).contains(&a.year) {
         bail!("--year={} 无效：应为 2000 到 2100", a.year);
     }
-    let f = File::create(&a.out).with_context(|| format!("无法创建 {}", a.out.display()))?;
-    let s = yibao_gen::write_roster_csv(f, a.seed, a.persons, a.year)
+    let mut f = outfile::OutFile::create(&a.out, &[])?;
+    let s = yibao_gen::write_roster_csv(&mut f, a.seed, a.persons, a.year)
         .with_context(|| format!("写入 {} 失败", a.out.display()))?;
+    f.commit()?;
     eprintln!(
         "已生成名册 {}：{} 人，{} 户，困难人群 {} 人",
         a.out.display(),

@@ -638,6 +638,9 @@ pub enum EnrolCommand {
     },
 }
 
+/// Problems of a roster printed on stderr; `--errors` gets them all.
+const SHOWN_PROBLEMS: usize = 20;
+
 pub fn enrol(c: EnrolCommand) -> Result<bool> {
     match c {
         EnrolCommand::Import {
@@ -651,6 +654,11 @@ pub fn enrol(c: EnrolCommand) -> Result<bool> {
                 Some(d) => parse_date("--paid-on", &d)?,
                 None => yibao_store::today(),
             };
+            // Refused before anything is read when it names the roster itself.
+            let errors_out = errors
+                .as_ref()
+                .map(|p| crate::outfile::OutFile::create(p, &[file.as_path()]).map(|f| (p, f)))
+                .transpose()?;
             let started = std::time::Instant::now();
             let roster = yibao_roster::read_roster(&file).map_err(|e| anyhow!("{e}"))?;
             let opts = yibao_store::ImportOptions {
@@ -665,14 +673,20 @@ pub fn enrol(c: EnrolCommand) -> Result<bool> {
                         .await?,
                 )
             })?;
-            for e in &report.errors {
+            // The first problems on stderr; the full list only in --errors.
+            for e in report.errors.iter().take(SHOWN_PROBLEMS) {
                 eprintln!("{e}");
             }
-            if let Some(path) = errors {
-                let f = std::fs::File::create(&path)
-                    .with_context(|| format!("无法创建问题清单 {}", path.display()))?;
-                yibao_roster::write_errors_csv(std::io::BufWriter::new(f), &report.errors)
+            if report.errors.len() > SHOWN_PROBLEMS {
+                eprintln!(
+                    "……共 {} 个问题，以上只列出前 {SHOWN_PROBLEMS} 个；完整清单请用 --errors 文件.csv 导出",
+                    report.errors.len()
+                );
+            }
+            if let Some((path, mut f)) = errors_out {
+                yibao_roster::write_errors_csv(&mut f, &report.errors)
                     .with_context(|| format!("无法写入问题清单 {}", path.display()))?;
+                f.commit()?;
             }
             let secs = started.elapsed().as_secs_f64();
             println!(

@@ -270,3 +270,179 @@ fn generated_data_is_deterministic_and_settles_cleanly() {
         "--jobs 1 and --jobs 2 differ on generated data"
     );
 }
+
+/// Runs the binary with stdout going to `stdout`; asserts it neither panicked nor exited 101.
+fn no_panic_writing_to(args: &[&str], stdout: Stdio) -> Output {
+    let o = Command::new(env!("CARGO_BIN_EXE_yibao"))
+        .args(args)
+        .current_dir(root())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(101), "{args:?}: {}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+    o
+}
+
+#[test]
+fn a_closed_or_full_stdout_is_an_exit_status_not_a_panic() {
+    let claims = format!("{DATA}/claims.jsonl");
+    let settle = [
+        "settle", "--policy", POLICY, "--data", DATA, "--claims", &claims,
+    ];
+    let check = ["policy", "check", POLICY];
+    for args in [&settle[..], &check[..]] {
+        // stdout to /dev/full: every write fails with ENOSPC.
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = no_panic_writing_to(args, Stdio::from(full));
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("错误"), "{args:?}: {}", stderr(&o));
+
+        // stdout a pipe whose reader has gone (`| head -1` after its line): quiet, status 1.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_yibao"))
+            .args(args)
+            .current_dir(root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert_ne!(o.status.code(), Some(101), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn an_output_file_that_is_the_input_is_refused_and_outputs_appear_whole_or_not_at_all() {
+    let dir = tmp("samefile");
+    let claims = dir.join("claims.jsonl");
+    std::fs::copy(root().join(DATA).join("claims.jsonl"), &claims).unwrap();
+    let original = std::fs::read(&claims).unwrap();
+    let link = dir.join("link.jsonl");
+    std::fs::hard_link(&claims, &link).unwrap();
+    let dotted = format!("{}/./claims.jsonl", dir.display());
+    // The same file by the same path, another spelling, and a hard link (same inode).
+    for out in [claims.to_str().unwrap(), &dotted, link.to_str().unwrap()] {
+        let o = yibao(&[
+            "settle",
+            "--policy",
+            POLICY,
+            "--data",
+            DATA,
+            "--claims",
+            claims.to_str().unwrap(),
+            "--out",
+            out,
+        ]);
+        assert!(!o.status.success(), "--out {out}");
+        assert!(stderr(&o).contains("是同一个文件"), "{}", stderr(&o));
+        assert_eq!(std::fs::read(&claims).unwrap(), original, "--out {out}");
+    }
+    // The policy is an input too.
+    let policy = dir.join("policy.toml");
+    std::fs::copy(root().join(POLICY), &policy).unwrap();
+    let o = yibao(&[
+        "settle",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--data",
+        DATA,
+        "--claims",
+        claims.to_str().unwrap(),
+        "--out",
+        policy.to_str().unwrap(),
+    ]);
+    assert!(stderr(&o).contains("是同一个文件"), "{}", stderr(&o));
+
+    // A run that fails leaves an existing output untouched and no temporary file behind.
+    let out = dir.join("out.jsonl");
+    std::fs::write(&out, "previous results\n").unwrap();
+    let o = yibao(&[
+        "settle",
+        "--policy",
+        POLICY,
+        "--data",
+        "no-such-dir",
+        "--claims",
+        claims.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous results\n");
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+
+    // --errors naming the roster itself is refused before anything is read or imported.
+    let roster = dir.join("roster.csv");
+    let o = yibao(&[
+        "gen-roster",
+        "--out",
+        roster.to_str().unwrap(),
+        "--persons",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = std::fs::read(&roster).unwrap();
+    let db = format!("sqlite://{}/db.sqlite?mode=rwc", dir.display());
+    let o = yibao(&[
+        "enrol",
+        "import",
+        roster.to_str().unwrap(),
+        "--database",
+        &db,
+        "--errors",
+        roster.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("是同一个文件"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&roster).unwrap(), before);
+}
+
+#[test]
+fn enrol_import_prints_the_first_problems_and_writes_them_all_to_errors() {
+    let dir = tmp("manyproblems");
+    let roster = dir.join("roster.csv");
+    let o = yibao(&[
+        "gen-roster",
+        "--out",
+        roster.to_str().unwrap(),
+        "--persons",
+        "45",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&roster)
+        .unwrap()
+        .replace(",670.00", ",x");
+    std::fs::write(&roster, text).unwrap();
+    let errors = dir.join("问题.csv");
+    let db = format!("sqlite://{}/db.sqlite?mode=rwc", dir.display());
+    let o = yibao(&[
+        "enrol",
+        "import",
+        roster.to_str().unwrap(),
+        "--database",
+        &db,
+        "--errors",
+        errors.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert_eq!(
+        e.lines().filter(|l| l.contains("财政补助")).count(),
+        20,
+        "{e}"
+    );
+    assert!(e.contains("共 45 个问题") && e.contains("--errors"), "{e}");
+    let written = std::fs::read_to_string(&errors).unwrap();
+    assert_eq!(written.lines().count(), 46, "header and every problem");
+}

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
 use std::sync::Mutex;
 use yibao_core::ledger::{reverse, settle, LedgerStore, MemLedger, SettleError, SettledEntry};
+use yibao_core::money::MAX_LINES_PER_CLAIM;
 use yibao_core::{Policy, RefData, Rejection, Settlement, YearAccumulators};
 
 /// Options of a batch run.
@@ -182,31 +183,138 @@ impl LedgerStore for &ShardedLedger {
     }
 }
 
-/// Reads up to `max` lines into `buf`; returns the line ranges. A final line without a
-/// newline counts; `\r\n` endings are accepted.
+/// Longest claims-file line accepted, in bytes: the documented maximum of fee lines per
+/// claim ([`MAX_LINES_PER_CLAIM`]) at a generous 512 bytes each, plus 64 KiB for the header
+/// fields (about 4.9 MiB). A longer line is one `INVALID_CLAIM` result; it is read past
+/// without being held in memory, and the run goes on.
+pub const MAX_LINE_BYTES: usize = MAX_LINES_PER_CLAIM * 512 + 65_536;
+
+/// A chunk stops growing once it holds this many bytes (at least one line), so memory stays
+/// bounded whatever the lines' lengths.
+const MAX_CHUNK_BYTES: usize = 64 << 20;
+
+/// One input line of a chunk.
+enum Slot {
+    /// `buf[start..end]`, without its line ending.
+    Line(usize, usize),
+    /// Longer than [`MAX_LINE_BYTES`]: its length and the claim id when it opens the record.
+    TooLong {
+        bytes: u64,
+        claim_id: Option<String>,
+    },
+}
+
+impl Slot {
+    fn record<'b>(&self, buf: &'b [u8]) -> Record<'b> {
+        match self {
+            Slot::Line(s, e) => parse_line(&buf[*s..*e]),
+            Slot::TooLong { bytes, claim_id } => Record::Invalid {
+                claim_id: claim_id.clone().map(std::borrow::Cow::Owned),
+                message: format!(
+                    "该行有 {bytes} 字节，超过单条记录的上限 {MAX_LINE_BYTES} 字节（每条结算单最多 \
+                     {MAX_LINES_PER_CLAIM} 条费用明细）"
+                ),
+            },
+        }
+    }
+}
+
+/// The claim id of a record whose first key is `claim_id` with a plain string value
+/// (`{"claim_id":"S1",…`), read from the start of a line too long to parse.
+fn leading_claim_id(line: &[u8]) -> Option<String> {
+    fn ws(b: &[u8]) -> &[u8] {
+        let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+        &b[n..]
+    }
+    let rest = ws(line).strip_prefix(b"{")?;
+    let rest = ws(rest).strip_prefix(&b"\"claim_id\""[..])?;
+    let rest = ws(rest).strip_prefix(b":")?;
+    let rest = ws(rest).strip_prefix(b"\"")?;
+    let end = rest
+        .iter()
+        .take(256)
+        .position(|&c| c == b'"' || c == b'\\')?;
+    if rest[end] != b'"' {
+        return None;
+    }
+    let id = std::str::from_utf8(&rest[..end]).ok()?;
+    (!id.trim().is_empty()).then(|| id.to_string())
+}
+
+/// Reads up to `max` lines into `buf` (fewer once it holds [`MAX_CHUNK_BYTES`]). A final
+/// line without a newline counts; `\r\n` endings are accepted; a UTF-8 byte order mark at
+/// the very start of the stream (`at_start`) is not part of the first line.
 fn read_chunk<R: BufRead>(
     input: &mut R,
     buf: &mut Vec<u8>,
     max: usize,
-) -> io::Result<Vec<(usize, usize)>> {
+    at_start: &mut bool,
+) -> io::Result<Vec<Slot>> {
     buf.clear();
-    let mut ranges = Vec::with_capacity(max);
-    while ranges.len() < max {
+    let mut slots = Vec::with_capacity(max.min(1 << 16));
+    while slots.len() < max && buf.len() < MAX_CHUNK_BYTES {
         let start = buf.len();
-        let n = input.read_until(b'\n', buf)?;
-        if n == 0 {
+        let Some(bytes) = read_line_capped(input, buf, MAX_LINE_BYTES)? else {
             break;
+        };
+        if std::mem::take(at_start) && buf[start..].starts_with(b"\xEF\xBB\xBF") {
+            buf.drain(start..start + 3);
+        }
+        if bytes > MAX_LINE_BYTES as u64 {
+            let claim_id = leading_claim_id(&buf[start..]);
+            buf.truncate(start);
+            slots.push(Slot::TooLong { bytes, claim_id });
+            continue;
         }
         let mut end = buf.len();
-        if buf[end - 1] == b'\n' {
+        if end > start && buf[end - 1] == b'\n' {
             end -= 1;
         }
         if end > start && buf[end - 1] == b'\r' {
             end -= 1;
         }
-        ranges.push((start, end));
+        slots.push(Slot::Line(start, end));
     }
-    Ok(ranges)
+    Ok(slots)
+}
+
+/// Appends one line (with its newline) to `buf`, but never more than `cap` + 3 bytes of it:
+/// the rest of a longer line is skipped in the reader's own buffer. Returns the line's full
+/// length without the newline, or `None` at the end of input.
+fn read_line_capped<R: BufRead>(
+    input: &mut R,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> io::Result<Option<u64>> {
+    let mut len = 0u64;
+    let mut any = false;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(any.then_some(len));
+        }
+        any = true;
+        let (used, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        let content = used - usize::from(done);
+        // Keep up to cap + 3 bytes (a BOM may still be stripped), then stop copying.
+        let room = (cap + 3).saturating_sub(len as usize);
+        buf.extend_from_slice(&available[..content.min(room)]);
+        if done && content <= room {
+            buf.push(b'\n');
+        }
+        len += content as u64;
+        input.consume(used);
+        if done {
+            return Ok(Some(len));
+        }
+    }
 }
 
 /// Groups record indices so that no two groups share a person or a claim id. A reversal also
@@ -276,17 +384,18 @@ pub fn run_batch<R: BufRead, W: Write>(
     let mut stats = BatchStats::default();
     let mut buf = Vec::new();
     let chunk = opts.chunk_lines.max(1);
+    let mut at_start = true;
     if opts.jobs <= 1 {
         let mut ledger = MemLedger::new();
         let mut out = Vec::with_capacity(1 << 20);
         loop {
-            let ranges = read_chunk(&mut input, &mut buf, chunk)?;
+            let ranges = read_chunk(&mut input, &mut buf, chunk, &mut at_start)?;
             if ranges.is_empty() {
                 break;
             }
             out.clear();
-            for &(s, e) in &ranges {
-                let rec = parse_line(&buf[s..e]);
+            for slot in &ranges {
+                let rec = slot.record(&buf);
                 let o = process(policy, refdata, &mut ledger, &rec, opts.explain, &mut out);
                 if let Err(e) = stats.count(o) {
                     output.write_all(&out)?;
@@ -302,16 +411,14 @@ pub fn run_batch<R: BufRead, W: Write>(
             .map_err(io::Error::other)?;
         let ledger = ShardedLedger::new(opts.jobs * 16);
         loop {
-            let ranges = read_chunk(&mut input, &mut buf, chunk)?;
+            let ranges = read_chunk(&mut input, &mut buf, chunk, &mut at_start)?;
             if ranges.is_empty() {
                 break;
             }
             let buf = &buf;
             let ordered = pool.install(|| {
-                let records: Vec<Record<'_>> = ranges
-                    .par_iter()
-                    .map(|&(s, e)| parse_line(&buf[s..e]))
-                    .collect();
+                let records: Vec<Record<'_>> =
+                    ranges.par_iter().map(|slot| slot.record(buf)).collect();
                 let groups = independent_groups(&records, |claim_id| {
                     let person = ledger.settled_person(claim_id)?;
                     Some(refdata.persons[person as usize].psn_no.as_str())

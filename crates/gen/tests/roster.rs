@@ -107,3 +107,65 @@ fn million_rows_read_and_checked() {
     assert_eq!((r.rows_read, r.rows.len()), (1_000_000, 1_000_000));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// yibao-gen writes its CSV files by hand from its own tables (names, institutions,
+/// catalog), so no cell can need `yibao_roster::neutralise_cell`, the one function every
+/// writer of user-supplied cells uses; this holds it to that.
+#[test]
+fn generated_csv_cells_are_never_formulas() {
+    let mut roster = Vec::new();
+    yibao_gen::write_roster_csv(&mut roster, 11, 5_000, 2024).unwrap();
+    let dir = temp_dir("formulas");
+    let cfg = yibao_gen::GenConfig {
+        persons: 500,
+        ..yibao_gen::GenConfig::default()
+    };
+    yibao_gen::generate(&cfg, &dir).unwrap();
+    let files = [
+        ("roster.csv", String::from_utf8(roster).unwrap()),
+        (
+            "institutions.csv",
+            std::fs::read_to_string(dir.join("institutions.csv")).unwrap(),
+        ),
+        (
+            "catalog.csv",
+            std::fs::read_to_string(dir.join("catalog.csv")).unwrap(),
+        ),
+    ];
+    for (name, text) in &files {
+        for cell in text.lines().flat_map(|l| l.split(',')) {
+            assert_eq!(
+                yibao_roster::neutralise_cell(cell),
+                *cell,
+                "{name}: {cell:?}"
+            );
+        }
+    }
+}
+
+/// Writes a generated roster as xlsx for measuring `yibao enrol import` on a large file:
+/// `YIBAO_XLSX_ROWS=1000000 YIBAO_XLSX_OUT=/tmp/roster-1m.xlsx cargo test --release -p
+/// yibao-gen --test roster -- --ignored --exact write_large_xlsx_roster`, then
+/// `/usr/bin/time -f %M yibao enrol import /tmp/roster-1m.xlsx --database …`. Not run by
+/// default (the file is large and is never committed).
+#[test]
+#[ignore]
+fn write_large_xlsx_roster() {
+    let rows: usize = std::env::var("YIBAO_XLSX_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let out = std::env::var("YIBAO_XLSX_OUT").unwrap_or_else(|_| "/tmp/roster-large.xlsx".into());
+    let mut csv = Vec::new();
+    yibao_gen::write_roster_csv(&mut csv, 2024, rows, 2024).unwrap();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (r, line) in String::from_utf8(csv).unwrap().lines().enumerate() {
+        for (c, cell) in line.split(',').enumerate() {
+            if !cell.is_empty() {
+                ws.write_string(r as u32, c as u16, cell).unwrap();
+            }
+        }
+    }
+    wb.save(&out).unwrap();
+}

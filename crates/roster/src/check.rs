@@ -72,6 +72,26 @@ impl Checker {
     pub(super) fn row<'c>(&mut self, row: usize, cell: impl Fn(usize) -> Cell<'c>) {
         self.roster.rows_read += 1;
         let at = self.at;
+        // A cell longer than any roster value makes the row unusable; its start is kept.
+        let mut too_long = false;
+        for (c, &i) in at.iter().enumerate() {
+            let text = cell(i).text();
+            if let Some((cut, _)) = text.char_indices().nth(MAX_CELL_CHARS) {
+                self.roster.errors.push(RowError {
+                    row,
+                    column: COLUMNS[c].into(),
+                    value: text[..cut].to_string(),
+                    reason: format!(
+                        "单元格有 {} 个字符，超过上限 {MAX_CELL_CHARS}，本行不能导入",
+                        text.chars().count()
+                    ),
+                });
+                too_long = true;
+            }
+        }
+        if too_long {
+            return;
+        }
         let get = |c: usize| cell(at[c]);
         let errors_before = self.roster.errors.len();
         let mut errs = Errs {
@@ -317,6 +337,12 @@ pub(super) fn check_row<'c>(get: &dyn Fn(usize) -> Cell<'c>, errs: &mut Errs) ->
         errs.push(C_NAME, &name, format!("姓名超过 {MAX_NAME_CHARS} 个字"));
     } else if name.chars().any(char::is_control) {
         errs.push(C_NAME, &name, "姓名含有控制字符（如换行、制表符）");
+    } else if is_formula(&name) {
+        errs.push(
+            C_NAME,
+            &name,
+            "姓名不能以 = + - @ 开头（电子表格会把它当作公式执行）",
+        );
     } else {
         p.name = Some(name.into_owned());
     }

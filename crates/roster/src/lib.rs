@@ -91,6 +91,29 @@ pub const MAX_HOUSEHOLD_CHARS: usize = 30;
 /// Accepted 参保年度.
 pub const YEARS: std::ops::RangeInclusive<u16> = 2000..=2100;
 
+/// Rows of a roster, header included: Excel's maximum (1,048,576). A file with more rows, or
+/// a cell on a row or column beyond Excel's last, cannot be a roster.
+pub const MAX_ROWS: usize = 1_048_576;
+/// Excel's last column (XFD).
+const MAX_COLUMNS: usize = 16_384;
+/// Longest cell of a data row, in characters; a longer cell is a problem of its row (the
+/// value kept is its start).
+pub const MAX_CELL_CHARS: usize = 1_000;
+/// Largest CSV roster, in bytes (a roster of Excel's maximum rows is about 120 MB).
+pub const MAX_CSV_BYTES: u64 = 256 << 20;
+/// Largest part of an xlsx (a sheet's XML, the shared strings) once decompressed, in bytes,
+/// by what the zip declares and by what it really holds (Excel's maximum rows of a roster
+/// make a sheet of about 500 MB).
+pub const MAX_XLSX_PART_BYTES: u64 = 1 << 30;
+/// All parts of an xlsx together, decompressed.
+pub const MAX_XLSX_BYTES: u64 = 2 << 30;
+/// Longest run of an xlsx part's XML without markup (`<` or `>`): the text of one cell or
+/// one tag. Excel's longest cell (32,767 characters) takes at most 8 bytes a character as
+/// XML (`&#x4E00;`), so anything Excel writes passes, and is then held to [`MAX_CELL_CHARS`].
+const MAX_XML_RUN: u64 = 256 << 10;
+/// Parts (files) in an xlsx.
+const MAX_XLSX_PARTS: usize = 10_000;
+
 /// A row without any problem, ready for the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RosterRow {
@@ -124,7 +147,8 @@ pub struct RowError {
     /// Spreadsheet row number (header = 1).
     pub row: usize,
     pub column: String,
-    /// The cell as read (trimmed), in full; [`Display`](fmt::Display) shortens it.
+    /// The cell as read (trimmed), in full up to [`MAX_CELL_CHARS`] characters (a longer cell
+    /// keeps its start); [`Display`](fmt::Display) shortens it.
     pub value: String,
     /// Why, in Chinese.
     pub reason: String,
@@ -185,7 +209,18 @@ pub fn read_roster(path: &Path) -> Result<Roster, RosterError> {
         .unwrap_or_default();
     match ext.as_str() {
         "csv" => {
-            let bytes = std::fs::read(path).map_err(|e| fail(format!("无法读取：{e}")))?;
+            use std::io::Read;
+            let f = std::fs::File::open(path).map_err(|e| fail(format!("无法读取：{e}")))?;
+            let mut bytes = Vec::new();
+            f.take(MAX_CSV_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| fail(format!("无法读取：{e}")))?;
+            if bytes.len() as u64 > MAX_CSV_BYTES {
+                return Err(fail(format!(
+                    "文件超过 {} MB 的上限，不是可用的名册",
+                    MAX_CSV_BYTES >> 20
+                )));
+            }
             read_csv(&bytes).map_err(fail)
         }
         "xlsx" => read_xlsx(path).map_err(fail),
@@ -195,8 +230,15 @@ pub fn read_roster(path: &Path) -> Result<Roster, RosterError> {
 }
 
 /// Reads and checks a roster held in memory as CSV bytes (UTF-8 with or without BOM, else
-/// GB18030); for callers that receive the file over the network.
+/// GB18030); for callers that receive the file over the network. More than
+/// [`MAX_CSV_BYTES`] is refused.
 pub fn read_roster_csv_bytes(bytes: &[u8]) -> Result<Roster, String> {
+    if bytes.len() as u64 > MAX_CSV_BYTES {
+        return Err(format!(
+            "文件超过 {} MB 的上限，不是可用的名册",
+            MAX_CSV_BYTES >> 20
+        ));
+    }
     read_csv(bytes)
 }
 
@@ -271,6 +313,9 @@ fn read_csv(bytes: &[u8]) -> Result<Roster, String> {
             .saturating_sub(breaks);
         row = (first_line.saturating_sub(inner_breaks) as usize).max(row + 1);
         inner_breaks += breaks;
+        if row > MAX_ROWS {
+            return Err(too_many_rows());
+        }
         if rec.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -282,33 +327,144 @@ fn read_csv(bytes: &[u8]) -> Result<Roster, String> {
     Ok(checker.ok_or("文件为空：缺少表头")?.finish())
 }
 
+fn too_many_rows() -> String {
+    format!("超过 Excel 的最大行数 {MAX_ROWS}，不是可用的名册")
+}
+
+/// Reads the first sheet as a stream of cells, one row at a time, after [`check_xlsx_sizes`]
+/// bounded what calamine will decompress. Memory: the shared strings, the current row and
+/// the checker's per-row state, never the whole sheet.
 fn read_xlsx(path: &Path) -> Result<Roster, String> {
-    use calamine::{open_workbook, Reader, Xlsx};
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    check_xlsx_sizes(path)?;
     let mut wb: Xlsx<_> = open_workbook(path).map_err(|e| format!("不是有效的 xlsx 文件：{e}"))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or("工作簿中没有工作表")?
+    let first = wb
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or("工作簿中没有工作表")?;
+    let mut cells = wb
+        .worksheet_cells_reader(&first)
         .map_err(|e| format!("第一个工作表无法读取：{e}"))?;
-    let (first_row, first_col) = range
-        .start()
-        .map_or((0, 0), |(r, c)| (r as usize, c as usize));
+    // The size the sheet declares refuses a too-large sheet at once; the cells are still
+    // counted as they come, a declaration may be missing or false.
+    if cells.dimensions().end.0 as usize >= MAX_ROWS {
+        return Err(too_many_rows());
+    }
     let mut checker: Option<Checker> = None;
-    for (i, cells) in range.rows().enumerate() {
-        if cells.iter().all(|c| data_cell(c).is_blank()) {
+    // The current row (spreadsheet row number, header = 1) and its cells by column from A.
+    let mut row_no = 0usize;
+    let mut row: Vec<Data> = Vec::new();
+    let flush = |row_no: usize, row: &mut Vec<Data>, checker: &mut Option<Checker>| {
+        if row.iter().all(|c| data_cell(c).is_blank()) {
+            row.clear();
+            return Ok(());
+        }
+        let cell = |col: usize| row.get(col).map_or(EMPTY, data_cell);
+        match checker {
+            None => *checker = Some(Checker::new((0..row.len()).map(cell))?),
+            Some(c) => c.row(row_no, cell),
+        }
+        row.clear();
+        Ok::<(), String>(())
+    };
+    loop {
+        let next = cells
+            .next_cell()
+            .map_err(|e| format!("第一个工作表无法读取：{e}"))?;
+        let Some(c) = next else { break };
+        let (r, col) = c.get_position();
+        let (r, col) = (r as usize + 1, col as usize);
+        if r > MAX_ROWS {
+            return Err(too_many_rows());
+        }
+        if col >= MAX_COLUMNS {
+            return Err(format!(
+                "第 {r} 行的单元格超出 Excel 的最大列数 {MAX_COLUMNS}，不是可用的名册"
+            ));
+        }
+        if r != row_no {
+            flush(row_no, &mut row, &mut checker)?;
+            row_no = r;
+        }
+        let value = Data::from(c.get_value().clone());
+        if matches!(value, Data::Empty) {
             continue;
         }
-        // Columns are counted from A even when the sheet's used range starts further right.
-        let cell = |col: usize| {
-            col.checked_sub(first_col)
-                .and_then(|c| cells.get(c))
-                .map_or(EMPTY, data_cell)
-        };
-        match &mut checker {
-            None => checker = Some(Checker::new((0..first_col + cells.len()).map(cell))?),
-            Some(c) => c.row(first_row + i + 1, cell),
+        if row.len() <= col {
+            row.resize(col + 1, Data::Empty);
+        }
+        row[col] = value;
+    }
+    flush(row_no, &mut row, &mut checker)?;
+    Ok(checker.ok_or("第一个工作表为空：缺少表头")?.finish())
+}
+
+/// Bounds an xlsx before calamine reads it: at most [`MAX_XLSX_PARTS`] parts, each at most
+/// [`MAX_XLSX_PART_BYTES`] decompressed (as declared and as really decompressed: every part
+/// is read through once, counting, without keeping it), [`MAX_XLSX_BYTES`] together, and no
+/// run of more than [`MAX_XML_RUN`] bytes without markup (one enormous cell or tag). A zip
+/// bomb or a multi-gigabyte cell is refused in a pass of bounded memory.
+fn check_xlsx_sizes(path: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("无法读取：{e}"))?;
+    let mut zip = zip::ZipArchive::new(io::BufReader::new(file))
+        .map_err(|e| format!("不是有效的 xlsx 文件：{e}"))?;
+    if zip.len() > MAX_XLSX_PARTS {
+        return Err(format!(
+            "xlsx 中有 {} 个部件，超过上限 {MAX_XLSX_PARTS}，不是可用的名册",
+            zip.len()
+        ));
+    }
+    let too_big = |name: &str, n: u64| {
+        format!(
+            "xlsx 中的 {name} 解压后有 {n} 字节以上，超过上限 {MAX_XLSX_PART_BYTES} 字节，不是可用的名册"
+        )
+    };
+    let mut total = 0u64;
+    let mut buf = vec![0u8; 64 << 10];
+    for i in 0..zip.len() {
+        let mut part = zip
+            .by_index(i)
+            .map_err(|e| format!("不是有效的 xlsx 文件：{e}"))?;
+        let name = part.name().map(|n| n.into_owned()).unwrap_or_default();
+        let declared = part.size();
+        if declared > MAX_XLSX_PART_BYTES {
+            return Err(too_big(&name, declared));
+        }
+        let (mut seen, mut run) = (0u64, 0u64);
+        loop {
+            let n = match part.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("xlsx 中的 {name} 无法解压：{e}")),
+            };
+            seen += n as u64;
+            if seen > MAX_XLSX_PART_BYTES {
+                return Err(too_big(&name, seen));
+            }
+            for &b in &buf[..n] {
+                if b == b'<' || b == b'>' {
+                    run = 0;
+                } else {
+                    run += 1;
+                    if run > MAX_XML_RUN {
+                        return Err(format!(
+                            "xlsx 中的 {name} 有超过 {MAX_XML_RUN} 字节的单元格或标记，不是可用的名册"
+                        ));
+                    }
+                }
+            }
+        }
+        total += seen;
+        if total > MAX_XLSX_BYTES {
+            return Err(format!(
+                "xlsx 解压后超过 {MAX_XLSX_BYTES} 字节的上限，不是可用的名册"
+            ));
         }
     }
-    Ok(checker.ok_or("第一个工作表为空：缺少表头")?.finish())
+    Ok(())
 }
 
 fn data_cell(d: &calamine::Data) -> Cell<'_> {
@@ -335,17 +491,45 @@ fn data_cell(d: &calamine::Data) -> Cell<'_> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Spreadsheet cells written out
+// ---------------------------------------------------------------------------------------------
+
+/// Characters that make a spreadsheet read a cell as a formula (CSV/formula injection,
+/// OWASP): `=`, `+`, `-`, `@`, and tab or carriage return before them.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Whether a spreadsheet would take `text` for a formula (it begins with `=`, `+`, `-`, `@`,
+/// tab or carriage return). Names and codes never begin so; amounts are checked as numbers.
+pub fn is_formula(text: &str) -> bool {
+    text.starts_with(FORMULA_STARTS)
+}
+
+/// A cell as yibao writes it into any CSV or xlsx: a value a spreadsheet would take for a
+/// formula gets a leading `'` (OWASP's advice), so it shows as the text it is. Every writer
+/// of spreadsheet cells calls this one function.
+pub fn neutralise_cell(text: &str) -> Cow<'_, str> {
+    if is_formula(text) {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Errors file
 // ---------------------------------------------------------------------------------------------
 
 /// Writes the problems as CSV `行号,列,值,原因`, UTF-8 with BOM so that Excel shows the
-/// Chinese correctly; the operator fixes the roster from it.
+/// Chinese correctly; the operator fixes the roster from it. Every cell passes through
+/// [`neutralise_cell`]: a rejected value such as `=HYPERLINK(…)` is shown, never run.
 pub fn write_errors_csv(mut w: impl Write, errors: &[RowError]) -> io::Result<()> {
     w.write_all(b"\xEF\xBB\xBF")?;
     let mut out = csv::Writer::from_writer(w);
     out.write_record(["行号", "列", "值", "原因"])?;
     for e in errors {
-        out.write_record([e.row.to_string().as_str(), &e.column, &e.value, &e.reason])?;
+        let row = e.row.to_string();
+        let cells = [row.as_str(), &e.column, &e.value, &e.reason].map(neutralise_cell);
+        out.write_record(cells.iter().map(|c| c.as_bytes()))?;
     }
     out.flush()
 }

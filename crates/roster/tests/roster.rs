@@ -628,3 +628,165 @@ fn row_errors_display_in_chinese() {
     };
     assert_eq!(whole.to_string(), "第 8 行：整行无效");
 }
+
+#[test]
+fn formulas_are_refused_as_names_and_never_written_live() {
+    let formulas = [
+        "=cmd|' /C calc'!A0",
+        "+1+1",
+        "-2+3",
+        "@SUM(A1)",
+        "=HYPERLINK(\"http://x\",\"点我\")",
+    ];
+    let mut rows = vec![HEADER.to_string()];
+    for (i, f) in formulas.iter().enumerate() {
+        let quoted = format!("\"{}\"", f.replace('"', "\"\""));
+        rows.push(format!(
+            "{},{quoted},女,1949-12-31,H{i},本人,,2024,380,670",
+            id("19491231", 2 + 2 * i as u32)
+        ));
+    }
+    // A tab before the formula is trimmed away and the rest refused all the same.
+    rows.push(format!(
+        "{},\"\t=1+1\",女,1949-12-31,H9,本人,,2024,380,670",
+        id("19491231", 20)
+    ));
+    let r = read_roster(&write_csv("formula.csv", &rows)).unwrap();
+    assert!(r.rows.is_empty(), "{:?}", r.rows);
+    let names: Vec<&str> = r
+        .errors
+        .iter()
+        .filter(|e| e.column == "姓名")
+        .map(|e| e.value.as_str())
+        .collect();
+    assert_eq!(names.len(), formulas.len() + 1, "{:?}", r.errors);
+    assert!(r.errors.iter().all(|e| e.reason.contains("公式")));
+
+    // The errors file shows every such value as text: a leading ' before = + - @ tab CR.
+    let mut more = r.errors.clone();
+    more.push(RowError {
+        row: 99,
+        column: "个人缴费".into(),
+        value: "-5".into(),
+        reason: "金额不能为负数".into(),
+    });
+    let mut out = Vec::new();
+    write_errors_csv(&mut out, &more).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    for rec in rdr.records().map(Result::unwrap) {
+        for cell in rec.iter() {
+            assert!(!yibao_roster::is_formula(cell), "{cell:?} in {rec:?}");
+        }
+    }
+    assert!(text.contains("'=cmd|' /C calc'!A0"), "{text}");
+    assert!(text.contains("'-5"), "{text}");
+    assert_eq!(yibao_roster::neutralise_cell("李四"), "李四");
+    assert_eq!(yibao_roster::neutralise_cell("\r=1"), "'\r=1");
+}
+
+/// An xlsx with the header and one data row whose 姓名 is `name`.
+fn xlsx_with_name(file: &str, name: &str) -> PathBuf {
+    let path = temp(file);
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in HEADER.split(',').enumerate() {
+        ws.write_string(0, c as u16, h).unwrap();
+    }
+    let certno = id("19491231", 2);
+    let row = [
+        certno.as_str(),
+        name,
+        "女",
+        "1949-12-31",
+        "H1",
+        "本人",
+        "",
+        "2024",
+        "380",
+        "670",
+    ];
+    for (c, v) in row.iter().enumerate() {
+        ws.write_string(1, c as u16, *v).unwrap();
+    }
+    wb.save(&path).unwrap();
+    path
+}
+
+#[test]
+fn hostile_xlsx_files_are_refused_in_bounded_memory() {
+    // A cell longer than any roster value is a problem of its row; the value kept is its start.
+    let r = read_roster(&xlsx_with_name("long.xlsx", &"长".repeat(2_000))).unwrap();
+    assert!(r.rows.is_empty());
+    let e = &r.errors[0];
+    assert_eq!((e.row, e.column.as_str()), (2, "姓名"));
+    assert_eq!(e.value.chars().count(), yibao_roster::MAX_CELL_CHARS);
+    assert!(e.reason.contains("2000 个字符"), "{}", e.reason);
+
+    // A cell longer than Excel allows (here 1 MB of text; a 3 GB one is refused the same way,
+    // after reading 256 KiB of it) makes the file unusable before calamine reads it.
+    let path = xlsx_with_name("huge.xlsx", "PLACEHOLDER");
+    rewrite_part(&path, "xl/sharedStrings.xml", |xml| {
+        xml.replace("PLACEHOLDER", &"a".repeat(1 << 20))
+    });
+    let e = read_roster(&path).unwrap_err().to_string();
+    assert!(e.contains("超过 262144 字节的单元格"), "{e}");
+
+    // A part whose declared decompressed size is enormous (a zip bomb) is refused on sight.
+    let path = xlsx_with_name("bomb.xlsx", "李四");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let name = b"xl/worksheets/sheet1.xml";
+    let central = (0..bytes.len() - 46)
+        .find(|&i| bytes[i..].starts_with(b"PK\x01\x02") && bytes[i + 46..].starts_with(name))
+        .expect("the sheet's central directory entry");
+    bytes[central + 24..central + 28].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let e = read_roster(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("xl/worksheets/sheet1.xml") && e.contains("超过上限"),
+        "{e}"
+    );
+}
+
+#[test]
+fn more_rows_than_excel_holds_is_not_a_roster() {
+    let row = format!(
+        "{},李四,女,1949-12-31,H1,本人,,2024,380,670",
+        id("19491231", 2)
+    );
+    // The header, then empty lines up to row 1,048,576 and a data row: still a roster.
+    let mut text = format!("{HEADER}\n");
+    text.push_str(&"\n".repeat(yibao_roster::MAX_ROWS - 2));
+    text.push_str(&row);
+    let path = temp("max.csv");
+    std::fs::write(&path, &text).unwrap();
+    let r = read_roster(&path).unwrap();
+    assert_eq!(r.rows.len(), 1);
+    assert_eq!(r.rows[0].row, yibao_roster::MAX_ROWS);
+    // One row more is not.
+    text.insert(HEADER.len(), '\n');
+    std::fs::write(&path, &text).unwrap();
+    let e = read_roster(&path).unwrap_err().to_string();
+    assert!(e.contains("最大行数 1048576"), "{e}");
+}
+
+/// Rewrites one part of a zip (xlsx) through `edit`, keeping the others.
+fn rewrite_part(path: &std::path::Path, part: &str, edit: impl Fn(String) -> String) {
+    use std::io::{Read, Write};
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let name = f.name().unwrap().into_owned();
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).unwrap();
+        if name == part {
+            data = edit(String::from_utf8(data).unwrap()).into_bytes();
+        }
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        out.start_file(name, opts).unwrap();
+        out.write_all(&data).unwrap();
+    }
+    std::fs::write(path, out.finish().unwrap().into_inner()).unwrap();
+}
