@@ -1,0 +1,105 @@
+//! Hardening (issue 15): another person's credential at settlement, a reused msgid with
+//! other content, and readiness on `/healthz` — on SQLite, and PostgreSQL when
+//! `YIBAO_TEST_POSTGRES` is set.
+
+mod common;
+
+use common::{err, ok, on_every_backend, outpatient_settle_input, Harness};
+use serde_json::{json, Value};
+
+/// Institution A settles 门诊; `IPT_INST` settles 住院.
+const A: &str = "H99010110000";
+const OTP_PSN: &str = "P01000001";
+const OTP_CERTNO: &str = "990101194102020010";
+const IPT_INST: &str = "H99010110004";
+const IPT_PSN: &str = "P01000006";
+const IPT_CERTNO: &str = "990101194607070064";
+/// Another person's resident ID (P01000002).
+const OTHER_CERTNO: &str = "990101194203030023";
+
+async fn accepted(h: &Harness, inst: &str, infno: &str, input: Value) -> Value {
+    let v = h.call(inst, infno, input).await;
+    assert!(ok(&v), "{}: {infno} 应被受理：{v}", h.backend);
+    v
+}
+
+/// An admitted, billed and discharged inpatient visit of [`IPT_PSN`]: its mdtrt_id.
+async fn discharged_inpatient(h: &Harness) -> String {
+    let v = accepted(
+        h,
+        IPT_INST,
+        "2401",
+        json!({"mdtrtinfo": {
+            "psn_no": IPT_PSN, "insutype": "390", "begntime": "2024-05-06 10:00:00",
+            "mdtrt_cert_type": "01", "mdtrt_cert_no": "EC6", "med_type": "21",
+            "ipt_no": "ZY0001", "dise_codg": "J18.9"
+        }, "diseinfo": []}),
+    )
+    .await;
+    let mdtrt_id = v["output"]["result"]["mdtrt_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    accepted(
+        h,
+        IPT_INST,
+        "2301",
+        json!({"feedetail": [{"feedetl_sn": "0001", "mdtrt_id": mdtrt_id, "psn_no": IPT_PSN,
+            "chrg_bchno": "B1", "fee_ocur_time": "2024-05-07 09:00:00",
+            "med_list_codg": "S0100001", "pric": "10.00", "cnt": "2",
+            "det_item_fee_sumamt": "20.00"}]}),
+    )
+    .await;
+    accepted(
+        h,
+        IPT_INST,
+        "2402",
+        json!({"dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": IPT_PSN,
+            "endtime": "2024-05-10 09:00:00", "dise_codg": "J18.9", "dscg_way": "1"},
+            "diseinfo": []}),
+    )
+    .await;
+    mdtrt_id
+}
+
+/// 2207 and 2304 refuse a resident ID that is not the visit's person, as 2201 does, and
+/// change nothing; the person's own ID settles.
+#[test]
+fn settlement_refuses_another_persons_credential() {
+    on_every_backend("hardening_credential", |h| async move {
+        let b = h.backend;
+        let mdtrt_id = common::outpatient_with_one_line(&h, A, OTP_PSN, "10.00", "1").await;
+        let with_cert = |certno: &str| {
+            let mut input = outpatient_settle_input(OTP_PSN, &mdtrt_id, "10.00");
+            input["data"]["mdtrt_cert_type"] = json!("02");
+            input["data"]["mdtrt_cert_no"] = json!(certno);
+            input
+        };
+        let before = h.store.gateway_snapshot().await.unwrap();
+        for infno in ["2206", "2207"] {
+            let v = h.call(A, infno, with_cert(OTHER_CERTNO)).await;
+            assert_eq!(v["infcode"], -1, "{b}: {infno} 用他人身份证应被拒绝：{v}");
+            let msg = err(&v);
+            assert!(
+                msg.contains("input.data.mdtrt_cert_no") && msg.contains("身份证号不符"),
+                "{b}: {infno}：{msg}"
+            );
+            assert!(!msg.contains(OTHER_CERTNO), "{b}: 证件号应脱敏：{msg}");
+        }
+        assert_eq!(h.store.gateway_snapshot().await.unwrap(), before, "{b}");
+        accepted(&h, A, "2207", with_cert(OTP_CERTNO)).await;
+
+        let mdtrt_id = discharged_inpatient(&h).await;
+        let input = |certno: &str| {
+            json!({"data": {"psn_no": IPT_PSN, "mdtrt_id": mdtrt_id, "medfee_sumamt": "20.00",
+                "mdtrt_cert_type": "02", "mdtrt_cert_no": certno, "insutype": "390"}})
+        };
+        let before = h.store.gateway_snapshot().await.unwrap();
+        let v = h.call(IPT_INST, "2304", input(OTHER_CERTNO)).await;
+        assert_eq!(v["infcode"], -1, "{b}: 2304 用他人身份证应被拒绝：{v}");
+        assert!(err(&v).contains("身份证号不符"), "{b}: {v}");
+        assert_eq!(h.store.gateway_snapshot().await.unwrap(), before, "{b}");
+        accepted(&h, IPT_INST, "2304", input(IPT_CERTNO)).await;
+        h
+    });
+}
