@@ -149,7 +149,7 @@ fn header<'h>(h: &'h HeaderMap, name: &str) -> Result<&'h str, String> {
 struct Authenticated {
     institution: String,
     nonce: String,
-    answered: Option<String>,
+    answered: Option<yibao_store::Answered>,
 }
 
 /// Why a request is not authenticated.
@@ -288,16 +288,18 @@ async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes
         Ok(m) => m,
         Err(response) => return *response,
     };
-    if msgid == msgid_hint {
-        if let Some(first) = answered {
-            return json_response(StatusCode::OK, first);
-        }
+    let digest = input_digest(env.get("input"));
+    let sent_infno = env_text(env, "infno").unwrap_or_default();
+    let first = if msgid == msgid_hint {
+        answered
     } else {
-        match gw.store.answered(&institution, &msgid).await {
-            Ok(Some(first)) => return json_response(StatusCode::OK, first),
-            Ok(None) => {}
+        match gw.store.first_answer(&institution, &msgid).await {
+            Ok(first) => first,
             Err(e) => return system_error(&msgid, &e),
         }
+    };
+    if let Some(first) = first {
+        return repeat(&institution, &msgid, &sent_infno, &digest, first);
     }
     let infno = match env_text(env, "infno") {
         Ok(i) => i,
@@ -322,6 +324,7 @@ async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes
         msgid: msgid.clone(),
         nonce,
         infno: infno.clone(),
+        digest,
         opter,
         target: String::new(),
     };
@@ -356,12 +359,86 @@ async fn call_service(State(gw): State<Gateway>, headers: HeaderMap, body: Bytes
         // a repeat that gets the first answer — not a system error.
         Err(e) => match gw.store.nonce_used(&institution, &meta.nonce).await {
             Ok(true) => unauthorized(&format!("x-tif-nonce={} 已使用过（重放）", meta.nonce)),
-            _ => match gw.store.answered(&institution, &msgid).await {
-                Ok(Some(first)) => json_response(StatusCode::OK, first),
+            _ => match gw.store.first_answer(&institution, &msgid).await {
+                Ok(Some(first)) => repeat(&institution, &msgid, &infno, &meta.digest, first),
                 _ => system_error(&msgid, &e),
             },
         },
     }
+}
+
+/// SHA-256 (lowercase hex) of the request's `input` as canonical JSON (object keys sorted,
+/// no whitespace): what a repeat of the msgid must carry to get the first answer.
+fn input_digest(input: Option<&Value>) -> String {
+    fn canonical(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    canonical(&m[k], out);
+                }
+                out.push('}');
+            }
+            Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    canonical(x, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    use sha2::Digest;
+    let mut text = String::new();
+    canonical(input.unwrap_or(&Value::Null), &mut text);
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The answer to a msgid already answered: the first answer when the request is the same
+/// message (infno and input) or the first was a refusal, else a refusal that changes
+/// nothing and is not recorded — the msgid is taken.
+fn repeat(
+    institution: &str,
+    msgid: &str,
+    infno: &str,
+    digest: &str,
+    first: yibao_store::Answered,
+) -> Response {
+    if first.answers(infno, digest) {
+        return json_response(StatusCode::OK, first.response);
+    }
+    let what = if first.infno == infno {
+        format!("本次交易 {infno} 的 input 与原报文不同")
+    } else {
+        format!("本次为交易 {infno}")
+    };
+    let reason = format!(
+        "报文ID重复但内容不同：msgid={msgid} 已用于交易 {} 的报文，{what}；\
+         重发须与原报文完全相同，新的交易请用新的 msgid",
+        first.infno
+    );
+    tracing::warn!(
+        fixmedins_code = %institution,
+        msgid = %msgid,
+        first_infno = %first.infno,
+        infno = %infno,
+        "报文ID重复但内容不同，已拒绝"
+    );
+    refused_unrecorded(msgid, &reason)
 }
 
 fn system_error(msgid: &str, e: &dyn std::fmt::Display) -> Response {

@@ -103,3 +103,42 @@ fn settlement_refuses_another_persons_credential() {
         h
     });
 }
+
+/// A msgid reused with another infno or another `input` is refused and changes nothing; the
+/// same message again (keys in another order) still gets the first answer.
+#[test]
+fn a_reused_msgid_with_other_content_is_refused() {
+    on_every_backend("hardening_msgid", |h| async move {
+        let b = h.backend;
+        let register = |psn: &str| {
+            json!({"data": {"psn_no": psn, "insutype": "390", "begntime": "2024-03-01 08:00:00",
+                "mdtrt_cert_type": "01", "mdtrt_cert_no": "E1", "ipt_otp_no": "MZ9"}})
+        };
+        let msgid = h.msgid(A);
+        let first = h.call_with(A, "2201", &msgid, register(OTP_PSN)).await;
+        assert!(ok(&first), "{b}: {first}");
+        let before = h.store.gateway_snapshot().await.unwrap();
+        let stored = h.store.answered(A, &msgid).await.unwrap();
+        for (infno, input) in [
+            ("2201", register("P01000002")),
+            ("1101", json!({"data": {"psn_no": OTP_PSN}})),
+        ] {
+            let v = h.call_with(A, infno, &msgid, input).await;
+            assert_eq!(v["infcode"], -1, "{b}: {infno} 重用 msgid 应被拒绝：{v}");
+            let msg = err(&v);
+            assert!(
+                msg.contains("报文ID重复但内容不同") && msg.contains(&msgid),
+                "{b}: {msg}"
+            );
+            assert_eq!(h.store.gateway_snapshot().await.unwrap(), before, "{b}");
+            assert_eq!(h.store.answered(A, &msgid).await.unwrap(), stored, "{b}");
+        }
+        // The same message, its keys in another order: the first answer, byte for byte.
+        let same = json!({"data": {"ipt_otp_no": "MZ9", "mdtrt_cert_no": "E1",
+            "mdtrt_cert_type": "01", "begntime": "2024-03-01 08:00:00", "insutype": "390",
+            "psn_no": OTP_PSN}});
+        let again = h.call_with(A, "2201", &msgid, same).await;
+        assert_eq!(again, first, "{b}");
+        h
+    });
+}

@@ -20,7 +20,7 @@ pub mod testing;
 pub use duplicates::{DuplicateFinding, DuplicateKind};
 pub use eligibility::Eligibility;
 pub use gateway::{
-    AuthFacts, FeeLine, GatewayTx, MessageMeta, NewFeeLine, ReadAhead, SettlementRecord,
+    Answered, AuthFacts, FeeLine, GatewayTx, MessageMeta, NewFeeLine, ReadAhead, SettlementRecord,
     SettlementTotals, Visit,
 };
 pub use import::{import_roster, ImportOptions, ImportReport};
