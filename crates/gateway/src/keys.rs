@@ -28,6 +28,8 @@ pub enum KeyError {
 #[derive(Clone)]
 pub struct MasterKey {
     key: [u8; 32],
+    /// The file it was read from (`None` for [`MasterKey::from_bytes`]).
+    path: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -63,7 +65,10 @@ impl MasterKey {
         let key: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Invalid {
             path: path.display().to_string(),
         })?;
-        Ok(MasterKey { key })
+        Ok(MasterKey {
+            key,
+            path: Some(path.to_path_buf()),
+        })
     }
 
     /// Reads the master key, creating the file (owner-only) with a fresh key if missing.
@@ -98,12 +103,28 @@ impl MasterKey {
         use std::io::Write;
         let mut f = opts.open(path).map_err(write_err)?;
         writeln!(f, "{}", hex::encode(key)).map_err(write_err)?;
-        Ok(MasterKey { key })
+        Ok(MasterKey {
+            key,
+            path: Some(path.to_path_buf()),
+        })
     }
 
     /// A key for tests and benchmarks (never for production).
     pub fn from_bytes(key: [u8; 32]) -> MasterKey {
-        MasterKey { key }
+        MasterKey { key, path: None }
+    }
+
+    /// The file the key was read from, if it was.
+    pub fn file(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// How the key is named in messages: its file, or 「主密钥」.
+    pub fn name(&self) -> String {
+        match &self.path {
+            Some(p) => format!("主密钥文件 {}", p.display()),
+            None => "主密钥".to_string(),
+        }
     }
 
     /// Seals `secret`: hex of a random 24-byte nonce followed by the ciphertext.

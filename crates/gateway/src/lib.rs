@@ -48,7 +48,18 @@ pub struct Gateway {
 
 impl Gateway {
     /// A gateway over `store`, with institutions and catalog read once from it.
+    /// Refuses to start when keys are stored and the master key opens none of them (the
+    /// wrong key file would otherwise answer every hospital 「认证失败」).
     pub async fn new(store: Store, master: MasterKey) -> Result<Gateway, yibao_store::StoreError> {
+        let sealed = store.sealed_keys(16).await?;
+        if !sealed.is_empty() && !sealed.iter().any(|s| master.open(s).is_ok()) {
+            return Err(yibao_store::StoreError::Refused(format!(
+                "{} 解不开库中的机构接口密钥（试了最新的 {} 个，均不能解开）：主密钥文件不是签发这些密钥时用的那个\
+                 （--key-file 或 YIBAO_KEY_FILE 指错了，或文件被替换）。网关拒绝启动，否则每家医院都会得到「认证失败」",
+                master.name(),
+                sealed.len()
+            )));
+        }
         let claim = store.claim_for_gateway()?.map(Arc::new);
         let tables = Arc::new(store.reference_data().await?);
         let permits = store.max_open_transactions();
@@ -81,15 +92,38 @@ pub async fn serve(
         .await
 }
 
+/// Readiness: the database takes a write, its migrations are this program's, the master
+/// key file is readable. One Chinese line per check; HTTP 503 when any fails.
 async fn healthz(State(gw): State<Gateway>) -> Response {
-    match gw.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("数据库不可用：{e}\n"),
-        )
-            .into_response(),
+    let mut checks = gw.store.readiness().await;
+    if let Some(path) = gw.master.file() {
+        let state = std::fs::File::open(path)
+            .map(|_| "可读".to_string())
+            .map_err(|e| format!("无法读取：{e}"));
+        checks.push((format!("主密钥文件 {}", path.display()), state));
     }
+    let ready = checks.iter().all(|(_, r)| r.is_ok());
+    let mut body = String::from(if ready { "就绪\n" } else { "未就绪\n" });
+    for (what, state) in &checks {
+        match state {
+            Ok(s) => body.push_str(&format!("{what}：{s}\n")),
+            Err(e) => body.push_str(&format!("{what}：失败：{e}\n")),
+        }
+    }
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {

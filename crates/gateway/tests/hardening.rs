@@ -142,3 +142,69 @@ fn a_reused_msgid_with_other_content_is_refused() {
         h
     });
 }
+
+/// `/healthz` reports readiness check by check, in Chinese: 503 while the database takes
+/// no write (SQLite: the gateway's writer `query_only`), 200 again after.
+#[test]
+fn healthz_reports_each_readiness_check() {
+    on_every_backend("hardening_healthz", |h| async move {
+        let b = h.backend;
+        let get = || async {
+            let r = h
+                .client
+                .get(format!("{}/healthz", h.base))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        };
+        accepted(&h, A, "1101", json!({"data": {"psn_no": OTP_PSN}})).await;
+        let (status, body) = get().await;
+        assert_eq!(status, 200, "{b}: {body}");
+        for line in ["就绪", "数据库可写：正常", "数据库迁移：正常"] {
+            assert!(body.contains(line), "{b}: 应含「{line}」：{body}");
+        }
+        if b == "SQLite" {
+            yibao_store::testing::set_sqlite_read_only(&h.store, true)
+                .await
+                .unwrap();
+            let (status, body) = get().await;
+            assert_eq!(status, 503, "{b}: 数据库不可写时应为 503：{body}");
+            assert!(
+                body.contains("未就绪") && body.contains("数据库可写：失败"),
+                "{b}: {body}"
+            );
+            assert!(body.contains("数据库迁移：正常"), "{b}: {body}");
+            yibao_store::testing::set_sqlite_read_only(&h.store, false)
+                .await
+                .unwrap();
+            let (status, body) = get().await;
+            assert_eq!(status, 200, "{b}: {body}");
+        }
+        h
+    });
+}
+
+/// A master key that opens none of the stored institution keys stops the gateway from
+/// starting, with a Chinese message naming the key file (instead of 401 for everyone).
+#[test]
+fn a_wrong_master_key_refuses_to_start() {
+    on_every_backend("hardening_master", |h| async move {
+        let b = h.backend;
+        let dir = std::env::temp_dir().join(format!("yibao-wrongkey-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("master.key");
+        let wrong = yibao_gateway::MasterKey::load_or_create(&path).unwrap();
+        let e = yibao_gateway::Gateway::new(h.store.clone(), wrong)
+            .await
+            .err()
+            .expect("主密钥不符时网关不应启动");
+        let msg = e.to_string();
+        assert!(
+            msg.contains(&path.display().to_string()) && msg.contains("拒绝启动"),
+            "{b}: {msg}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        h
+    });
+}

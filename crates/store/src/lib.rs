@@ -350,7 +350,61 @@ impl Store {
         Ok(())
     }
 
-    /// Whether the database answers (for `/healthz`).
+    /// Readiness (for `/healthz`): whether the database takes a write (a write rolled back:
+    /// on SQLite on the gateway's own writing connection when it is open) and whether its
+    /// migrations are exactly this program's. Each check in Chinese: (what, Ok(state) or
+    /// Err(why)). Two short statements; nothing is changed.
+    pub async fn readiness(&self) -> Vec<(String, std::result::Result<String, String>)> {
+        let writable = match self.sqlite.as_ref() {
+            Some(engine) => match engine.writer_can_write().await {
+                Some(r) => r,
+                None => self.write_probe().await,
+            },
+            None => self.write_probe().await,
+        };
+        let mut out = vec![(
+            "数据库可写".to_string(),
+            writable
+                .map(|()| "正常".to_string())
+                .map_err(|e| format!("不能写入：{e}")),
+        )];
+        let ours = match self.backend {
+            Backend::Sqlite => &MIGRATE_SQLITE,
+            Backend::Postgres => &MIGRATE_POSTGRES,
+        }
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0);
+        let applied = sqlx::query(
+            "SELECT CAST(COALESCE(MAX(CASE WHEN success THEN version END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN success THEN 0 ELSE 1 END), 0) AS BIGINT) \
+             FROM _sqlx_migrations",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .and_then(|row| Ok((row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?)));
+        let applied = match applied {
+            Ok((_, failed)) if failed > 0 => Err(format!("有 {failed} 个迁移未成功")),
+            Ok((max, _)) if max == ours => Ok(format!("正常（版本 {ours}）")),
+            Ok((max, _)) => Err(format!("库的迁移版本为 {max}，本程序为 {ours}")),
+            Err(e) => Err(format!("无法读取迁移记录：{e}")),
+        };
+        out.push(("数据库迁移".to_string(), applied));
+        out
+    }
+
+    /// A write rolled back, through the pool.
+    async fn write_probe(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE register_generation SET gen = gen WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        Ok(())
+    }
+
+    /// Whether the database answers.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
         Ok(())

@@ -142,6 +142,30 @@ impl SqliteEngine {
         )
     }
 
+    /// Whether the writing connection can write now: a write rolled back on it (it fails
+    /// when the connection is `query_only` or the file went read-only). `None` when it is
+    /// not open (nothing committed yet since start): the caller probes another way. Waits
+    /// for a commit under way.
+    pub(crate) async fn writer_can_write(&self) -> Option<Result<()>> {
+        let writer = self.committer.conn.lock().await;
+        let Some(w) = writer.as_ref() else {
+            // Not open: it opens `query_only` if so set (tests), else the caller probes.
+            return self.read_only.load(Ordering::SeqCst).then(|| {
+                Err(crate::StoreError::Fault(
+                    "写连接为只读（query_only）".to_string(),
+                ))
+            });
+        };
+        Some((|| {
+            w.conn.execute_batch("BEGIN IMMEDIATE")?;
+            let probe = w
+                .conn
+                .execute_batch("UPDATE register_generation SET gen = gen WHERE id = 1");
+            w.conn.execute_batch("ROLLBACK")?;
+            Ok(probe?)
+        })())
+    }
+
     /// Tests: makes the writing connection refuse to write (`PRAGMA query_only = ON`), or
     /// lets it write again. Applied to the open connection (once the commit under way, if
     /// any, is done) and to each one opened later (a failed commit lets its connection go).
