@@ -27,8 +27,7 @@ fn a_read_only_database_is_refused_fast_in_chinese() {
         let started = Instant::now();
         let e = Store::open(Some(&format!("sqlite://{}?mode=ro", file.display())))
             .await
-            .err()
-            .expect("只读数据库应被拒绝");
+            .expect_err("只读数据库应被拒绝");
         let msg = e.to_string();
         assert!(
             started.elapsed() < Duration::from_secs(5),
