@@ -68,3 +68,32 @@ fn a_new_database_is_owner_only() {
         drop(store);
     });
 }
+
+/// A database in a directory where no file can be created (even by root: `/proc`) is
+/// refused at once, in Chinese, naming the directory.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unwritable_directory_is_refused_fast_in_chinese() {
+    let rt = yibao_store::testing::runtime();
+    rt.block_on(async {
+        let started = Instant::now();
+        let e = Store::open(Some("sqlite:///proc/yibao-test/yibao.db?mode=rwc"))
+            .await
+            .expect_err("不可写的目录应被拒绝");
+        let msg = e.to_string();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}: {msg}",
+            started.elapsed()
+        );
+        assert!(
+            msg.contains("/proc/yibao-test") && msg.contains("数据目录"),
+            "{msg}"
+        );
+        let e = Store::open(Some("sqlite:///proc/yibao.db?mode=rwc"))
+            .await
+            .expect_err("不可写的目录应被拒绝");
+        let msg = e.to_string();
+        assert!(msg.contains("/proc") && msg.contains("不可写"), "{msg}");
+    });
+}
