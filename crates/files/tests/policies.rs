@@ -261,4 +261,15 @@ fn shape_problems_name_file_line_and_key_each() {
     // A syntax error: its line.
     let e = policy_error(&good.replacen("level = \"1\"", "level = \"1", 1));
     assert!(e.contains("第 35 行") && e.contains("TOML 语法错误"), "{e}");
+    // Value errors name their line too.
+    let e = policy_error(&good.replacen("ratio = \"0.90\"", "ratio = \"1.90\"", 1));
+    assert!(
+        e.contains("第 37 行 basic.inpatient.rates[0].ratio："),
+        "{e}"
+    );
+    let e = policy_error(&good.replacen("level = \"3P\"", "level = \"4\"", 1));
+    assert!(
+        e.contains("第 50 行 basic.inpatient.rates[3].level："),
+        "{e}"
+    );
 }

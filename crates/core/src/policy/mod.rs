@@ -326,9 +326,13 @@ impl Policy {
         if v.issues.is_empty() {
             Ok(policy)
         } else {
+            let mut issues = v.issues;
+            for i in &mut issues {
+                i.line = shape::line_of_key(text, &i.key);
+            }
             Err(PolicyError {
                 file: file.to_string(),
-                issues: v.issues,
+                issues,
             })
         }
     }
@@ -343,8 +347,9 @@ pub struct PolicyIssue {
     /// Key path such as `basic.inpatient.rates[2].ratio`.
     pub key: String,
     pub reason: String,
-    /// The line (1-based) the problem is on, when known (problems of the file's shape:
-    /// syntax, unknown keys, value types, missing sections).
+    /// The line (1-based) the problem is on, when known: of the problem of the file's
+    /// shape (syntax, unknown key, value type), or of the key (or its nearest enclosing key
+    /// or table) a value error names.
     pub line: Option<usize>,
 }
 

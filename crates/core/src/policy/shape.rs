@@ -323,3 +323,46 @@ fn blank(text: &mut String, at: usize) -> bool {
     *text = lines.join("\n");
     true
 }
+
+/// The line (1-based) of key path `key` (as the validator names it:
+/// `basic.inpatient.rates[2].ratio`, `critical.tilts[0].categories[1]`) in `text`: the
+/// line of the key, or of the nearest enclosing key or table found. `None` when none is.
+pub(super) fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    // Every line's full key path: a header's table, or the table and the key before `=`.
+    let mut table = String::new();
+    let mut paths: Vec<Option<String>> = Vec::with_capacity(lines.len());
+    for (i, l) in lines.iter().enumerate() {
+        if let Some(h) = header(l) {
+            table = indexed(&lines, i, &h);
+            paths.push(Some(table.clone()));
+        } else if let Some((k, _)) = l
+            .split_once('=')
+            .filter(|_| !l.trim_start().starts_with('#'))
+        {
+            let k = k.trim().trim_matches('"');
+            paths.push(Some(if table.is_empty() {
+                k.to_string()
+            } else {
+                format!("{table}.{k}")
+            }));
+        } else {
+            paths.push(None);
+        }
+    }
+    let mut want = key.to_string();
+    loop {
+        if let Some(i) = paths
+            .iter()
+            .position(|p| p.as_deref() == Some(want.as_str()))
+        {
+            return Some(i + 1);
+        }
+        // Up one: a trailing index, else the last key.
+        if want.ends_with(']') {
+            want.truncate(want.rfind('[')?);
+        } else {
+            want.truncate(want.rfind('.')?);
+        }
+    }
+}
