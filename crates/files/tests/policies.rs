@@ -226,3 +226,50 @@ fn sample_contribution_values() {
     assert_eq!(rule.due(&["db"]).personal, 0);
     assert_eq!(rule.due(&["pk"]).assistance, 19_000);
 }
+
+/// Shape problems (a misspelt key, a value of the wrong type, a missing section) are each
+/// reported in Chinese with file, line and key path — every one, not only the first.
+#[test]
+fn shape_problems_name_file_line_and_key_each() {
+    let good = std::fs::read_to_string(root().join("policies/sample-county-2024.toml")).unwrap();
+    let bad = good
+        .replacen("ratio = \"0.90\"", "ratoi = \"0.90\"", 1)
+        .replacen("deductible = \"500\"", "deductible = 500", 1)
+        .replacen("annual_cap = \"200000\"", "anual_cap = \"200000\"", 1);
+    let e = policy_error(&bad);
+    for needle in [
+        "bad.toml",
+        "第 37 行 basic.inpatient.rates[0].ratoi：未知的键 ratoi",
+        "第 41 行 basic.inpatient.rates[1].deductible：值的类型错误：应为字符串",
+        "第 27 行 basic.anual_cap：未知的键 anual_cap",
+        "第 34 行 basic.inpatient.rates[0].ratio：缺少键 ratio",
+    ] {
+        assert!(e.contains(needle), "应含「{needle}」：{e}");
+    }
+    assert!(
+        !e.contains("unknown field") && !e.contains("invalid type"),
+        "{e}"
+    );
+    // A missing section.
+    let e = policy_error(&good.replacen("[meta]", "[mta]", 1));
+    assert!(
+        e.contains("第 5 行") && e.contains("mta") && e.contains("未知的键"),
+        "{e}"
+    );
+    let e = policy_error(&good.replacen("[meta]\n", "", 1).replacen("name = \"示范县城乡居民基本医疗保险 2024\"\nadmdvs = \"990101\"\ninsutype = \"390\"   # 城乡居民基本医疗保险\nyear = 2024\n", "", 1));
+    assert!(e.contains("meta：缺少节 [meta]"), "{e}");
+    // A syntax error: its line.
+    let e = policy_error(&good.replacen("level = \"1\"", "level = \"1", 1));
+    assert!(e.contains("第 35 行") && e.contains("TOML 语法错误"), "{e}");
+    // Value errors name their line too.
+    let e = policy_error(&good.replacen("ratio = \"0.90\"", "ratio = \"1.90\"", 1));
+    assert!(
+        e.contains("第 37 行 basic.inpatient.rates[0].ratio："),
+        "{e}"
+    );
+    let e = policy_error(&good.replacen("level = \"3P\"", "level = \"4\"", 1));
+    assert!(
+        e.contains("第 50 行 basic.inpatient.rates[3].level："),
+        "{e}"
+    );
+}

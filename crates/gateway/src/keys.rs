@@ -28,6 +28,8 @@ pub enum KeyError {
 #[derive(Clone)]
 pub struct MasterKey {
     key: [u8; 32],
+    /// The file it was read from (`None` for [`MasterKey::from_bytes`]).
+    path: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -46,6 +48,13 @@ pub fn key_file(flag: Option<&Path>) -> PathBuf {
 impl MasterKey {
     /// Reads the master key from `path`.
     pub fn load(path: &Path) -> Result<MasterKey, KeyError> {
+        if let Some(mode) = readable_by_others(path) {
+            tracing::warn!(
+                path = %path.display(),
+                mode = format!("{mode:o}"),
+                "主密钥文件的权限允许其他用户读取：请 chmod 600（能读它的人能解开全部机构密钥）"
+            );
+        }
         let text = std::fs::read_to_string(path).map_err(|e| KeyError::Read {
             path: path.display().to_string(),
             reason: e.to_string(),
@@ -56,7 +65,10 @@ impl MasterKey {
         let key: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Invalid {
             path: path.display().to_string(),
         })?;
-        Ok(MasterKey { key })
+        Ok(MasterKey {
+            key,
+            path: Some(path.to_path_buf()),
+        })
     }
 
     /// Reads the master key, creating the file (owner-only) with a fresh key if missing.
@@ -69,7 +81,15 @@ impl MasterKey {
             reason: e.to_string(),
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(write_err)?;
+            // Owner-only, whatever the umask (only the directories created here).
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                b.mode(0o700);
+            }
+            b.create(dir).map_err(write_err)?;
         }
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
@@ -83,12 +103,28 @@ impl MasterKey {
         use std::io::Write;
         let mut f = opts.open(path).map_err(write_err)?;
         writeln!(f, "{}", hex::encode(key)).map_err(write_err)?;
-        Ok(MasterKey { key })
+        Ok(MasterKey {
+            key,
+            path: Some(path.to_path_buf()),
+        })
     }
 
     /// A key for tests and benchmarks (never for production).
     pub fn from_bytes(key: [u8; 32]) -> MasterKey {
-        MasterKey { key }
+        MasterKey { key, path: None }
+    }
+
+    /// The file the key was read from, if it was.
+    pub fn file(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// How the key is named in messages: its file, or 「主密钥」.
+    pub fn name(&self) -> String {
+        match &self.path {
+            Some(p) => format!("主密钥文件 {}", p.display()),
+            None => "主密钥".to_string(),
+        }
     }
 
     /// Seals `secret`: hex of a random 24-byte nonce followed by the ciphertext.
@@ -117,6 +153,22 @@ impl MasterKey {
             .decrypt(XNonce::from_slice(nonce), body)
             .map_err(|_| KeyError::Unseal)?;
         String::from_utf8(plain).map_err(|_| KeyError::Unseal)
+    }
+}
+
+/// The permission bits of the file at `path` when others than its owner may read it
+/// (group or world read), for a warning; `None` otherwise or when unknown.
+pub fn readable_by_others(path: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o044 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
     }
 }
 
@@ -193,5 +245,26 @@ mod tests {
             Err(KeyError::Invalid { .. })
         ));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The key directory is created 0700 and the key file 0600, whatever the umask; a key
+    /// file others can read is found (and warned about on load).
+    #[cfg(unix)]
+    #[test]
+    fn key_directory_and_file_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = std::env::temp_dir().join(format!("yibao-keymode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let dir = base.join("yibao-keys");
+        let path = dir.join("master.key");
+        MasterKey::load_or_create(&path).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(readable_by_others(&path), None);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(readable_by_others(&path), Some(0o644));
+        assert!(MasterKey::load(&path).is_ok());
+        let _ = std::fs::remove_dir_all(&base);
     }
 }

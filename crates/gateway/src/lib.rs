@@ -48,7 +48,18 @@ pub struct Gateway {
 
 impl Gateway {
     /// A gateway over `store`, with institutions and catalog read once from it.
+    /// Refuses to start when keys are stored and the master key opens none of them (the
+    /// wrong key file would otherwise answer every hospital 「认证失败」).
     pub async fn new(store: Store, master: MasterKey) -> Result<Gateway, yibao_store::StoreError> {
+        let sealed = store.sealed_keys(16).await?;
+        if !sealed.is_empty() && !sealed.iter().any(|s| master.open(s).is_ok()) {
+            return Err(yibao_store::StoreError::Refused(format!(
+                "{} 解不开库中的机构接口密钥（试了最新的 {} 个，均不能解开）：主密钥文件不是签发这些密钥时用的那个\
+                 （--key-file 或 YIBAO_KEY_FILE 指错了，或文件被替换）。网关拒绝启动，否则每家医院都会得到「认证失败」",
+                master.name(),
+                sealed.len()
+            )));
+        }
         let claim = store.claim_for_gateway()?.map(Arc::new);
         let tables = Arc::new(store.reference_data().await?);
         let permits = store.max_open_transactions();
@@ -238,15 +249,38 @@ fn overloaded(max: usize) -> Response {
     r
 }
 
+/// Readiness: the database takes a write, its migrations are this program's, the master
+/// key file is readable. One Chinese line per check; HTTP 503 when any fails.
 async fn healthz(State(gw): State<Gateway>) -> Response {
-    match gw.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("数据库不可用：{e}\n"),
-        )
-            .into_response(),
+    let mut checks = gw.store.readiness().await;
+    if let Some(path) = gw.master.file() {
+        let state = std::fs::File::open(path)
+            .map(|_| "可读".to_string())
+            .map_err(|e| format!("无法读取：{e}"));
+        checks.push((format!("主密钥文件 {}", path.display()), state));
     }
+    let ready = checks.iter().all(|(_, r)| r.is_ok());
+    let mut body = String::from(if ready { "就绪\n" } else { "未就绪\n" });
+    for (what, state) in &checks {
+        match state {
+            Ok(s) => body.push_str(&format!("{what}：{s}\n")),
+            Err(e) => body.push_str(&format!("{what}：失败：{e}\n")),
+        }
+    }
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -334,7 +368,7 @@ fn shown_header(v: &str) -> String {
 struct Authenticated {
     institution: String,
     nonce: String,
-    answered: Option<String>,
+    answered: Option<yibao_store::Answered>,
 }
 
 /// Why a request is not authenticated.
@@ -581,16 +615,18 @@ async fn call_service(
         Ok(m) => m,
         Err(response) => return *response,
     };
-    if msgid == msgid_hint {
-        if let Some(first) = answered {
-            return json_response(StatusCode::OK, first);
-        }
+    let digest = input_digest(env.get("input"));
+    let sent_infno = env_text(env, "infno").unwrap_or_default();
+    let first = if msgid == msgid_hint {
+        answered
     } else {
-        match gw.store.answered(&institution, &msgid).await {
-            Ok(Some(first)) => return json_response(StatusCode::OK, first),
-            Ok(None) => {}
+        match gw.store.first_answer(&institution, &msgid).await {
+            Ok(first) => first,
             Err(e) => return system_error(&msgid, &e),
         }
+    };
+    if let Some(first) = first {
+        return repeat(&institution, &msgid, &sent_infno, &digest, first);
     }
     let infno = match env_text(env, "infno") {
         Ok(i) => i,
@@ -615,6 +651,7 @@ async fn call_service(
         msgid: msgid.clone(),
         nonce,
         infno: infno.clone(),
+        digest,
         opter,
         target: String::new(),
     };
@@ -652,12 +689,86 @@ async fn call_service(
                 "x-tif-nonce={} 已使用过（重放）",
                 shown_header(&meta.nonce)
             )),
-            _ => match gw.store.answered(&institution, &msgid).await {
-                Ok(Some(first)) => json_response(StatusCode::OK, first),
+            _ => match gw.store.first_answer(&institution, &msgid).await {
+                Ok(Some(first)) => repeat(&institution, &msgid, &infno, &meta.digest, first),
                 _ => system_error(&msgid, &e),
             },
         },
     }
+}
+
+/// SHA-256 (lowercase hex) of the request's `input` as canonical JSON (object keys sorted,
+/// no whitespace): what a repeat of the msgid must carry to get the first answer.
+fn input_digest(input: Option<&Value>) -> String {
+    fn canonical(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    canonical(&m[k], out);
+                }
+                out.push('}');
+            }
+            Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    canonical(x, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    use sha2::Digest;
+    let mut text = String::new();
+    canonical(input.unwrap_or(&Value::Null), &mut text);
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The answer to a msgid already answered: the first answer when the request is the same
+/// message (infno and input) or the first was a refusal, else a refusal that changes
+/// nothing and is not recorded — the msgid is taken.
+fn repeat(
+    institution: &str,
+    msgid: &str,
+    infno: &str,
+    digest: &str,
+    first: yibao_store::Answered,
+) -> Response {
+    if first.answers(infno, digest) {
+        return json_response(StatusCode::OK, first.response);
+    }
+    let what = if first.infno == infno {
+        format!("本次交易 {infno} 的 input 与原报文不同")
+    } else {
+        format!("本次为交易 {infno}")
+    };
+    let reason = format!(
+        "报文ID重复但内容不同：msgid={msgid} 已用于交易 {} 的报文，{what}；\
+         重发须与原报文完全相同，新的交易请用新的 msgid",
+        first.infno
+    );
+    tracing::warn!(
+        fixmedins_code = %institution,
+        msgid = %msgid,
+        first_infno = %first.infno,
+        infno = %infno,
+        "报文ID重复但内容不同，已拒绝"
+    );
+    refused_unrecorded(msgid, &reason)
 }
 
 fn system_error(msgid: &str, e: &dyn std::fmt::Display) -> Response {

@@ -818,7 +818,7 @@ fn business_refusals_change_nothing() {
             after_settle,
             "{b}: 重复 msgid 改变了数据"
         );
-        // … whatever the repeat carries: the msgid was answered.
+        // … but a repeat with other content does not get it: the msgid is taken (issue 15).
         let repeat = h
             .call_with(
                 A,
@@ -827,7 +827,11 @@ fn business_refusals_change_nothing() {
                 reversal_input(OTP_PSN, &mdtrt_id, &setl_id),
             )
             .await;
-        assert_eq!(repeat, settled, "{b}: 重复 msgid 应返回首次的应答");
+        assert_eq!(repeat["infcode"], -1, "{b}: 内容不同的重复 msgid 应被拒绝");
+        assert!(
+            err(&repeat).contains("报文ID重复但内容不同"),
+            "{b}: {repeat}"
+        );
         assert_eq!(
             snapshot(&h).await,
             after_settle,

@@ -20,7 +20,7 @@ pub mod testing;
 pub use duplicates::{DuplicateFinding, DuplicateKind};
 pub use eligibility::Eligibility;
 pub use gateway::{
-    AuthFacts, FeeLine, GatewayTx, MessageMeta, NewFeeLine, ReadAhead, SettlementRecord,
+    Answered, AuthFacts, FeeLine, GatewayTx, MessageMeta, NewFeeLine, ReadAhead, SettlementRecord,
     SettlementTotals, Visit,
 };
 pub use import::{import_roster, ImportOptions, ImportReport};
@@ -123,6 +123,91 @@ fn sqlite_file_of(url: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(rest.split('?').next().unwrap_or(rest))
 }
 
+/// Before SQLite opens the file of `url`: a missing directory is created owner-only (0700)
+/// and, when the URL may create the database (`mode=rwc`), a missing file is created 0600
+/// — SQLite gives its `-wal` and `-shm` files the database file's mode, so ID numbers are
+/// never world-readable. A database or directory this process cannot write is refused here,
+/// in Chinese, naming it. (An existing file keeps its mode.)
+fn prepare_sqlite_file(url: &str) -> Result<()> {
+    let file = sqlite_file_of(url);
+    if url.contains("mode=memory") || file.as_os_str().is_empty() || file == Path::new(":memory:") {
+        return Ok(());
+    }
+    let creates = url.contains("mode=rwc");
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    if creates && !dir.exists() {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            b.mode(0o700);
+        }
+        b.create(&dir).map_err(|source| StoreError::Dir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let read_only = |what: String, e: &dyn std::fmt::Display| {
+        StoreError::Fault(format!(
+            "{what}不可写（{e}）：数据库需要写入该文件和它所在的目录（SQLite 在那里建 -wal、-shm 文件）"
+        ))
+    };
+    if file.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .map_err(|e| read_only(format!("数据库文件 {} ", file.display()), &e))?;
+    } else if creates && dir.exists() {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        match opts.open(&file) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(read_only(format!("数据目录 {} ", dir.display()), &e)),
+        }
+    }
+    // The directory too: the -wal and -shm files are created there.
+    if dir.exists() {
+        let probe = dir.join(format!(".yibao-write-probe-{}", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&probe)
+        {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&probe);
+            }
+            Err(e) => return Err(read_only(format!("数据目录 {} ", dir.display()), &e)),
+        }
+    }
+    Ok(())
+}
+
+/// `e` from opening or first writing the SQLite database of `url`, in Chinese when it is
+/// SQLite's "readonly database" (read-only file, directory, file system or `mode=ro`).
+fn sqlite_open_error(url: &str, e: StoreError) -> StoreError {
+    let text = e.to_string();
+    if text.contains("readonly database") || text.contains("read-only") {
+        StoreError::Fault(format!(
+            "数据库 {} 只读，不能写入（{text}）：请检查该文件与所在目录的写权限、文件系统是否只读，\
+             以及 --database 地址是否含 mode=ro",
+            sqlite_file_of(url).display()
+        ))
+    } else {
+        e
+    }
+}
+
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -133,16 +218,10 @@ impl Store {
         sqlx::any::install_default_drivers();
         let url = match url {
             Some(u) => u.to_string(),
-            None => {
-                let path = Path::new(DEFAULT_SQLITE_PATH);
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
-                        path: dir.display().to_string(),
-                        source,
-                    })?;
-                }
-                format!("sqlite://{}?mode=rwc", path.display())
-            }
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                Path::new(DEFAULT_SQLITE_PATH).display()
+            ),
         };
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -153,6 +232,9 @@ impl Store {
                 "数据库地址 --database={url:?} 无效：应为 sqlite://… 或 postgres://…"
             ));
         };
+        if backend == Backend::Sqlite {
+            prepare_sqlite_file(&url)?;
+        }
         let pool = match backend {
             // One writer at a time is SQLite's nature; WAL lets readers go on meanwhile.
             Backend::Sqlite => {
@@ -179,7 +261,8 @@ impl Store {
                         })
                     })
                     .connect(&url)
-                    .await?
+                    .await
+                    .map_err(|e| sqlite_open_error(&url, e.into()))?
             }
             Backend::Postgres => {
                 AnyPoolOptions::new()
@@ -189,7 +272,25 @@ impl Store {
             }
         };
         match backend {
-            Backend::Sqlite => MIGRATE_SQLITE.run(&pool).await?,
+            Backend::Sqlite => {
+                // A write rolled back: a database SQLite can only read fails here, at once,
+                // with its real cause — not at the first transaction.
+                let mut c = pool.acquire().await?;
+                sqlx::query("BEGIN IMMEDIATE")
+                    .execute(&mut *c)
+                    .await
+                    .map_err(|e| sqlite_open_error(&url, e.into()))?;
+                let probe = sqlx::query("CREATE TABLE yibao_write_probe (x INTEGER)")
+                    .execute(&mut *c)
+                    .await;
+                sqlx::query("ROLLBACK").execute(&mut *c).await?;
+                probe.map_err(|e| sqlite_open_error(&url, e.into()))?;
+                drop(c);
+                MIGRATE_SQLITE
+                    .run(&pool)
+                    .await
+                    .map_err(|e| sqlite_open_error(&url, e.into()))?
+            }
             Backend::Postgres => MIGRATE_POSTGRES.run(&pool).await?,
         }
         Ok(Store {
@@ -249,7 +350,61 @@ impl Store {
         Ok(())
     }
 
-    /// Whether the database answers (for `/healthz`).
+    /// Readiness (for `/healthz`): whether the database takes a write (a write rolled back:
+    /// on SQLite on the gateway's own writing connection when it is open) and whether its
+    /// migrations are exactly this program's. Each check in Chinese: (what, Ok(state) or
+    /// Err(why)). Two short statements; nothing is changed.
+    pub async fn readiness(&self) -> Vec<(String, std::result::Result<String, String>)> {
+        let writable = match self.sqlite.as_ref() {
+            Some(engine) => match engine.writer_can_write().await {
+                Some(r) => r,
+                None => self.write_probe().await,
+            },
+            None => self.write_probe().await,
+        };
+        let mut out = vec![(
+            "数据库可写".to_string(),
+            writable
+                .map(|()| "正常".to_string())
+                .map_err(|e| format!("不能写入：{e}")),
+        )];
+        let ours = match self.backend {
+            Backend::Sqlite => &MIGRATE_SQLITE,
+            Backend::Postgres => &MIGRATE_POSTGRES,
+        }
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0);
+        let applied = sqlx::query(
+            "SELECT CAST(COALESCE(MAX(CASE WHEN success THEN version END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN success THEN 0 ELSE 1 END), 0) AS BIGINT) \
+             FROM _sqlx_migrations",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .and_then(|row| Ok((row.try_get::<i64, _>(0)?, row.try_get::<i64, _>(1)?)));
+        let applied = match applied {
+            Ok((_, failed)) if failed > 0 => Err(format!("有 {failed} 个迁移未成功")),
+            Ok((max, _)) if max == ours => Ok(format!("正常（版本 {ours}）")),
+            Ok((max, _)) => Err(format!("库的迁移版本为 {max}，本程序为 {ours}")),
+            Err(e) => Err(format!("无法读取迁移记录：{e}")),
+        };
+        out.push(("数据库迁移".to_string(), applied));
+        out
+    }
+
+    /// A write rolled back, through the pool.
+    async fn write_probe(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE register_generation SET gen = gen WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        Ok(())
+    }
+
+    /// Whether the database answers.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
         Ok(())

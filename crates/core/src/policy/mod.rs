@@ -9,6 +9,7 @@ use crate::refdata::Level;
 use serde::Deserialize;
 use std::fmt;
 
+mod shape;
 mod validate;
 
 pub(crate) use validate::Validator;
@@ -316,21 +317,22 @@ impl Policy {
 
     /// Parses and validates a policy. `file` names the source in error messages.
     pub fn from_toml(file: &str, text: &str) -> Result<Policy, PolicyError> {
-        let raw: RawPolicy = toml::from_str(text).map_err(|e| PolicyError {
+        let raw: RawPolicy = shape::parse(text).map_err(|issues| PolicyError {
             file: file.to_string(),
-            issues: vec![PolicyIssue {
-                key: String::new(),
-                reason: format!("TOML 格式错误：{}", e.to_string().trim_end()),
-            }],
+            issues,
         })?;
         let mut v = Validator::default();
         let policy = v.policy(raw);
         if v.issues.is_empty() {
             Ok(policy)
         } else {
+            let mut issues = v.issues;
+            for i in &mut issues {
+                i.line = shape::line_of_key(text, &i.key);
+            }
             Err(PolicyError {
                 file: file.to_string(),
-                issues: v.issues,
+                issues,
             })
         }
     }
@@ -345,6 +347,10 @@ pub struct PolicyIssue {
     /// Key path such as `basic.inpatient.rates[2].ratio`.
     pub key: String,
     pub reason: String,
+    /// The line (1-based) the problem is on, when known: of the problem of the file's
+    /// shape (syntax, unknown key, value type), or of the key (or its nearest enclosing key
+    /// or table) a value error names.
+    pub line: Option<usize>,
 }
 
 /// Every problem found in one policy file.
@@ -363,10 +369,14 @@ impl fmt::Display for PolicyError {
             self.issues.len()
         )?;
         for i in &self.issues {
+            write!(f, "\n  ")?;
+            if let Some(line) = i.line {
+                write!(f, "第 {line} 行 ")?;
+            }
             if i.key.is_empty() {
-                write!(f, "\n  {}", i.reason)?;
+                write!(f, "{}", i.reason)?;
             } else {
-                write!(f, "\n  {}：{}", i.key, i.reason)?;
+                write!(f, "{}：{}", i.key, i.reason)?;
             }
         }
         Ok(())

@@ -20,6 +20,7 @@ impl Validator {
         self.issues.push(PolicyIssue {
             key: key.into(),
             reason: reason.into(),
+            line: None,
         });
     }
 

@@ -301,3 +301,22 @@ async fn check_med_type(
     }
     Ok(())
 }
+
+/// The credential `cert_no` of type `cert_type` given at `input.{path}` is `person`'s: a
+/// resident ID (`02`) must be the person's `certno` (the other credentials carry no number
+/// the register knows). Registration (2201) and settlement (2207/2304) both check it here.
+fn check_credential(
+    path: &str,
+    psn_no: &str,
+    cert_type: &str,
+    cert_no: &str,
+    person: Option<&yibao_core::refdata::Person>,
+) -> Result<(), Failure> {
+    if cert_type == "02" && person.is_some_and(|p| !p.certno.eq_ignore_ascii_case(cert_no)) {
+        return Err(refuse(format!(
+            "就诊凭证编号 input.{path}.mdtrt_cert_no={} 与人员 {psn_no} 的身份证号不符",
+            mask_certno(cert_no)
+        )));
+    }
+    Ok(())
+}

@@ -198,6 +198,12 @@ pub(super) async fn settlement(
     };
     let person =
         person.ok_or_else(|| refuse(format!("人员编号 {} 不存在（UNKNOWN_PERSON）", v.psn_no)))?;
+    if let (Some(cert_type), Some(cert_no)) = (
+        data.opt_text("mdtrt_cert_type")?,
+        data.opt_text("mdtrt_cert_no")?,
+    ) {
+        check_credential(data.path, &v.psn_no, &cert_type, &cert_no, Some(&person))?;
+    }
     let policy = policy.ok_or_else(|| {
         refuse(format!(
             "没有 {} 年度险种 {} 的政策：请先 yibao policy load",

@@ -81,13 +81,7 @@ pub(super) async fn open_visit(
     }
     if cert_type == "02" {
         let p = gw.store.person(&psn_no).await?;
-        if p.is_some_and(|p| !p.certno.eq_ignore_ascii_case(&cert_no)) {
-            return Err(refuse(format!(
-                "就诊凭证编号 input.{}.mdtrt_cert_no={} 与人员 {psn_no} 的身份证号不符",
-                obj.path,
-                mask_certno(&cert_no)
-            )));
-        }
+        check_credential(obj.path, &psn_no, &cert_type, &cert_no, p.as_ref())?;
     }
     let mdtrt_id = format!("MD{}", meta.msgid);
     meta.target = mdtrt_id.clone();

@@ -67,4 +67,20 @@ impl Store {
         tx.commit().await?;
         Ok(ids.len())
     }
+
+    /// Up to `limit` sealed keys in force (not revoked), newest first: what a gateway
+    /// starting tries its master key on.
+    pub async fn sealed_keys(&self, limit: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT k.secret_enc FROM institution_keys k \
+             WHERE NOT EXISTS (SELECT 1 FROM key_revocations r WHERE r.key_id = k.id) \
+             ORDER BY k.id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect::<Result<Vec<String>>>()
+    }
 }

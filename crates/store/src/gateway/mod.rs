@@ -54,6 +54,9 @@ pub struct MessageMeta {
     pub msgid: String,
     pub nonce: String,
     pub infno: String,
+    /// SHA-256 (lowercase hex) of the request's canonical `input`: a repeat of the msgid
+    /// must carry the same (see [`Answered`]).
+    pub digest: String,
     /// 经办人 (opter / opter_name as sent).
     pub opter: String,
     /// What the transaction was about (mdtrt_id, setl_id …), for the log.
@@ -65,7 +68,29 @@ pub struct MessageMeta {
 pub struct AuthFacts {
     pub sealed_key: Option<String>,
     pub nonce_used: bool,
-    pub answered: Option<String>,
+    pub answered: Option<Answered>,
+}
+
+/// The first answer given to a msgid, with what identified the request it answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answered {
+    pub response: String,
+    /// 0 answered, -1 refused.
+    pub infcode: i64,
+    pub infno: String,
+    /// [`MessageMeta::digest`] of the first request; empty for messages stored before
+    /// digests were kept (migration 0006), which any repeat matches.
+    pub digest: String,
+}
+
+impl Answered {
+    /// Whether a repeat with `infno` and `digest` gets this answer: the same message, or any
+    /// repeat of a refused one (a refusal stays the msgid's answer, even corrected, and
+    /// tells nothing of anyone else's transaction).
+    pub fn answers(&self, infno: &str, digest: &str) -> bool {
+        self.infcode != 0
+            || (self.infno == infno && (self.digest.is_empty() || self.digest == digest))
+    }
 }
 
 /// A visit (就诊) as stored.

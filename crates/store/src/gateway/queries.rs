@@ -5,7 +5,7 @@ use super::rows::{
     counters_of, fee_line_of, r_i64, settlement_of, visit_in, visit_of, Cols, LINES_SELECT,
     SETTLEMENT_SELECT, VISIT_COLUMNS,
 };
-use super::{AuthFacts, Key, ReadAhead, SettlementRecord, SettlementTotals, Visit};
+use super::{Answered, AuthFacts, Key, ReadAhead, SettlementRecord, SettlementTotals, Visit};
 use crate::sqlite_engine;
 use crate::{date_value, fault, Result, Store};
 use sqlx::Row;
@@ -22,17 +22,42 @@ impl Store {
         nonce: &str,
         msgid: &str,
     ) -> Result<AuthFacts> {
+        // One row whatever exists: the message, if any, is one primary-key lookup joined
+        // to it, so its infno and digest come with the response in the same round trip.
         const SQL: &str = "SELECT (SELECT k.secret_enc FROM institution_keys k \
              WHERE k.institution = $1 \
              AND NOT EXISTS (SELECT 1 FROM key_revocations r WHERE r.key_id = k.id) \
              ORDER BY k.id DESC LIMIT 1), \
              (SELECT COUNT(*) FROM gateway_messages WHERE fixmedins_code = $1 AND nonce = $2), \
-             (SELECT response FROM gateway_messages WHERE fixmedins_code = $1 AND msgid = $3), \
-             (SELECT gen FROM register_generation WHERE id = 1)";
-        let (sealed_key, nonces, answered, generation) = if let Some(engine) = &self.sqlite {
+             m.response, m.infno, m.digest, m.infcode, \
+             (SELECT gen FROM register_generation WHERE id = 1) \
+             FROM (SELECT 1 AS one) o LEFT JOIN gateway_messages m \
+             ON m.fixmedins_code = $1 AND m.msgid = $3";
+        type Facts = (
+            Option<String>,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+        );
+        let ((sealed_key, nonces, response, infno, digest, infcode), generation): (
+            Facts,
+            Option<i64>,
+        ) = if let Some(engine) = &self.sqlite {
             let rows = engine.read(|c| {
                 sqlite_engine::rows(c, SQL, &[&institution, &nonce, &msgid], |r| {
-                    Ok((r.opt_text(0)?, r.int(1)?, r.opt_text(2)?, r.get(3)?))
+                    Ok((
+                        (
+                            r.opt_text(0)?,
+                            r.int(1)?,
+                            r.opt_text(2)?,
+                            r.opt_text(3)?,
+                            r.opt_text(4)?,
+                            r.get(5)?,
+                        ),
+                        r.get(6)?,
+                    ))
                 })
             })?;
             match rows.into_iter().next() {
@@ -47,10 +72,15 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?;
             (
-                row.opt_text(0)?,
-                r_i64(&row, 1)?,
-                row.opt_text(2)?,
-                row.try_get(3)?,
+                (
+                    row.opt_text(0)?,
+                    r_i64(&row, 1)?,
+                    row.opt_text(2)?,
+                    row.opt_text(3)?,
+                    row.opt_text(4)?,
+                    row.try_get(5)?,
+                ),
+                row.try_get(6)?,
             )
         };
         if let Some(generation) = generation {
@@ -59,20 +89,47 @@ impl Store {
         Ok(AuthFacts {
             sealed_key,
             nonce_used: nonces > 0,
-            answered,
+            answered: response.map(|response| Answered {
+                response,
+                infcode: infcode.unwrap_or_default(),
+                infno: infno.unwrap_or_default(),
+                digest: digest.unwrap_or_default(),
+            }),
         })
     }
 
     /// The response first given to `msgid` of `fixmedins_code`, if any.
     pub async fn answered(&self, fixmedins_code: &str, msgid: &str) -> Result<Option<String>> {
+        Ok(self
+            .first_answer(fixmedins_code, msgid)
+            .await?
+            .map(|a| a.response))
+    }
+
+    /// The answer first given to `msgid` of `fixmedins_code`, with its request's infno and
+    /// digest, if any.
+    pub async fn first_answer(
+        &self,
+        fixmedins_code: &str,
+        msgid: &str,
+    ) -> Result<Option<Answered>> {
         let row = sqlx::query(
-            "SELECT response FROM gateway_messages WHERE fixmedins_code = $1 AND msgid = $2",
+            "SELECT response, infno, digest, infcode FROM gateway_messages \
+             WHERE fixmedins_code = $1 AND msgid = $2",
         )
         .bind(fixmedins_code)
         .bind(msgid)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
+        row.map(|r| {
+            Ok(Answered {
+                response: r.try_get(0)?,
+                infno: r.try_get(1)?,
+                digest: r.try_get(2)?,
+                infcode: r_i64(&r, 3)?,
+            })
+        })
+        .transpose()
     }
 
     /// Whether `nonce` has been used by `fixmedins_code` before.

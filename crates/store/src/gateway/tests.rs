@@ -31,6 +31,7 @@ fn dropped_requests_stop_no_other_answer() {
                         msgid: format!("H0001{round:03}{i:022}"),
                         nonce: format!("n-{round}-{i}"),
                         infno: "2207".into(),
+                        digest: String::new(),
                         opter: "test".into(),
                         target: String::new(),
                     };
@@ -68,6 +69,7 @@ fn dropped_requests_stop_no_other_answer() {
                 msgid: format!("H0001999{:022}", 0),
                 nonce: "n-last".into(),
                 infno: "2207".into(),
+                digest: String::new(),
                 opter: "test".into(),
                 target: String::new(),
             };
@@ -104,6 +106,7 @@ fn meta_of(msgid: String) -> MessageMeta {
         nonce: format!("n-{msgid}"),
         msgid,
         infno: "2207".into(),
+        digest: String::new(),
         opter: "test".into(),
         target: String::new(),
     }

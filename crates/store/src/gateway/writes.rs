@@ -57,6 +57,7 @@ pub(super) enum GatewayWrite {
         msgid: String,
         nonce: String,
         infno: String,
+        digest: String,
         infcode: i64,
         response: String,
         at: String,
@@ -96,7 +97,7 @@ const INSERT_REVERSAL: &str =
 /// A plain insert: a concurrent repeat of the msgid, or a reused nonce, that committed
 /// first makes it fail, and with it the whole transaction.
 const INSERT_MESSAGE: &str = "INSERT INTO gateway_messages (fixmedins_code, msgid, nonce, \
-     infno, infcode, response, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+     infno, digest, infcode, response, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const INSERT_LOG: &str = "INSERT INTO operation_log (at, operator, action, target, detail, \
      result) VALUES ($1, $2, $3, $4, $5, $6)";
 
@@ -115,6 +116,7 @@ impl GatewayWrite {
             msgid: meta.msgid.clone(),
             nonce: meta.nonce.clone(),
             infno: meta.infno.clone(),
+            digest: meta.digest.clone(),
             infcode,
             response: response.into(),
             at: now_text(),
@@ -222,6 +224,7 @@ impl GatewayWrite {
                 msgid,
                 nonce,
                 infno,
+                digest,
                 infcode,
                 response,
                 at,
@@ -232,6 +235,7 @@ impl GatewayWrite {
                     Text(msgid),
                     Text(nonce),
                     Text(infno),
+                    Text(digest),
                     Int(infcode),
                     Text(response),
                     Text(at),

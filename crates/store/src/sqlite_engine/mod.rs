@@ -142,6 +142,38 @@ impl SqliteEngine {
         )
     }
 
+    /// Whether the writing connection can write now: a write rolled back on it (it fails
+    /// when the connection is `query_only` or the file went read-only). `None` when it is
+    /// not open (nothing committed yet since start): the caller probes another way. Waits
+    /// for a commit under way.
+    pub(crate) async fn writer_can_write(&self) -> Option<Result<()>> {
+        let writer = std::sync::Arc::clone(&self.committer.conn)
+            .lock_owned()
+            .await;
+        if writer.is_none() {
+            // Not open: it opens `query_only` if so set (tests), else the caller probes.
+            return self.read_only.load(Ordering::SeqCst).then(|| {
+                Err(crate::StoreError::Fault(
+                    "写连接为只读（query_only）".to_string(),
+                ))
+            });
+        }
+        // Off the async workers: the write may wait for another process's lock.
+        let probe = tokio::task::spawn_blocking(move || -> Result<()> {
+            let Some(w) = writer.as_ref() else {
+                return Ok(());
+            };
+            w.conn.execute_batch("BEGIN IMMEDIATE")?;
+            let probe = w
+                .conn
+                .execute_batch("UPDATE register_generation SET gen = gen WHERE id = 1");
+            w.conn.execute_batch("ROLLBACK")?;
+            Ok(probe?)
+        })
+        .await;
+        Some(probe.unwrap_or_else(|e| fault(format!("写入检查未完成：{e}"))))
+    }
+
     /// Tests: makes the writing connection refuse to write (`PRAGMA query_only = ON`), or
     /// lets it write again. Applied to the open connection (once the commit under way, if
     /// any, is done) and to each one opened later (a failed commit lets its connection go).
