@@ -1,11 +1,10 @@
 //! The `yibao` binary as users and scripts call it: exit status, stdout/stderr, files.
 
+mod common;
+
+use common::root;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn yibao(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_yibao"))

@@ -6,6 +6,9 @@
 //! (its message, its visit's state); and the accumulators equal a replay of the settled
 //! history. Runs on SQLite and, with `YIBAO_TEST_POSTGRES`, PostgreSQL.
 
+mod common;
+
+use common::{root, wait_healthy, yibao, DATA, POLICY};
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -17,31 +20,11 @@ use std::time::{Duration, Instant};
 use yibao_his::{fee_line, CallError, HisClient};
 use yibao_store::Store;
 
-const POLICY: &str = "policies/sample-county-2024.toml";
-const DATA: &str = "tests/fixtures/sample-county-2024";
 const KILLS: usize = 6;
 const WORKERS: usize = 6;
 
 /// Requests resent because the server died under them (proves the kills hit work in flight).
 static RESENT: AtomicUsize = AtomicUsize::new(0);
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn yibao(args: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_yibao"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "yibao {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
 
 struct Server {
     url: String,
@@ -96,17 +79,6 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
-    }
-}
-
-async fn wait_healthy(client: &HisClient) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if client.healthy().await {
-            return;
-        }
-        assert!(Instant::now() < deadline, "网关 30 秒内没有就绪");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -14,8 +14,7 @@ const PSN: &str = "P01000001";
 /// Sends `input` as `infno` with `msgid` and a fresh nonce: HTTP status and envelope.
 async fn send(h: &Harness, infno: &str, msgid: &str, input: &Value) -> (u16, Value) {
     let body = h.envelope(INST, infno, msgid, input.clone()).to_string();
-    h.send(INST, &h.secrets[INST], Harness::now(), &h.nonce(), body)
-        .await
+    h.send_signed(INST, body).await
 }
 
 #[test]

@@ -92,15 +92,7 @@ fn ten_thousand_realistic_lines_fit_the_body_limit() {
             "{b}: {n} 条明细 {} 字节，上限 {MAX_BODY_BYTES} 余量不足一半",
             body.len()
         );
-        let (status, v) = h
-            .send(
-                IPT_INST,
-                &h.secrets[IPT_INST],
-                Harness::now(),
-                &h.nonce(),
-                body,
-            )
-            .await;
+        let (status, v) = h.send_signed(IPT_INST, body).await;
         assert_eq!(status, 200, "{b}: {v}");
         assert!(ok(&v), "{b}: 2301 {} 条：{}", n, err(&v));
         assert_eq!(v["output"]["result"].as_array().unwrap().len(), n);
@@ -218,15 +210,7 @@ fn a_leading_byte_order_mark_is_ignored() {
                 json!({"data": {"psn_no": OTP_PSN}}),
             )
             .to_string();
-        let (status, v) = h
-            .send(
-                OTP_INST,
-                &h.secrets[OTP_INST],
-                Harness::now(),
-                &h.nonce(),
-                format!("\u{feff}{body}"),
-            )
-            .await;
+        let (status, v) = h.send_signed(OTP_INST, format!("\u{feff}{body}")).await;
         assert_eq!(status, 200, "{b}: {v}");
         assert!(ok(&v), "{b}: 带 BOM 的 1101 应受理：{}", err(&v));
         assert_eq!(v["output"]["baseinfo"]["psn_no"], OTP_PSN, "{b}: {v}");
@@ -274,15 +258,7 @@ fn over_long_values_are_refused_and_never_echoed() {
         let body = h
             .envelope(OTP_INST, "1101", &"9".repeat(5_000), json!({}))
             .to_string();
-        let (_, v) = h
-            .send(
-                OTP_INST,
-                &h.secrets[OTP_INST],
-                Harness::now(),
-                &h.nonce(),
-                body,
-            )
-            .await;
+        let (_, v) = h.send_signed(OTP_INST, body).await;
         let msg = err(&v);
         assert!(
             v["infcode"] == -1 && !msg.contains(&"9".repeat(40)),

@@ -152,11 +152,15 @@ impl Harness {
         self.call_with(inst, infno, &msgid, input).await
     }
 
+    /// Sends `body` signed as `inst` with its own secret, now, with a fresh nonce.
+    pub async fn send_signed(&self, inst: &str, body: String) -> (u16, Value) {
+        self.send(inst, &self.secrets[inst], Self::now(), &self.nonce(), body)
+            .await
+    }
+
     pub async fn call_with(&self, inst: &str, infno: &str, msgid: &str, input: Value) -> Value {
         let body = self.envelope(inst, infno, msgid, input).to_string();
-        let (status, v) = self
-            .send(inst, &self.secrets[inst], Self::now(), &self.nonce(), body)
-            .await;
+        let (status, v) = self.send_signed(inst, body).await;
         assert!(status == 200, "{infno}: HTTP {status} {v}");
         v
     }
