@@ -363,16 +363,7 @@ pub fn validate_line(
     // Formatted only when a message needs it.
     let at = |field: &'static str| LineField { n, field };
     let code = require(at(names.code), l.code)?;
-    let item = refdata.item(code).ok_or_else(|| {
-        Rejection::new(
-            RejectCode::UnknownItem,
-            format!(
-                "第 {n} 条明细的项目编码 {}={} 不在目录中",
-                names.code,
-                shown(code)
-            ),
-        )
-    })?;
+    let item = item_of(refdata, n, names.code, code)?;
     let scaled = |field: &'static str, v: Val<'_>| -> Result<i64, Rejection> {
         let t = require(at(field), v)?;
         parse_price_scaled(t).map_err(|e| {
@@ -430,6 +421,16 @@ pub fn validate_line(
     })
 }
 
+/// The catalog index of line `n`'s item `code` (its field is `field`), or `UNKNOWN_ITEM`.
+fn item_of(refdata: &RefData, n: usize, field: &str, code: &str) -> Result<u32, Rejection> {
+    refdata.item(code).ok_or_else(|| {
+        Rejection::new(
+            RejectCode::UnknownItem,
+            format!("第 {n} 条明细的项目编码 {field}={} 不在目录中", shown(code)),
+        )
+    })
+}
+
 /// A fee line as stored after [`validate_line`] checked it (price and quantity scaled by
 /// 10^6): its item looked up again and its amount checked against price × quantity, so a
 /// stored line settles exactly as the uploaded one would.
@@ -442,12 +443,7 @@ pub fn stored_line(
     amount: Fen,
     date: Option<Date>,
 ) -> Result<Line, Rejection> {
-    let item = refdata.item(code).ok_or_else(|| {
-        Rejection::new(
-            RejectCode::UnknownItem,
-            format!("第 {n} 条明细的项目编码 {} 不在目录中", shown(code)),
-        )
-    })?;
+    let item = item_of(refdata, n, LineFieldNames::NATIONAL.code, code)?;
     if price < 0 || qty <= 0 || amount != line_amount(price, qty) {
         return Err(Rejection::invalid(format!(
             "第 {n} 条明细（{}）的金额 {} 不等于单价 × 数量",

@@ -50,6 +50,8 @@ impl LedgerStore for VisitLedger<'_> {
     }
 
     fn record_settlement(&mut self, _claim_id: &str, s: &Settlement, after: &YearAccumulators) {
+        // Only a ledger built to settle (with `new`) records a settlement; the caller answers
+        // a fault when nothing was recorded.
         let Some(new) = self.new.as_mut() else {
             return;
         };
@@ -268,7 +270,12 @@ pub(super) async fn settlement(
         stored: None,
     };
     settle(&policy, &refdata, &mut ledger, &draft, false).map_err(settle_failure)?;
-    let output = ledger.new.and_then(|n| n.output).unwrap_or_default();
+    // Recording rendered the answer; without it nothing was recorded, and the transaction is
+    // dropped uncommitted.
+    let output = ledger
+        .new
+        .and_then(|n| n.output)
+        .ok_or_else(|| Failure::Fault("结算未记录（内部错误）".into()))?;
     v.state = next;
     g.update_visit(&v);
     meta.target = format!("{} {}", v.mdtrt_id, setl_id);
