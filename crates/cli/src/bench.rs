@@ -8,13 +8,13 @@ use std::time::Instant;
 use yibao_core::ledger::{reverse, settle, MemLedger};
 use yibao_core::YearAccumulators;
 use yibao_files::record::{parse_line, Record};
-use yibao_files::{load_dir, load_policy};
+use yibao_files::{load_dir, load_policies};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// 政策文件（TOML）
-    #[arg(long)]
-    policy: PathBuf,
+    /// 政策文件（TOML）；可重复，每个险种一个
+    #[arg(long, required = true)]
+    policy: Vec<PathBuf>,
     /// 参考数据目录
     #[arg(long)]
     data: PathBuf,
@@ -39,7 +39,7 @@ pub fn peak_rss_kib() -> Option<u64> {
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
-    let policy = load_policy(&a.policy).map_err(anyhow::Error::msg)?;
+    let policies = load_policies(&a.policy).map_err(anyhow::Error::msg)?;
     let refdata = load_dir(&a.data).map_err(anyhow::Error::msg)?;
     let bytes = std::fs::read(&a.claims)
         .with_context(|| format!("无法读取结算单文件 {}", a.claims.display()))?;
@@ -78,7 +78,10 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let t = Instant::now();
     for (rec, draft) in records.iter().zip(&drafts) {
         let r = match (rec, draft) {
-            (_, Some(d)) => settle(&policy, &refdata, &mut ledger, d, false).map(|_| ()),
+            (_, Some(d)) => {
+                let policy = policies.for_person(&refdata, d.psn_no.text());
+                settle(policy, &refdata, &mut ledger, d, false).map(|_| ())
+            }
             (Record::Reverse { target, .. }, None) => match target.as_str() {
                 Some(t) => reverse(&mut ledger, t).map(|_| ()),
                 None => Err(yibao_core::Rejection::invalid("").into()),
@@ -117,10 +120,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
     }
     for jobs in jobs_list {
         let t = Instant::now();
-        let out = Command::new(&exe)
-            .arg("settle")
-            .arg("--policy")
-            .arg(&a.policy)
+        let mut cmd = Command::new(&exe);
+        cmd.arg("settle");
+        for p in &a.policy {
+            cmd.arg("--policy").arg(p);
+        }
+        let out = cmd
             .arg("--data")
             .arg(&a.data)
             .arg("--claims")

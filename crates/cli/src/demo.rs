@@ -70,7 +70,8 @@ pub fn run(a: DemoArgs) -> Result<()> {
         explain: true,
         ..BatchOptions::default()
     };
-    let stats = run_batch(&policy, &refdata, input, output, opts)?;
+    let policies = yibao_core::PolicySet::one(policy.clone());
+    let stats = run_batch(&policies, &refdata, input, output, opts)?;
     println!(
         "【2】一站式结算完成（政策《{}》，2 线程）：结算 {}，撤销 {}，拒绝 {} → {}",
         policy.name,

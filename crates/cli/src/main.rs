@@ -31,7 +31,7 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use yibao_files::{load_dir, load_policy, run_batch, BatchOptions};
+use yibao_files::{load_dir, load_policies, load_policy, run_batch, BatchOptions};
 
 /// glibc's malloc spent about a fifth of the gateway's CPU under load (arenas, locks,
 /// consolidation); mimalloc's thread-local heaps do not.
@@ -125,9 +125,10 @@ enum PolicyCommand {
 
 #[derive(clap::Args)]
 struct SettleArgs {
-    /// 政策文件（TOML），如 policies/sample-county-2024.toml
-    #[arg(long)]
-    policy: PathBuf,
+    /// 政策文件（TOML），如 policies/sample-county-2024.toml；可重复，每个险种一个
+    /// （每人按其险种 insutype 的政策结算）
+    #[arg(long, required = true)]
+    policy: Vec<PathBuf>,
     /// 参考数据目录（institutions.csv、catalog.csv、persons.jsonl）
     #[arg(long)]
     data: PathBuf,
@@ -231,7 +232,7 @@ fn settle(a: SettleArgs) -> Result<()> {
     if a.jobs == 0 || a.jobs > 256 {
         bail!("--jobs={} 无效：应为 1 到 256 之间的整数", a.jobs);
     }
-    let policy = load_policy(&a.policy).map_err(anyhow::Error::msg)?;
+    let policies = load_policies(&a.policy).map_err(anyhow::Error::msg)?;
     let refdata = match &a.database {
         None => load_dir(&a.data).map_err(anyhow::Error::msg)?,
         Some(url) => {
@@ -260,8 +261,10 @@ fn settle(a: SettleArgs) -> Result<()> {
     let mut out_file = match &a.out {
         Some(p) => {
             let claims = (a.claims.as_os_str() != "-").then_some(a.claims.as_path());
-            let inputs: Vec<&std::path::Path> =
-                claims.into_iter().chain([a.policy.as_path()]).collect();
+            let inputs: Vec<&std::path::Path> = claims
+                .into_iter()
+                .chain(a.policy.iter().map(|p| p.as_path()))
+                .collect();
             Some(outfile::OutFile::create(p, &inputs)?)
         }
         None => None,
@@ -275,7 +278,8 @@ fn settle(a: SettleArgs) -> Result<()> {
         explain: a.explain,
         ..BatchOptions::default()
     };
-    let stats = run_batch(&policy, &refdata, input, output, opts).context("结算过程中读写失败")?;
+    let stats =
+        run_batch(&policies, &refdata, input, output, opts).context("结算过程中读写失败")?;
     if let Some(f) = out_file {
         f.commit()?;
     }

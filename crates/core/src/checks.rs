@@ -65,6 +65,16 @@ pub fn settlement(
     counters_not_negative(after)
 }
 
+/// The personal account pays no more than its balance and never leaves it below zero.
+pub fn account(s: &Settlement, balance: Fen) -> Result<(), Violation> {
+    ensure(s.amounts.acct_pay <= balance.max(0), || {
+        format!(
+            "个人账户支付 {} 分超过余额 {balance} 分",
+            s.amounts.acct_pay
+        )
+    })
+}
+
 /// Checks the accumulators a reversal leaves behind.
 pub fn reversal(after: &YearAccumulators) -> Result<(), Violation> {
     counters_not_negative(after)
@@ -102,7 +112,7 @@ fn caps(
             "门诊统筹",
             delta.outpatient_paid,
             after.outpatient_paid,
-            Some(o.annual_cap),
+            Some(o.annual_cap.max()),
         )?;
     }
     if let Some(c) = &b.chronic {
@@ -140,6 +150,22 @@ fn caps(
             delta.assistance_paid,
             after.assistance_paid,
             m.annual_cap,
+        )?;
+    }
+    if let Some(o) = &policy.over_cap {
+        check(
+            &o.name,
+            delta.over_cap_paid,
+            after.over_cap_paid,
+            o.annual_cap,
+        )?;
+    }
+    if let Some(o) = &policy.subsidy {
+        check(
+            &o.name,
+            delta.subsidy_paid,
+            after.subsidy_paid,
+            o.annual_cap,
         )?;
     }
     Ok(())

@@ -61,6 +61,8 @@ pub struct ClaimDraft<'a> {
     pub enddate: Val<'a>,
     pub dise_codg: Val<'a>,
     pub lines: LinesDraft<'a>,
+    /// `"1"` use the personal account (also when missing) / `"0"` do not.
+    pub acct_used_flag: Val<'a>,
 }
 
 /// A validated fee line. Prices and quantities are scaled by 10^6 (numeric(16,6)).
@@ -87,6 +89,8 @@ pub struct Claim<'a> {
     /// For 门诊慢特病: (class, group) of the diagnosis.
     pub chronic_group: Option<(usize, usize)>,
     pub lines: Vec<Line>,
+    /// Whether the personal account pays (`acct_used_flag`).
+    pub use_account: bool,
 }
 
 impl Claim<'_> {
@@ -235,9 +239,27 @@ pub fn validate<'a>(
             return Err(Rejection::invalid("字段 dise_codg 的类型错误：应为字符串"));
         }
     };
+    let use_account = match draft.acct_used_flag {
+        Val::Missing => true,
+        Val::Text(t) => match t.trim() {
+            "1" => true,
+            "0" => false,
+            other => {
+                return Err(Rejection::invalid(format!(
+                    "个人账户使用标志 acct_used_flag={} 应为 \"1\"（使用）或 \"0\"（不使用）",
+                    shown(other)
+                )))
+            }
+        },
+        Val::WrongType => {
+            return Err(Rejection::invalid(
+                "字段 acct_used_flag 的类型错误：应为字符串或数字",
+            ))
+        }
+    };
     let count = line_count(&draft.lines)?;
 
-    covered(&refdata.persons[person as usize], psn_no, enddate)?;
+    covered(policy, &refdata.persons[person as usize], psn_no, enddate)?;
 
     let lines = match &draft.lines {
         LinesDraft::List(drafts) => {
@@ -270,6 +292,7 @@ pub fn validate<'a>(
         dise_codg,
         chronic_group,
         lines,
+        use_account,
     })
 }
 
@@ -294,9 +317,26 @@ fn line_count(lines: &LinesDraft<'_>) -> Result<usize, Rejection> {
     Ok(count)
 }
 
-/// `NOT_ENROLLED` unless the person is enrolled and paid for the year of `enddate` and not
-/// suspended on it.
-fn covered(p: &crate::refdata::Person, psn_no: &str, enddate: Date) -> Result<(), Rejection> {
+/// `NOT_ENROLLED` unless the person is insured under the policy's scheme, enrolled and paid
+/// for the year of `enddate` and not suspended on it.
+fn covered(
+    policy: &Policy,
+    p: &crate::refdata::Person,
+    psn_no: &str,
+    enddate: Date,
+) -> Result<(), Rejection> {
+    if p.scheme.insutype != policy.insutype {
+        return Err(Rejection::new(
+            RejectCode::NotEnrolled,
+            format!(
+                "人员 {} 参加的险种为 {}，没有加载该险种的政策（已加载《{}》，险种 {}）",
+                shown(psn_no),
+                p.scheme.insutype,
+                policy.name,
+                policy.insutype
+            ),
+        ));
+    }
     if !p.enrolled(enddate.year()) {
         return Err(Rejection::new(
             RejectCode::NotEnrolled,

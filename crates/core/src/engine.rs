@@ -38,6 +38,12 @@ pub struct YearAccumulators {
     pub assistance_base: Fen,
     /// 医疗救助 paid.
     pub assistance_paid: Fen,
+    /// 大额医疗费用补助 paid (`over_cap`).
+    pub over_cap_paid: Fen,
+    /// The person-flag layer paid (公务员医疗补助, `subsidy`).
+    pub subsidy_paid: Fen,
+    /// 个人账户 paid this year (the batch's balance is the opening balance less this).
+    pub account_paid: Fen,
 }
 
 impl YearAccumulators {
@@ -60,6 +66,9 @@ impl YearAccumulators {
         }
         self.assistance_base = f(self.assistance_base, other.assistance_base);
         self.assistance_paid = f(self.assistance_paid, other.assistance_paid);
+        self.over_cap_paid = f(self.over_cap_paid, other.over_cap_paid);
+        self.subsidy_paid = f(self.subsidy_paid, other.subsidy_paid);
+        self.account_paid = f(self.account_paid, other.account_paid);
     }
 
     pub fn add(&mut self, delta: &YearAccumulators) {
@@ -75,7 +84,11 @@ impl YearAccumulators {
     }
 
     /// Number of counters (the length of [`YearAccumulators::to_array`]).
-    pub const COUNTERS: usize = 8 + MAX_CHRONIC_CLASSES + MAX_SUPPLEMENTARY;
+    pub const COUNTERS: usize = 11 + MAX_CHRONIC_CLASSES + MAX_SUPPLEMENTARY;
+
+    /// Counters a stored row written before the employee layers holds: the ones after are
+    /// zero in it (new counters are only ever appended).
+    pub const COUNTERS_BEFORE_EMPLOYEE: usize = 8 + MAX_CHRONIC_CLASSES + MAX_SUPPLEMENTARY;
 
     /// Every counter, in declaration order.
     pub fn to_array(&self) -> [i64; Self::COUNTERS] {
@@ -95,6 +108,9 @@ impl YearAccumulators {
         self.supplementary_paid.iter().for_each(|&v| push(v));
         push(self.assistance_base);
         push(self.assistance_paid);
+        push(self.over_cap_paid);
+        push(self.subsidy_paid);
+        push(self.account_paid);
         out
     }
 
@@ -113,6 +129,9 @@ impl YearAccumulators {
             supplementary_paid: std::array::from_fn(|_| next()),
             assistance_base: next(),
             assistance_paid: next(),
+            over_cap_paid: next(),
+            subsidy_paid: next(),
+            account_paid: next(),
         }
     }
 }
@@ -241,33 +260,47 @@ struct Run<'p, 'c> {
     person: &'p Person,
     level: crate::refdata::Level,
     on: crate::date::Date,
+    /// 退休 (ratios, deductibles and caps by status).
+    retired: bool,
+    /// The personal account's balance before this visit.
+    balance: Fen,
     ex: Option<Box<Explanation>>,
     a: Amounts,
     delta: YearAccumulators,
     basic_ratio: Ratio,
+    /// The basic layer's base and its payment before any cap (`pb`, `u`).
+    pool_base: Fen,
+    uncapped: Fen,
 }
 
-/// Computes a validated claim against the person's accumulators for the claim's year.
+/// Computes a validated claim against the person's accumulators for the claim's year and
+/// the personal account's `balance` before the visit (0 where there is none).
 /// Does not change anything: the caller applies `delta` where it keeps state.
 pub fn compute(
     policy: &Policy,
     refdata: &RefData,
     claim: &Claim<'_>,
     acc: &YearAccumulators,
+    balance: Fen,
     explain: bool,
 ) -> Settlement {
+    let person = &refdata.persons[claim.person as usize];
     let mut run = Run {
         policy,
         refdata,
         claim,
         acc,
-        person: &refdata.persons[claim.person as usize],
+        person,
         level: refdata.institutions()[claim.institution as usize].level,
         on: claim.enddate,
+        retired: person.scheme.retired,
+        balance,
         ex: explain.then(Box::<Explanation>::default),
         a: Amounts::default(),
         delta: YearAccumulators::default(),
         basic_ratio: Ratio::ZERO,
+        pool_base: 0,
+        uncapped: 0,
     };
     run.classify_lines();
     match claim.kind {
@@ -275,6 +308,8 @@ pub fn compute(
         VisitKind::Outpatient => run.basic_outpatient(),
         VisitKind::Chronic => run.basic_chronic(),
     }
+    run.over_cap();
+    run.subsidy();
     let compliant_burden = run.critical();
     let (remaining_burden, supplementary_total) = run.supplementary(compliant_burden);
     run.assistance(remaining_burden);
@@ -325,11 +360,16 @@ impl Run<'_, '_> {
             dedc_std = 0;
             note.push_str("，倾斜政策免起付线");
         } else if self.acc.admissions > 0 {
-            dedc_std = match ip.repeat {
+            dedc_std = match &ip.repeat {
                 RepeatRule::None => dedc_std,
-                RepeatRule::Factor(f) => apply_ratio(dedc_std, f),
+                RepeatRule::Factor(f) => apply_ratio(dedc_std, *f),
                 RepeatRule::Step { step, floor } => {
-                    (dedc_std - step.saturating_mul(self.acc.admissions)).max(floor)
+                    (dedc_std - step.saturating_mul(self.acc.admissions)).max(*floor)
+                }
+                RepeatRule::Schedule(factors) => {
+                    let n = usize::try_from(self.acc.admissions - 1).unwrap_or(usize::MAX);
+                    let f = factors.get(n).or(factors.last()).copied();
+                    f.map_or(dedc_std, |f| apply_ratio(dedc_std, f))
                 }
             };
             note.push_str(&format!(
@@ -342,10 +382,12 @@ impl Run<'_, '_> {
         let pool_base = self.a.inscp_scp_amt - self.a.act_pay_dedc;
         self.basic_ratio = rate
             .ratio
+            .get(self.retired)
             .plus_capped(tilt.map_or(Ratio::ZERO, |t| t.ratio_points));
         let raw = apply_ratio(pool_base, self.basic_ratio);
         let cap_room = room(basic.annual_cap, self.acc.basic_paid);
         self.a.hifp_pay = raw.min(cap_room);
+        (self.pool_base, self.uncapped) = (pool_base, raw);
         self.delta.admissions = 1;
         self.delta.basic_paid = self.a.hifp_pay;
         if let Some(ex) = self.ex.as_mut() {
@@ -372,22 +414,25 @@ impl Run<'_, '_> {
             .outpatient
             .as_ref()
             .expect("kind implies outpatient rules");
-        if op.levels.contains(&self.level) {
+        if let Some(ratio) = op.ratio_at(self.level) {
             let tilt = first_tilt(&op.tilts, self.person, self.on);
             let waived = tilt.is_some_and(|t| t.waives_deductible_at(self.level));
+            let annual_deductible = op.annual_deductible.get(self.retired);
             let ded_room = if waived {
                 0
             } else {
-                room(op.annual_deductible, self.acc.outpatient_deductible)
+                room(annual_deductible, self.acc.outpatient_deductible)
             };
             self.a.act_pay_dedc = self.a.inscp_scp_amt.min(ded_room);
             let pool_base = self.a.inscp_scp_amt - self.a.act_pay_dedc;
-            self.basic_ratio = op
-                .ratio
+            self.basic_ratio = ratio
+                .get(self.retired)
                 .plus_capped(tilt.map_or(Ratio::ZERO, |t| t.ratio_points));
             let raw = apply_ratio(pool_base, self.basic_ratio);
-            let cap_room = room(op.annual_cap, self.acc.outpatient_paid);
+            let annual_cap = op.annual_cap.get(self.retired);
+            let cap_room = room(annual_cap, self.acc.outpatient_paid);
             self.a.hifp_pay = raw.min(cap_room);
+            (self.pool_base, self.uncapped) = (pool_base, raw);
             self.delta.outpatient_deductible = self.a.act_pay_dedc;
             self.delta.outpatient_paid = self.a.hifp_pay;
             if let Some(ex) = self.ex.as_mut() {
@@ -395,8 +440,9 @@ impl Run<'_, '_> {
                     "门诊统筹，倾斜政策免起付线".to_string()
                 } else {
                     format!(
-                        "门诊统筹，年度起付线 {}，此前已累计 {}",
-                        Yuan(op.annual_deductible),
+                        "门诊统筹，{}年度起付线 {}，此前已累计 {}",
+                        if self.retired { "退休人员" } else { "" },
+                        Yuan(annual_deductible),
                         Yuan(self.acc.outpatient_deductible)
                     )
                 };
@@ -406,7 +452,7 @@ impl Run<'_, '_> {
                     base: Yuan(pool_base),
                     deductible: Some(Yuan(self.a.act_pay_dedc)),
                     ratio: Some(self.basic_ratio),
-                    cap: Some(Yuan(op.annual_cap)),
+                    cap: Some(Yuan(annual_cap)),
                     cap_room: Some(Yuan(cap_room)),
                     cap_hit: raw > cap_room,
                     paid: Yuan(self.a.hifp_pay),
@@ -445,12 +491,12 @@ impl Run<'_, '_> {
                     .expect("policy validation guarantees a rate row for every level");
                 let points = first_tilt(&ip.tilts, self.person, self.on)
                     .map_or(Ratio::ZERO, |t| t.ratio_points);
-                rate.ratio.plus_capped(points)
+                rate.ratio.get(self.retired).plus_capped(points)
             }
             ChronicRatio::Fixed(r) => {
                 let points = first_tilt(&class.tilts, self.person, self.on)
                     .map_or(Ratio::ZERO, |t| t.ratio_points);
-                r.plus_capped(points)
+                r.get(self.retired).plus_capped(points)
             }
         };
         let raw = apply_ratio(self.a.inscp_scp_amt, self.basic_ratio);
@@ -466,6 +512,7 @@ impl Run<'_, '_> {
             cap_room = cap_room.min(room(basic.annual_cap, self.acc.basic_paid));
         }
         self.a.hifp_pay = raw.min(cap_room);
+        (self.pool_base, self.uncapped) = (self.a.inscp_scp_amt, raw);
         self.delta.chronic_paid[ci] = self.a.hifp_pay;
         if class.counts_toward_annual_cap {
             self.delta.basic_paid = self.a.hifp_pay;
@@ -497,9 +544,112 @@ impl Run<'_, '_> {
         }
     }
 
+    /// 大额医疗费用补助 (employee sheet §2): what an annual cap cut off of the pool base.
+    fn over_cap(&mut self) {
+        let Some(oc) = self.policy.over_cap.as_ref() else {
+            return;
+        };
+        let class_ok = match self.claim.chronic_group {
+            Some((ci, _)) => {
+                oc.chronic_classes.is_empty()
+                    || self.policy.basic.chronic.as_ref().is_some_and(|c| {
+                        oc.chronic_classes
+                            .iter()
+                            .any(|code| *code == c.classes[ci].code)
+                    })
+            }
+            None => true,
+        };
+        if !self.applies(&oc.med_types) || !class_ok {
+            return;
+        }
+        let (pb, hifp) = (self.pool_base, self.a.hifp_pay);
+        let over_base = if hifp < self.uncapped {
+            // covered = min(pb, round(hifp_pay / ratio)): the base the capped payment covers.
+            let ppm = i128::from(self.basic_ratio.ppm());
+            let covered = if ppm == 0 {
+                pb
+            } else {
+                div_round_half_up(i128::from(hifp) * i128::from(PPM_ONE), ppm) as Fen
+            };
+            pb - pb.min(covered)
+        } else {
+            0
+        };
+        let ratio = oc.ratio.get(self.retired);
+        let raw = apply_ratio(over_base, ratio);
+        let cap_room = oc
+            .annual_cap
+            .map_or(Fen::MAX, |cap| room(cap, self.acc.over_cap_paid));
+        self.a.hifob_pay += raw.min(cap_room);
+        self.delta.over_cap_paid = raw.min(cap_room);
+        if let Some(ex) = self.ex.as_mut() {
+            ex.layers.push(LayerExplanation {
+                layer: "hifob_pay",
+                name: oc.name.clone(),
+                base: Yuan(over_base),
+                ratio: Some(ratio),
+                cap: oc.annual_cap.map(Yuan),
+                cap_room: oc.annual_cap.map(|_| Yuan(cap_room)),
+                cap_hit: raw > cap_room,
+                paid: Yuan(raw.min(cap_room)),
+                note: format!(
+                    "统筹基金年度限额截去的部分：统筹基数 {} 中统筹支付 {} 未覆盖的部分，{}按 {ratio} 支付",
+                    Yuan(pb),
+                    Yuan(hifp),
+                    status_note(self.retired)
+                ),
+                ..Default::default()
+            });
+        }
+    }
+
+    /// A layer for persons holding a flag (employee sheet §3, 公务员医疗补助): the in-scope
+    /// part nobody has paid yet.
+    fn subsidy(&mut self) {
+        let Some(sub) = self.policy.subsidy.as_ref() else {
+            return;
+        };
+        let holds = match sub.flag {
+            crate::policy::PersonFlag::CivilServant => self.person.scheme.civil_servant,
+        };
+        if !holds || !self.applies(&sub.med_types) {
+            return;
+        }
+        let base = (self.a.inscp_scp_amt - self.a.hifp_pay - self.a.hifob_pay).max(0);
+        let ratio = sub.ratio.get(self.retired);
+        let raw = apply_ratio(base, ratio);
+        let cap_room = sub
+            .annual_cap
+            .map_or(Fen::MAX, |cap| room(cap, self.acc.subsidy_paid));
+        let paid = raw.min(cap_room);
+        self.a.cvlserv_pay += paid;
+        self.delta.subsidy_paid = paid;
+        if let Some(ex) = self.ex.as_mut() {
+            ex.layers.push(LayerExplanation {
+                layer: "cvlserv_pay",
+                name: sub.name.clone(),
+                base: Yuan(base),
+                ratio: Some(ratio),
+                cap: sub.annual_cap.map(Yuan),
+                cap_room: sub.annual_cap.map(|_| Yuan(cap_room)),
+                cap_hit: raw > cap_room,
+                paid: Yuan(paid),
+                note: format!(
+                    "政策范围内尚未支付的部分（含起付线，不含先行自付、全自费、超限价），{}按 {ratio} 支付",
+                    status_note(self.retired)
+                ),
+                ..Default::default()
+            });
+        }
+    }
+
     /// §4 大病保险 on the compliant burden; returns that burden.
     fn critical(&mut self) -> Fen {
-        let compliant_burden = self.a.preselfpay_amt + self.a.inscp_scp_amt - self.a.hifp_pay;
+        let compliant_burden = self.a.preselfpay_amt + self.a.inscp_scp_amt
+            - self.a.hifp_pay
+            - self.a.hifob_pay
+            - self.a.cvlserv_pay;
         if let Some(cr) = self
             .policy
             .critical
@@ -717,15 +867,72 @@ impl Run<'_, '_> {
         }
     }
 
+    /// 个人账户 (employee sheet §5): pays last, up to its balance, what it may of the
+    /// person's part, when the visit asks for it.
+    fn account(&mut self) {
+        let Some(acct) = self.policy.account.as_ref() else {
+            return;
+        };
+        let a = &self.a;
+        let mut base = a.psn_part_amt;
+        if !acct.pays_full_ownpay {
+            base -= a.fulamt_ownpay_amt;
+        }
+        if !acct.pays_over_limit {
+            base -= a.overlmt_selfpay;
+        }
+        let base = base.max(0);
+        let balance = self.balance.max(0);
+        let paid = if self.claim.use_account {
+            base.min(balance)
+        } else {
+            0
+        };
+        self.a.acct_pay = paid;
+        self.delta.account_paid = paid;
+        if let Some(ex) = self.ex.as_mut() {
+            let note = if self.claim.use_account {
+                format!(
+                    "个人负担中账户可支付的部分（{}{}），以余额 {} 为限",
+                    if acct.pays_full_ownpay {
+                        "含全自费"
+                    } else {
+                        "不含全自费"
+                    },
+                    if acct.pays_over_limit {
+                        "、含超限价"
+                    } else {
+                        "、不含超限价"
+                    },
+                    Yuan(balance)
+                )
+            } else {
+                "本次就诊不使用个人账户（acct_used_flag=0）".to_string()
+            };
+            ex.layers.push(LayerExplanation {
+                layer: "acct_pay",
+                name: acct.name.clone(),
+                base: Yuan(base),
+                cap: Some(Yuan(balance)),
+                cap_room: Some(Yuan(balance)),
+                cap_hit: self.claim.use_account && base > balance,
+                paid: Yuan(paid),
+                note,
+                ..Default::default()
+            });
+        }
+    }
+
     /// §8 totals. (The split identities are checked where the settlement is recorded:
     /// `checks::settlement`.)
-    fn finish(self) -> Settlement {
-        let mut a = self.a;
+    fn finish(mut self) -> Settlement {
+        let a = &mut self.a;
         a.fund_pay_sumamt =
             a.hifp_pay + a.hifmi_pay + a.cvlserv_pay + a.hifob_pay + a.maf_pay + a.oth_pay;
         a.psn_part_amt = a.medfee_sumamt - a.fund_pay_sumamt - a.hosp_part_amt;
-        a.acct_pay = 0;
-        a.psn_cash_pay = a.psn_part_amt;
+        self.account();
+        let mut a = self.a;
+        a.psn_cash_pay = a.psn_part_amt - a.acct_pay;
         Settlement {
             person: self.claim.person,
             funds: self.policy.fund_pay_types.lines(&a),
@@ -735,6 +942,15 @@ impl Run<'_, '_> {
             delta: self.delta,
             explanation: self.ex,
         }
+    }
+}
+
+/// "退休人员" / "在职人员", for explanations.
+fn status_note(retired: bool) -> &'static str {
+    if retired {
+        "退休人员"
+    } else {
+        "在职人员"
     }
 }
 

@@ -8,8 +8,9 @@
 use crate::checks::{self, Violation};
 use crate::claim::{shown, validate, ClaimDraft, RejectCode, Rejection};
 use crate::engine::{compute, Settlement, YearAccumulators};
+use crate::money::Fen;
 use crate::policy::Policy;
-use crate::refdata::RefData;
+use crate::refdata::{Person, RefData};
 use rustc_hash::FxHashMap;
 use std::fmt;
 
@@ -80,6 +81,19 @@ pub trait LedgerStore {
     fn is_settled(&mut self, claim_id: &str) -> bool;
     /// The person's accumulators for the year (zero when none yet).
     fn accumulators(&mut self, person: u32, year: u16) -> YearAccumulators;
+    /// The personal account's balance before a visit ending on `on`, given the person-year's
+    /// accumulators `acc`. By default the person data's opening balance (1 January) less
+    /// this year's payments not reversed; a store that keeps the account's movements
+    /// (划入, interest) answers from them.
+    fn account_balance(
+        &mut self,
+        person: &Person,
+        on: crate::date::Date,
+        acc: &YearAccumulators,
+    ) -> Fen {
+        let _ = on;
+        person.scheme.acct_balance - acc.account_paid
+    }
     /// What the currently settled `claim_id` added; `None` when it is not settled.
     fn settled(&mut self, claim_id: &str) -> Option<SettledEntry>;
     /// Records `s` as `claim_id`'s settlement; the person-year's accumulators become `after`
@@ -112,9 +126,18 @@ pub fn preview<S: LedgerStore + ?Sized>(
     }
     let claim = validate(policy, refdata, draft)?;
     let mut after = store.accumulators(claim.person, claim.year());
-    let settlement = compute(policy, refdata, &claim, &after, explain);
+    let balance = match policy.account {
+        Some(_) => store.account_balance(
+            &refdata.persons[claim.person as usize],
+            claim.enddate,
+            &after,
+        ),
+        None => 0,
+    };
+    let settlement = compute(policy, refdata, &claim, &after, balance, explain);
     after.add(&settlement.delta);
     checks::settlement(policy, &settlement, &after)?;
+    checks::account(&settlement, balance)?;
     Ok((settlement, after))
 }
 

@@ -24,5 +24,5 @@ pub use date::{Date, DateRange};
 pub use engine::{compute, split_line, Amounts, LineSplit, Settlement, YearAccumulators};
 pub use ledger::{preview, reverse, settle, LedgerStore, MemLedger, SettleError, SettledEntry};
 pub use money::{format_fen, Fen, Ratio};
-pub use policy::{Policy, PolicyError};
+pub use policy::{Policy, PolicyError, PolicySet};
 pub use refdata::RefData;

@@ -130,6 +130,32 @@ pub struct Person {
     /// Periods without benefits although enrolled (待遇暂停: arrears without a deferral,
     /// 锁定 under investigation, the waiting period after a late payment).
     pub suspensions: Vec<Suspension>,
+    /// The scheme the person is insured under, and what the employee scheme needs of them.
+    pub scheme: Scheme,
+}
+
+/// The person's scheme (险种) and status in it (`interface.md` §1, employee fields).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scheme {
+    /// `310` 职工 / `390` 城乡居民 (absent in the data: 390).
+    pub insutype: String,
+    /// 退休 (ratios by status: `ratio_retired` and the like in the policy).
+    pub retired: bool,
+    /// Covered by 公务员医疗补助.
+    pub civil_servant: bool,
+    /// 个人账户 balance on 1 January of the policy year, fen.
+    pub acct_balance: crate::money::Fen,
+}
+
+impl Default for Scheme {
+    fn default() -> Scheme {
+        Scheme {
+            insutype: crate::enrolment::INSUTYPE_RESIDENT.to_string(),
+            retired: false,
+            civil_servant: false,
+            acct_balance: 0,
+        }
+    }
 }
 
 /// A period without benefits, and why (shown to the hospital and the person).

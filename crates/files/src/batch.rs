@@ -15,7 +15,7 @@ use std::io::{self, BufRead, Write};
 use std::sync::Mutex;
 use yibao_core::ledger::{reverse, settle, LedgerStore, MemLedger, SettleError, SettledEntry};
 use yibao_core::money::MAX_LINES_PER_CLAIM;
-use yibao_core::{Policy, RefData, Rejection, Settlement, YearAccumulators};
+use yibao_core::{PolicySet, RefData, Rejection, Settlement, YearAccumulators};
 
 /// Options of a batch run.
 #[derive(Clone, Copy, Debug)]
@@ -81,7 +81,7 @@ impl BatchStats {
 
 /// Settles or reverses one record against `store`, appending its output line to `out`.
 fn process<S: LedgerStore + ?Sized>(
-    policy: &Policy,
+    policies: &PolicySet,
     refdata: &RefData,
     store: &mut S,
     rec: &Record<'_>,
@@ -89,7 +89,11 @@ fn process<S: LedgerStore + ?Sized>(
     out: &mut Vec<u8>,
 ) -> Outcome {
     let result: Result<Option<Settlement>, SettleError> = match rec {
-        Record::Settle(raw) => settle(policy, refdata, store, &raw.draft(), explain).map(Some),
+        Record::Settle(raw) => {
+            let draft = raw.draft();
+            let policy = policies.for_person(refdata, draft.psn_no.text());
+            settle(policy, refdata, store, &draft, explain).map(Some)
+        }
         Record::Reverse { target, .. } => match target.as_str() {
             Some(t) => reverse(store, t).map(|_| None),
             None => Err(Rejection::invalid("撤销记录缺少字符串字段 target").into()),
@@ -375,7 +379,7 @@ fn independent_groups<'r>(
 
 /// Runs a whole claims stream. Returns the counts; fails only when reading or writing fails.
 pub fn run_batch<R: BufRead, W: Write>(
-    policy: &Policy,
+    policies: &PolicySet,
     refdata: &RefData,
     mut input: R,
     mut output: W,
@@ -396,7 +400,7 @@ pub fn run_batch<R: BufRead, W: Write>(
             out.clear();
             for slot in &ranges {
                 let rec = slot.record(&buf);
-                let o = process(policy, refdata, &mut ledger, &rec, opts.explain, &mut out);
+                let o = process(policies, refdata, &mut ledger, &rec, opts.explain, &mut out);
                 if let Err(e) = stats.count(o) {
                     output.write_all(&out)?;
                     return Err(e);
@@ -432,7 +436,7 @@ pub fn run_batch<R: BufRead, W: Write>(
                                 let mut out = Vec::with_capacity(512);
                                 let rec = &records[i as usize];
                                 let o = process(
-                                    policy,
+                                    policies,
                                     refdata,
                                     &mut store,
                                     rec,

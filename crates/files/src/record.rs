@@ -238,6 +238,8 @@ pub struct RawRecord<'a> {
     pub dise_codg: Scalar<'a>,
     #[serde(borrow, default)]
     pub lines: RawLines<'a>,
+    #[serde(borrow, default)]
+    pub acct_used_flag: Scalar<'a>,
 }
 
 /// What one input line asks for.
@@ -379,6 +381,7 @@ impl<'a> RawRecord<'a> {
             begndate: self.begndate.val(),
             enddate: self.enddate.val(),
             dise_codg: self.dise_codg.val(),
+            acct_used_flag: self.acct_used_flag.val(),
             lines: match &self.lines {
                 RawLines::Missing => LinesDraft::Missing,
                 RawLines::WrongType => LinesDraft::WrongType,

@@ -5,10 +5,12 @@ use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use yibao_core::date::{Date, DateRange};
+use yibao_core::enrolment::INSUTYPE_RESIDENT;
+use yibao_core::money::parse_yuan;
 pub use yibao_core::refdata::{catalog_row, CatalogFields, CATALOG_COLUMNS};
 use yibao_core::refdata::{
     validate_certno, CatalogItem, CategorySpan, ChronicRegistration, Institution, Person, RefData,
-    ReferenceSet,
+    ReferenceSet, Scheme,
 };
 
 /// A problem loading the data directory.
@@ -163,6 +165,45 @@ struct RawPerson {
     chronic: Vec<RawSpan>,
     #[serde(default)]
     offsite: Vec<RawSpan>,
+    insutype: Option<String>,
+    retired: Option<bool>,
+    civil_servant: Option<bool>,
+    acct_balance: Option<serde_json::Value>,
+}
+
+/// The employee fields of a `persons.jsonl` record (`interface.md` §1): absent `insutype`
+/// is 390 城乡居民; on a 310 person absent flags are false and an absent balance 0.
+fn scheme(raw: &RawPerson) -> Result<Scheme, String> {
+    let insutype = raw
+        .insutype
+        .clone()
+        .unwrap_or_else(|| INSUTYPE_RESIDENT.to_string());
+    if insutype.len() != 3 || !insutype.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "insutype={insutype:?} 应为 3 位数字的险种代码（310 职工 / 390 城乡居民）"
+        ));
+    }
+    let acct_balance = match &raw.acct_balance {
+        None | Some(serde_json::Value::Null) => 0,
+        Some(v) => {
+            let text = match v {
+                serde_json::Value::String(t) => t.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => return Err(format!("acct_balance={v} 应为金额（元）")),
+            };
+            match parse_yuan(&text) {
+                Ok(f) if f >= 0 => f,
+                Ok(_) => return Err(format!("acct_balance={text:?} 不能为负数")),
+                Err(e) => return Err(format!("acct_balance={text:?} 不是有效金额：{e}")),
+            }
+        }
+    };
+    Ok(Scheme {
+        insutype,
+        retired: raw.retired.unwrap_or(false),
+        civil_servant: raw.civil_servant.unwrap_or(false),
+        acct_balance,
+    })
 }
 
 fn range(field: &str, s: &RawSpan) -> Result<DateRange, String> {
@@ -194,7 +235,7 @@ pub fn person_from_json(text: &str) -> Result<Person, String> {
         return Err(format!("gend={:?} 应为 1（男）或 2（女）", raw.gend));
     }
     let mut enrolments = Vec::with_capacity(raw.enrolments.len());
-    for y in raw.enrolments {
+    for &y in &raw.enrolments {
         let year = u16::try_from(y)
             .ok()
             .filter(|y| (1990..=2199).contains(y))
@@ -230,6 +271,7 @@ pub fn person_from_json(text: &str) -> Result<Person, String> {
         .iter()
         .map(|s| range("offsite", s))
         .collect::<Result<_, _>>()?;
+    let scheme = scheme(&raw)?;
     Ok(Person {
         psn_no: raw.psn_no,
         certno: raw.certno,
@@ -241,6 +283,7 @@ pub fn person_from_json(text: &str) -> Result<Person, String> {
         chronic,
         offsite,
         suspensions: Vec::new(),
+        scheme,
     })
 }
 

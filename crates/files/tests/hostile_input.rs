@@ -20,7 +20,8 @@ fn settle(input: impl std::io::BufRead, jobs: usize) -> Vec<Value> {
         chunk_lines: 5,
         ..BatchOptions::default()
     };
-    run_batch(&policy, &refdata, input, &mut out, opts).unwrap();
+    let policies = yibao_core::PolicySet::one(policy);
+    run_batch(&policies, &refdata, input, &mut out, opts).unwrap();
     String::from_utf8(out)
         .unwrap()
         .lines()

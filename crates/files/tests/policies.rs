@@ -36,6 +36,11 @@ fn rural_2013() -> (Policy, RefData) {
         chronic: vec![],
         offsite: vec![],
         suspensions: vec![],
+        // 新农合 (380), the scheme the 2013 policy is for.
+        scheme: yibao_core::refdata::Scheme {
+            insutype: policy.insutype.clone(),
+            ..Default::default()
+        },
     })
     .unwrap();
     (policy, r)
@@ -50,6 +55,7 @@ fn inpatient<'a>(id: &'a str, amount: &'a str) -> ClaimDraft<'a> {
         begndate: Val::Text("2013-05-01"),
         enddate: Val::Text("2013-05-10"),
         dise_codg: Val::Text("I63.9"),
+        acct_used_flag: Val::Missing,
         lines: LinesDraft::List(vec![LineDraft {
             code: Val::Text("A1"),
             price: Val::Text(amount),

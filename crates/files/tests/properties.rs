@@ -1,25 +1,42 @@
-//! Invariants under random claims on the reference policy and data (proptest):
-//! the split sums to the total; payers + patient + hospital = total; nothing negative; no cap
-//! exceeded; settle-then-reverse restores every accumulator; `--jobs 1` = `--jobs 2`;
-//! bad input never panics and always gets exactly one output line per input line.
+//! Invariants under random claims on the reference policies and data (proptest), for the
+//! resident case and the employee case (residents and employees, both policies loaded):
+//! the split sums to the total; payers + patient + hospital = total; `psn_part_amt =
+//! acct_pay + psn_cash_pay`; nothing negative; no layer above its cap; the personal account
+//! never below zero; settle-then-reverse restores every accumulator and the account;
+//! `--jobs 1` = `--jobs 2`; bad input never panics and always gets exactly one output line
+//! per input line.
 
 use proptest::prelude::*;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use yibao_core::engine::YearAccumulators;
 use yibao_core::ledger::{reverse, settle, MemLedger};
-use yibao_core::{ClaimDraft, LineDraft, LinesDraft, Policy, RefData, Val};
+use yibao_core::{ClaimDraft, LineDraft, LinesDraft, PolicySet, RefData, Val};
 use yibao_files::{load_dir, load_policy, run_batch, BatchOptions};
 
-fn fixture() -> &'static (Policy, RefData) {
-    static F: OnceLock<(Policy, RefData)> = OnceLock::new();
-    F.get_or_init(|| {
+/// Case 0: residents under the resident policy; case 1: the employee data (employees and a
+/// few residents) under both policies.
+fn case(k: usize) -> &'static (PolicySet, RefData) {
+    static F: OnceLock<[(PolicySet, RefData); 2]> = OnceLock::new();
+    &F.get_or_init(|| {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        (
-            load_policy(&root.join("policies/sample-county-2024.toml")).unwrap(),
-            load_dir(&root.join("tests/fixtures/sample-county-2024")).unwrap(),
-        )
-    })
+        let policy = |p: &str| load_policy(&root.join("policies").join(p)).unwrap();
+        let data = |d: &str| load_dir(&root.join("tests/fixtures").join(d)).unwrap();
+        [
+            (
+                PolicySet::one(policy("sample-county-2024.toml")),
+                data("sample-county-2024"),
+            ),
+            (
+                PolicySet::new(vec![
+                    policy("sample-county-2024.toml"),
+                    policy("sample-county-employee-2024.toml"),
+                ])
+                .unwrap(),
+                data("sample-county-employee-2024"),
+            ),
+        ]
+    })[k]
 }
 
 /// A random claim as owned text fields.
@@ -32,6 +49,8 @@ struct GenClaim {
     begndate: String,
     enddate: String,
     dise_codg: String,
+    /// `acct_used_flag`: missing, "1" or "0".
+    acct: Option<&'static str>,
     lines: Vec<(String, String, String, String)>,
 }
 
@@ -45,6 +64,7 @@ impl GenClaim {
             begndate: Val::Text(&self.begndate),
             enddate: Val::Text(&self.enddate),
             dise_codg: Val::Text(&self.dise_codg),
+            acct_used_flag: self.acct.map_or(Val::Missing, Val::Text),
             lines: LinesDraft::List(
                 self.lines
                     .iter()
@@ -66,12 +86,15 @@ impl GenClaim {
             .iter()
             .map(|(c, p, q, a)| serde_json::json!({"code": c, "price": p, "qty": q, "amount": a}))
             .collect();
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "claim_id": self.claim_id, "psn_no": self.psn_no, "fixmedins_code": self.fixmedins_code,
             "med_type": self.med_type, "begndate": self.begndate, "enddate": self.enddate,
             "dise_codg": self.dise_codg, "lines": lines,
-        })
-        .to_string()
+        });
+        if let Some(flag) = self.acct {
+            v["acct_used_flag"] = flag.into();
+        }
+        v.to_string()
     }
 }
 
@@ -90,15 +113,15 @@ const QTYS: &[(&str, i64)] = &[
     ("0.25", 25),
 ];
 
-fn line_strategy() -> impl Strategy<Value = (String, String, String, String)> {
-    let r = &fixture().1;
+fn line_strategy(k: usize) -> impl Strategy<Value = (String, String, String, String)> {
+    let r = &case(k).1;
     let n_items = r.catalog().len();
     (0..n_items, 1i64..3_000_000, 0..QTYS.len()).prop_map(move |(item, price_fen, q)| {
         let (qty, qty_hundredths) = QTYS[q];
         // amount = price × qty rounded half up to the fen
         let amount = (price_fen * qty_hundredths + 50) / 100;
         (
-            fixture().1.catalog()[item].code.clone(),
+            case(k).1.catalog()[item].code.clone(),
             yuan(price_fen),
             qty.to_string(),
             yuan(amount),
@@ -106,8 +129,8 @@ fn line_strategy() -> impl Strategy<Value = (String, String, String, String)> {
     })
 }
 
-fn claim_strategy() -> impl Strategy<Value = GenClaim> {
-    let r = &fixture().1;
+fn claim_strategy(k: usize) -> impl Strategy<Value = GenClaim> {
+    let r = &case(k).1;
     let (n_persons, n_inst) = (r.persons.len(), r.institutions().len());
     (
         0..n_persons,
@@ -116,10 +139,11 @@ fn claim_strategy() -> impl Strategy<Value = GenClaim> {
         1u32..=365,
         0u32..20,
         0..DISEASES.len(),
-        prop::collection::vec(line_strategy(), 1..12),
+        prop::collection::vec(line_strategy(k), 1..12),
+        prop::sample::select(vec![None, Some("1"), Some("0")]),
     )
-        .prop_map(move |(p, i, med_type, day, stay, d, lines)| {
-            let r = &fixture().1;
+        .prop_map(move |(p, i, med_type, day, stay, d, lines, acct)| {
+            let r = &case(k).1;
             let start = yibao_core::Date::parse("2024-01-01").unwrap();
             let begn = start.add_days(i64::from(day - 1)).unwrap();
             let end = begn.add_days(i64::from(stay)).unwrap();
@@ -132,6 +156,7 @@ fn claim_strategy() -> impl Strategy<Value = GenClaim> {
                 begndate: begn.to_string(),
                 enddate: end.to_string(),
                 dise_codg: DISEASES[d].to_string(),
+                acct,
                 lines,
             }
         })
@@ -144,10 +169,15 @@ enum Op {
     Reverse(usize),
 }
 
-fn ops_strategy() -> impl Strategy<Value = Vec<Op>> {
+/// A case and random operations on its data.
+fn case_ops() -> impl Strategy<Value = (usize, Vec<Op>)> {
+    (0..2usize).prop_flat_map(|k| ops_strategy(k).prop_map(move |ops| (k, ops)))
+}
+
+fn ops_strategy(k: usize) -> impl Strategy<Value = Vec<Op>> {
     prop::collection::vec(
         prop_oneof![
-            6 => claim_strategy().prop_map(Op::Settle),
+            6 => claim_strategy(k).prop_map(Op::Settle),
             1 => any::<usize>().prop_map(Op::Reverse),
         ],
         1..60,
@@ -179,13 +209,30 @@ fn snapshot(l: &MemLedger) -> Vec<((u32, u16), YearAccumulators)> {
     v
 }
 
-fn check_caps(policy: &Policy, l: &MemLedger) {
-    let chronic = policy.basic.chronic.as_ref().unwrap();
-    for (_, a) in l.all_accumulators() {
+/// No layer above its cap (for the person's status), the account never below zero.
+fn check_caps(k: usize, l: &MemLedger) {
+    let (policies, refdata) = case(k);
+    for ((person, _), a) in l.all_accumulators() {
+        let person = &refdata.persons[*person as usize];
+        let policy = policies.of(&person.scheme.insutype).unwrap();
+        let retired = person.scheme.retired;
+        let chronic = policy.basic.chronic.as_ref().unwrap();
+        let cap = |c: Option<i64>| c.unwrap_or(i64::MAX);
         assert!(a.basic_paid <= policy.basic.annual_cap);
-        assert!(a.outpatient_paid <= policy.basic.outpatient.as_ref().unwrap().annual_cap);
-        assert!(a.critical_paid <= policy.critical.as_ref().unwrap().annual_cap.unwrap());
-        assert!(a.assistance_paid <= policy.assistance.as_ref().unwrap().annual_cap.unwrap());
+        let op = policy.basic.outpatient.as_ref().unwrap();
+        assert!(a.outpatient_paid <= op.annual_cap.get(retired));
+        assert!(a.outpatient_deductible <= op.annual_deductible.get(retired));
+        assert!(a.critical_paid <= cap(policy.critical.as_ref().and_then(|c| c.annual_cap)));
+        assert!(a.assistance_paid <= cap(policy.assistance.as_ref().and_then(|c| c.annual_cap)));
+        assert!(a.over_cap_paid <= cap(policy.over_cap.as_ref().and_then(|c| c.annual_cap)));
+        assert!(a.subsidy_paid <= cap(policy.subsidy.as_ref().and_then(|c| c.annual_cap)));
+        assert!(
+            a.account_paid <= person.scheme.acct_balance,
+            "account below zero"
+        );
+        if !person.scheme.civil_servant {
+            assert_eq!(a.subsidy_paid, 0);
+        }
         for (ci, class) in chronic.classes.iter().enumerate() {
             if let Some((base, extra)) = class.annual_cap {
                 let most_groups = class.groups.len() as i64;
@@ -193,14 +240,7 @@ fn check_caps(policy: &Policy, l: &MemLedger) {
             }
         }
         assert!(a.admissions >= 0);
-        for v in [
-            a.basic_paid,
-            a.outpatient_deductible,
-            a.critical_base,
-            a.assistance_base,
-        ] {
-            assert!(v >= 0);
-        }
+        assert!(a.to_array().iter().all(|v| *v >= 0), "{a:?}");
     }
 }
 
@@ -208,8 +248,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
-    fn settlement_invariants(ops in ops_strategy()) {
-        let (policy, refdata) = fixture();
+    fn settlement_invariants((k, ops) in case_ops()) {
+        let (policies, refdata) = case(k);
         let mut ledger = MemLedger::new();
         let mut ids: Vec<String> = Vec::new();
         for op in &ops {
@@ -217,6 +257,7 @@ proptest! {
                 Op::Settle(c) => {
                     ids.push(c.claim_id.clone());
                     let before = snapshot(&ledger);
+                    let policy = policies.for_person(refdata, Some(&c.psn_no));
                     match settle(policy, refdata, &mut ledger, &c.draft(), true) {
                         Ok(s) => {
                             let a = s.amounts;
@@ -228,9 +269,13 @@ proptest! {
                             prop_assert_eq!(a.fund_pay_sumamt + a.psn_part_amt + a.hosp_part_amt, a.medfee_sumamt);
                             prop_assert_eq!(a.acct_pay + a.psn_cash_pay, a.psn_part_amt);
                             prop_assert!(a.act_pay_dedc <= a.inscp_scp_amt);
+                            prop_assert!(a.acct_pay <= (a.psn_part_amt - a.fulamt_ownpay_amt - a.overlmt_selfpay).max(0));
+                            if c.acct == Some("0") || policy.account.is_none() {
+                                prop_assert_eq!(a.acct_pay, 0);
+                            }
                             let ex = s.explanation.as_ref().unwrap();
                             prop_assert_eq!(ex.lines.len(), c.lines.len());
-                            check_caps(policy, &ledger);
+                            check_caps(k, &ledger);
                             // Reversing right away gives back exactly what it took; re-settling
                             // gives the same amounts.
                             reverse(&mut ledger, &c.claim_id).unwrap();
@@ -241,10 +286,10 @@ proptest! {
                         Err(_) => prop_assert_eq!(&snapshot(&ledger), &before, "a rejection changes nothing"),
                     }
                 }
-                Op::Reverse(k) if !ids.is_empty() => {
-                    let target = ids[k % ids.len()].clone();
+                Op::Reverse(nth) if !ids.is_empty() => {
+                    let target = ids[nth % ids.len()].clone();
                     let _ = reverse(&mut ledger, &target);
-                    check_caps(policy, &ledger);
+                    check_caps(k, &ledger);
                 }
                 Op::Reverse(_) => {}
             }
@@ -258,8 +303,8 @@ proptest! {
     }
 
     #[test]
-    fn jobs_1_and_2_identical(ops in ops_strategy(), chunk in 1usize..40) {
-        let (policy, refdata) = fixture();
+    fn jobs_1_and_2_identical((k, ops) in case_ops(), chunk in 1usize..40) {
+        let (policies, refdata) = case(k);
         let mut input = String::new();
         let mut ids: Vec<String> = Vec::new();
         for (i, op) in ops.iter().enumerate() {
@@ -278,7 +323,7 @@ proptest! {
         let run = |jobs| {
             let mut out = Vec::new();
             let opts = BatchOptions { jobs, explain: true, chunk_lines: chunk };
-            run_batch(policy, refdata, input.as_bytes(), &mut out, opts).unwrap();
+            run_batch(policies, refdata, input.as_bytes(), &mut out, opts).unwrap();
             out
         };
         let one = run(1);
@@ -291,11 +336,11 @@ proptest! {
     fn bad_input_never_panics(
         lines in prop::collection::vec(prop_oneof![
             prop::collection::vec(any::<u8>(), 0..200),
-            claim_strategy().prop_map(|c| c.json().into_bytes()),
+            claim_strategy(1).prop_map(|c| c.json().into_bytes()),
         ], 1..30),
         cuts in prop::collection::vec((any::<usize>(), any::<u8>()), 0..10),
     ) {
-        let (policy, refdata) = fixture();
+        let (policies, refdata) = case(1);
         let mut input: Vec<u8> = Vec::new();
         let mut expected_lines = 0;
         for mut l in lines {
@@ -319,7 +364,7 @@ proptest! {
         for jobs in [1, 2] {
             let mut out = Vec::new();
             let opts = BatchOptions { jobs, explain: true, chunk_lines: 8 };
-            run_batch(policy, refdata, &input[..], &mut out, opts).unwrap();
+            run_batch(policies, refdata, &input[..], &mut out, opts).unwrap();
             let text = String::from_utf8(out).unwrap();
             prop_assert_eq!(text.lines().count(), expected_lines);
             for l in text.lines() {

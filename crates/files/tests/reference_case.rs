@@ -1,17 +1,33 @@
-//! The reference case: `yibao settle` logic reproduces the independently computed
-//! `expected.jsonl` to the fen, with jobs 1 and 2, and rejects each bad record with its code.
+//! The reference cases: `yibao settle` logic reproduces the independently computed
+//! `expected.jsonl` of each scheme (residents, employees) to the fen, with jobs 1 and 2, and
+//! rejects each bad record with its code; a run with both policies settles each person as
+//! the run with their scheme's policy alone does.
 
 use serde_json::Value;
 use std::path::PathBuf;
+use yibao_core::PolicySet;
 use yibao_files::{load_dir, load_policy, run_batch, BatchOptions};
+
+const RESIDENT: (&str, &str) = ("sample-county-2024", "policies/sample-county-2024.toml");
+const EMPLOYEE: (&str, &str) = (
+    "sample-county-employee-2024",
+    "policies/sample-county-employee-2024.toml",
+);
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn run(jobs: usize, explain: bool) -> Vec<Value> {
-    let policy = load_policy(&root().join("policies/sample-county-2024.toml")).unwrap();
-    let dir = root().join("tests/fixtures/sample-county-2024");
+/// Settles case `case`'s claims under the policies `policies` (paths from the root).
+fn run_with(case: &str, policies: &[&str], jobs: usize, explain: bool) -> Vec<Value> {
+    let set = PolicySet::new(
+        policies
+            .iter()
+            .map(|p| load_policy(&root().join(p)).unwrap())
+            .collect(),
+    )
+    .unwrap();
+    let dir = root().join("tests/fixtures").join(case);
     let refdata = load_dir(&dir).unwrap();
     let claims = std::fs::read(dir.join("claims.jsonl")).unwrap();
     let mut out = Vec::new();
@@ -20,7 +36,7 @@ fn run(jobs: usize, explain: bool) -> Vec<Value> {
         explain,
         chunk_lines: 7, // small chunks so grouping across chunk borders is exercised
     };
-    run_batch(&policy, &refdata, &claims[..], &mut out, opts).unwrap();
+    run_batch(&set, &refdata, &claims[..], &mut out, opts).unwrap();
     String::from_utf8(out)
         .unwrap()
         .lines()
@@ -28,19 +44,24 @@ fn run(jobs: usize, explain: bool) -> Vec<Value> {
         .collect()
 }
 
-fn expected() -> Vec<Value> {
-    let text =
-        std::fs::read_to_string(root().join("tests/fixtures/sample-county-2024/expected.jsonl"))
-            .unwrap();
+fn run((case, policy): (&str, &str), jobs: usize, explain: bool) -> Vec<Value> {
+    run_with(case, &[policy], jobs, explain)
+}
+
+fn expected(case: &str) -> Vec<Value> {
+    let path = root()
+        .join("tests/fixtures")
+        .join(case)
+        .join("expected.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
 
-#[test]
-fn reproduces_expected_to_the_fen() {
-    let got = run(1, false);
-    let want = expected();
+fn assert_reproduces(case: (&str, &str)) {
+    let got = run(case, 1, false);
+    let want = expected(case.0);
     assert_eq!(got.len(), want.len(), "one output line per input line");
     let mut mismatches = Vec::new();
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
@@ -82,12 +103,21 @@ fn reproduces_expected_to_the_fen() {
 }
 
 #[test]
-fn parallel_output_is_identical() {
-    let one = run(1, true);
-    let two = run(2, true);
+fn reproduces_expected_to_the_fen() {
+    assert_reproduces(RESIDENT);
+}
+
+#[test]
+fn reproduces_the_employee_expected_to_the_fen() {
+    assert_reproduces(EMPLOYEE);
+}
+
+fn assert_parallel_identical(case: (&str, &str)) {
+    let one = run(case, 1, true);
+    let two = run(case, 2, true);
     assert_eq!(one, two);
     // --explain adds an explanation without changing any amount.
-    let plain = run(1, false);
+    let plain = run(case, 1, false);
     for (a, b) in one.iter().zip(&plain) {
         for (k, v) in b.as_object().unwrap() {
             assert_eq!(a[k], *v);
@@ -99,4 +129,75 @@ fn parallel_output_is_identical() {
             assert!(a["explain"]["layers"].as_array().is_some());
         }
     }
+}
+
+#[test]
+fn parallel_output_is_identical() {
+    assert_parallel_identical(RESIDENT);
+    assert_parallel_identical(EMPLOYEE);
+}
+
+/// The employee case holds residents too: with both policies loaded each is settled under
+/// their own scheme's, exactly as a run with that policy alone settles them.
+#[test]
+fn a_mixed_run_settles_each_person_as_their_schemes_own_run() {
+    let case = EMPLOYEE.0;
+    let both = run_with(case, &[RESIDENT.1, EMPLOYEE.1], 2, false);
+    let employee_only = run_with(case, &[EMPLOYEE.1], 1, false);
+    let resident_only = run_with(case, &[RESIDENT.1], 1, false);
+    let dir = root().join("tests/fixtures").join(case);
+    let persons = std::fs::read_to_string(dir.join("persons.jsonl")).unwrap();
+    let scheme_of = |psn_no: &str| -> Option<String> {
+        persons.lines().find_map(|l| {
+            let p: Value = serde_json::from_str(l).unwrap();
+            (p["psn_no"] == psn_no).then(|| p["insutype"].as_str().unwrap_or("390").to_string())
+        })
+    };
+    let claims = std::fs::read_to_string(dir.join("claims.jsonl")).unwrap();
+    let (mut residents, mut employees) = (0, 0);
+    for (i, line) in claims.lines().enumerate() {
+        let rec: Value = serde_json::from_str(line).unwrap_or(Value::Null);
+        let Some(psn_no) = rec["psn_no"].as_str() else {
+            continue;
+        };
+        let own = match scheme_of(psn_no).as_deref() {
+            Some("310") => {
+                employees += 1;
+                &employee_only[i]
+            }
+            Some(_) => {
+                residents += 1;
+                &resident_only[i]
+            }
+            None => continue,
+        };
+        assert_eq!(&both[i], own, "line {}: {line}", i + 1);
+    }
+    let settled_residents = both
+        .iter()
+        .zip(claims.lines())
+        .filter(|(b, l)| {
+            b["ok"] == Value::Bool(true)
+                && b.get("medfee_sumamt").is_some()
+                && serde_json::from_str::<Value>(l)
+                    .ok()
+                    .and_then(|r| r["psn_no"].as_str().and_then(scheme_of))
+                    == Some("390".into())
+        })
+        .count();
+    assert!(
+        employees > 100 && residents > 5,
+        "{employees} / {residents}"
+    );
+    assert!(
+        settled_residents > 0,
+        "some residents settle in the mixed run"
+    );
+}
+
+#[test]
+fn two_policies_for_one_scheme_are_refused() {
+    let p = load_policy(&root().join(EMPLOYEE.1)).unwrap();
+    let err = PolicySet::new(vec![p.clone(), p]).unwrap_err();
+    assert!(err.contains("险种 310"), "{err}");
 }

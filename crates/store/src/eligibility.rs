@@ -262,6 +262,7 @@ fn base_person(r: &sqlx::any::AnyRow) -> Result<Person> {
         chronic: Vec::new(),
         offsite: Vec::new(),
         suspensions: Vec::new(),
+        scheme: Default::default(),
     })
 }
 
@@ -304,6 +305,8 @@ struct PersonRows {
     categories: Vec<(i64, String, DateRange)>,
     registrations: Vec<Registration>,
     locks: Vec<(i64, String, DateRange)>,
+    /// Employments: (valid range, retired).
+    employments: Vec<(DateRange, bool)>,
 }
 
 /// The rows of every person in `who`, by person number, in one query: each table's rows as `(kind,
@@ -343,6 +346,11 @@ async fn rows_of(
             current("locks")
         ),
         format!(
+            "SELECT 'm', psn_no, unit_no, '', '', CAST(0 AS BIGINT), CAST(valid_from AS BIGINT), \
+             CAST(valid_to AS BIGINT), CAST(retired AS BIGINT), '', CAST(id AS BIGINT), CAST(0 AS BIGINT) \
+             FROM employments WHERE {c}"
+        ),
+        format!(
             "SELECT 'r', r.psn_no, r.reg_no, r.kind, r.dise_codg, CAST(r.valid_from AS BIGINT), \
              CAST(r.valid_to AS BIGINT), CAST(COALESCE(e.effective, 0) AS BIGINT), CAST(0 AS BIGINT), \
              COALESCE(e.state, ''), CAST(0 AS BIGINT), CAST(COALESCE(e.id, 0) AS BIGINT) \
@@ -373,6 +381,14 @@ async fn rows_of(
                 amount_fen: n2,
                 paid_on: date(n3)?,
             }),
+            "m" => {
+                let range = DateRange {
+                    from: date(n2)?,
+                    to: date(n3)?,
+                };
+                let retired: i64 = r.try_get(8)?;
+                rows.employments.push((range, retired != 0));
+            }
             "g" | "l" => {
                 let range = DateRange {
                     from: date(n2)?,
@@ -409,6 +425,27 @@ async fn rows_of(
         crate::register::settle_registration_states(&mut rows.registrations, as_of);
     }
     Ok(out)
+}
+
+/// The person's scheme on `as_of`: the 险种 of that year's enrolment (else the latest
+/// before it), retired when an employment in force then says so.
+fn scheme_on(rows: &PersonRows, as_of: Date) -> yibao_core::refdata::Scheme {
+    let year = as_of.year();
+    let enrolment = rows
+        .enrolments
+        .iter()
+        .filter(|e| e.year <= year)
+        .max_by_key(|e| e.year)
+        .or(rows.enrolments.first());
+    let mut scheme = yibao_core::refdata::Scheme::default();
+    if let Some(e) = enrolment {
+        scheme.insutype = e.insutype.clone();
+    }
+    scheme.retired = rows
+        .employments
+        .iter()
+        .any(|(range, retired)| *retired && range.contains(as_of));
+    scheme
 }
 
 /// Builds the engine's person from the store. Registration states are taken as of `as_of`
@@ -462,6 +499,8 @@ async fn build(
         }
     }
     let spans = |v: Vec<(i64, String, DateRange)>| v.into_iter().map(|(_, c, r)| (c, r)).collect();
+    let mut person = person;
+    person.scheme = scheme_on(&rows, as_of);
     let person = assemble_person(
         person,
         covered,

@@ -185,6 +185,7 @@ fn arrears_suspend_and_a_deferral_restores() {
             begndate: yibao_core::Val::Text(day),
             enddate: yibao_core::Val::Text(day),
             dise_codg: yibao_core::Val::Text("I10"),
+            acct_used_flag: yibao_core::Val::Missing,
             lines: yibao_core::LinesDraft::List(vec![yibao_core::LineDraft {
                 code: yibao_core::Val::Text("S1"),
                 price: yibao_core::Val::Text("1000"),
@@ -214,7 +215,7 @@ fn arrears_suspend_and_a_deferral_restores() {
             false,
         )
         .unwrap();
-        // Level 2: deductible 600, 88% of 400.00 = 352.00.
-        assert_eq!(ok.amounts.hifp_pay, 35_200, "{backend}");
+        // Level 2, in service: deductible 600, 85% of 400.00 = 340.00.
+        assert_eq!(ok.amounts.hifp_pay, 34_000, "{backend}");
     });
 }

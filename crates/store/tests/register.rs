@@ -80,6 +80,7 @@ fn inpatient<'a>(id: &'a str, psn_no: &'a str, day: &'a str) -> ClaimDraft<'a> {
         begndate: Val::Text(day),
         enddate: Val::Text(day),
         dise_codg: Val::Text("I10"),
+        acct_used_flag: Val::Missing,
         lines: LinesDraft::List(vec![LineDraft {
             code: Val::Text("S0100001"),
             price: Val::Text("20000"),
@@ -436,10 +437,17 @@ fn settling_with_persons_from_the_store_equals_persons_jsonl() {
         assert_eq!(again.persons_already_there, report.persons_added);
 
         let claims = std::fs::read(fixtures().join("claims.jsonl")).unwrap();
+        let policies = yibao_core::PolicySet::one(policy.clone());
         let run = |refdata: &RefData| {
             let mut out = Vec::new();
-            yibao_files::run_batch(&policy, refdata, &claims[..], &mut out, Default::default())
-                .unwrap();
+            yibao_files::run_batch(
+                &policies,
+                refdata,
+                &claims[..],
+                &mut out,
+                Default::default(),
+            )
+            .unwrap();
             out
         };
         let from_files = run(&yibao_files::load_dir(&fixtures()).unwrap());

@@ -39,6 +39,12 @@ pub struct Policy {
     pub supplementary: Vec<Supplementary>,
     pub assistance: Option<Assistance>,
     pub ceiling: Option<Ceiling>,
+    /// 大额医疗费用补助: what an annual cap cut off of the pool base (`hifob_pay`).
+    pub over_cap: Option<OverCap>,
+    /// A layer for persons holding a flag (公务员医疗补助, `cvlserv_pay`).
+    pub subsidy: Option<Subsidy>,
+    /// 个人账户 paying what is left of the person's part (`acct_pay`).
+    pub account: Option<Account>,
     /// 缴费 rules (residents' shares and subsidies; employees' rates, accounts, arrears).
     pub contribution: Option<crate::contribution::ContributionPolicy>,
     /// The national fund pay type of each payer (`setldetail`).
@@ -49,6 +55,38 @@ pub struct Policy {
 pub struct CategoryDef {
     pub code: String,
     pub name: String,
+}
+
+/// A value that may differ by the person's status: 在职 (in service) or 退休 (retired). In the
+/// file a key gives it for everyone and `key_retired`, when present, for the retired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByStatus<T> {
+    pub in_service: T,
+    pub retired: T,
+}
+
+impl<T: Copy> ByStatus<T> {
+    pub fn same(v: T) -> ByStatus<T> {
+        ByStatus {
+            in_service: v,
+            retired: v,
+        }
+    }
+
+    pub fn get(&self, retired: bool) -> T {
+        if retired {
+            self.retired
+        } else {
+            self.in_service
+        }
+    }
+}
+
+impl<T: Copy + Ord> ByStatus<T> {
+    /// The larger of the two (a bound that holds whatever the status).
+    pub fn max(&self) -> T {
+        self.in_service.max(self.retired)
+    }
 }
 
 /// Which basic-fund rule a `med_type` falls under.
@@ -87,12 +125,12 @@ pub struct RateRow {
     pub offsite: OffsiteMatch,
     /// 起付线
     pub deductible: Fen,
-    /// 统筹基金支付比例
-    pub ratio: Ratio,
+    /// 统筹基金支付比例, by status.
+    pub ratio: ByStatus<Ratio>,
 }
 
 /// 多次住院起付线: how the deductible falls for the second and later admissions of a year.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RepeatRule {
     /// Every admission pays the full deductible.
     None,
@@ -100,6 +138,9 @@ pub enum RepeatRule {
     Factor(Ratio),
     /// The n-th admission (n ≥ 2): `max(floor, deductible − step × (n − 1))`.
     Step { step: Fen, floor: Fen },
+    /// The (n+1)-th admission pays `round(deductible × factors[n − 1])`, the last factor for
+    /// every later one (e.g. `["0.5", "0"]`: half for the second, none from the third).
+    Schedule(Vec<Ratio>),
 }
 
 /// A population tilt (倾斜政策): what changes for persons holding one of `categories`.
@@ -145,16 +186,26 @@ impl Inpatient {
     }
 }
 
-/// 门诊统筹 (ordinary outpatient pooling).
+/// 门诊统筹 / 门诊共济 (ordinary outpatient pooling).
 #[derive(Clone, Debug)]
 pub struct Outpatient {
     pub med_types: Vec<String>,
-    /// Levels where outpatient pooling pays; elsewhere lines are classified but nothing is paid.
-    pub levels: Vec<Level>,
-    pub annual_deductible: Fen,
-    pub ratio: Ratio,
-    pub annual_cap: Fen,
+    /// The levels where outpatient pooling pays, each with its ratio; at other levels lines
+    /// are classified but nothing is paid.
+    pub rates: Vec<(Level, ByStatus<Ratio>)>,
+    pub annual_deductible: ByStatus<Fen>,
+    pub annual_cap: ByStatus<Fen>,
     pub tilts: Vec<Tilt>,
+}
+
+impl Outpatient {
+    /// The ratio at `level`, or `None` where outpatient pooling does not pay.
+    pub fn ratio_at(&self, level: Level) -> Option<ByStatus<Ratio>> {
+        self.rates
+            .iter()
+            .find(|(l, _)| *l == level)
+            .map(|(_, r)| *r)
+    }
 }
 
 /// 门诊慢特病.
@@ -183,7 +234,7 @@ impl DiseaseGroup {
 pub enum ChronicRatio {
     /// The inpatient rate of the institution's level and 备案 status, with inpatient tilts' points.
     FromInpatient,
-    Fixed(Ratio),
+    Fixed(ByStatus<Ratio>),
 }
 
 #[derive(Clone, Debug)]
@@ -239,6 +290,48 @@ pub enum FundField {
     CvlservPay,
     /// `hifob_pay` 职工大额医疗费用补助
     HifobPay,
+}
+
+/// 大额医疗费用补助: when an annual cap cut the basic fund's payment, the part of the pool
+/// base the payment does not cover, `ob = pb − min(pb, round(hifp_pay / ratio))`, is paid at
+/// `ratio` up to `annual_cap` (`hifob_pay`).
+#[derive(Clone, Debug)]
+pub struct OverCap {
+    pub name: String,
+    pub med_types: Vec<String>,
+    /// For 门诊慢特病 visits: the classes (codes) it applies to; empty = every class.
+    pub chronic_classes: Vec<String>,
+    pub ratio: ByStatus<Ratio>,
+    pub annual_cap: Option<Fen>,
+}
+
+/// A person flag a layer can apply to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PersonFlag {
+    /// 公务员 (`civil_servant` in the person data).
+    CivilServant,
+}
+
+/// A layer for persons holding a flag, on the in-scope part nobody has paid yet
+/// (`inscp_scp_amt − hifp_pay − hifob_pay`): 公务员医疗补助 (`cvlserv_pay`).
+#[derive(Clone, Debug)]
+pub struct Subsidy {
+    pub name: String,
+    pub med_types: Vec<String>,
+    pub flag: PersonFlag,
+    pub ratio: ByStatus<Ratio>,
+    pub annual_cap: Option<Fen>,
+}
+
+/// 个人账户: pays last, up to its balance, the person's part except what `pays_full_ownpay`
+/// and `pays_over_limit` leave out, when the visit asks for it (`acct_used_flag`).
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub name: String,
+    /// Whether the account may pay 全自费 (`fulamt_ownpay_amt`).
+    pub pays_full_ownpay: bool,
+    /// Whether the account may pay 超限价 (`overlmt_selfpay`).
+    pub pays_over_limit: bool,
 }
 
 /// A fixed-share supplementary layer (e.g. 重大疾病补充保险 18%/27%) on what remains of the
@@ -338,6 +431,56 @@ impl Policy {
     }
 }
 
+/// The policies of one run, at most one per scheme (`yibao settle --policy` repeated): each
+/// person is settled under the policy of their `insutype`.
+#[derive(Clone, Debug)]
+pub struct PolicySet {
+    policies: Vec<Policy>,
+}
+
+impl PolicySet {
+    /// Refuses an empty set and two policies for one scheme, in Chinese.
+    pub fn new(policies: Vec<Policy>) -> Result<PolicySet, String> {
+        if policies.is_empty() {
+            return Err("至少需要一个政策文件".into());
+        }
+        for (i, p) in policies.iter().enumerate() {
+            if let Some(q) = policies[..i].iter().find(|q| q.insutype == p.insutype) {
+                return Err(format!(
+                    "政策《{}》与《{}》都是险种 {}：每个险种只能加载一个政策",
+                    q.name, p.name, p.insutype
+                ));
+            }
+        }
+        Ok(PolicySet { policies })
+    }
+
+    pub fn one(policy: Policy) -> PolicySet {
+        PolicySet {
+            policies: vec![policy],
+        }
+    }
+
+    /// The policy of scheme `insutype`.
+    pub fn of(&self, insutype: &str) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.insutype == insutype)
+    }
+
+    /// The policy to settle a record of person `psn_no` under: their scheme's, or (unknown
+    /// person, scheme not loaded) the first, whose validation then refuses the record with
+    /// the code §2 orders first (`UNKNOWN_PERSON`, …, `NOT_ENROLLED`).
+    pub fn for_person(&self, refdata: &crate::refdata::RefData, psn_no: Option<&str>) -> &Policy {
+        psn_no
+            .and_then(|n| refdata.person(n))
+            .and_then(|i| self.of(&refdata.persons[i as usize].scheme.insutype))
+            .unwrap_or(&self.policies[0])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Policy> {
+        self.policies.iter()
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------------
@@ -401,6 +544,9 @@ struct RawPolicy {
     supplementary: Vec<RawSupplementary>,
     assistance: Option<RawAssistance>,
     ceiling: Option<RawCeiling>,
+    over_cap: Option<RawOverCap>,
+    subsidy: Option<RawSubsidy>,
+    account: Option<RawAccount>,
     contribution: Option<crate::contribution::RawContribution>,
     fund_pay_types: Option<crate::funds::RawFundPayTypes>,
 }
@@ -449,6 +595,7 @@ struct RawRate {
     offsite: Option<String>,
     deductible: String,
     ratio: String,
+    ratio_retired: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -458,6 +605,7 @@ struct RawRepeat {
     factor: Option<String>,
     step: Option<String>,
     floor: Option<String>,
+    factors: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -476,12 +624,27 @@ struct RawTilt {
 #[serde(deny_unknown_fields)]
 struct RawOutpatient {
     med_types: Vec<String>,
+    /// With `ratio`: the levels paid at that one ratio. Or `rates`, a ratio per level.
+    #[serde(default)]
     levels: Vec<String>,
+    ratio: Option<String>,
+    ratio_retired: Option<String>,
+    #[serde(default)]
+    rates: Vec<RawLevelRatio>,
     annual_deductible: String,
-    ratio: String,
+    annual_deductible_retired: Option<String>,
     annual_cap: String,
+    annual_cap_retired: Option<String>,
     #[serde(default)]
     tilts: Vec<RawTilt>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLevelRatio {
+    level: String,
+    ratio: String,
+    ratio_retired: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -497,6 +660,7 @@ struct RawChronicClass {
     code: String,
     name: String,
     ratio: Option<String>,
+    ratio_retired: Option<String>,
     ratio_from: Option<String>,
     annual_cap: Option<String>,
     cap_per_extra_group: Option<String>,
@@ -578,4 +742,37 @@ struct RawCeiling {
     categories: Vec<String>,
     share: String,
     hospital_levels: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOverCap {
+    name: String,
+    med_types: Vec<String>,
+    #[serde(default)]
+    chronic_classes: Vec<String>,
+    ratio: String,
+    ratio_retired: Option<String>,
+    annual_cap: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubsidy {
+    name: String,
+    med_types: Vec<String>,
+    person_flag: String,
+    ratio: String,
+    ratio_retired: Option<String>,
+    annual_cap: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    name: String,
+    #[serde(default)]
+    pays_full_ownpay: bool,
+    #[serde(default)]
+    pays_over_limit: bool,
 }

@@ -1,6 +1,7 @@
 //! Validation of a policy file: every problem is reported with its key path (`basic.inpatient.rates[0].ratio`).
 
 use super::*;
+use crate::funds::Payer;
 
 /// Which tilt effects make sense in a section.
 #[derive(Clone, Copy)]
@@ -50,6 +51,28 @@ impl Validator {
             self.issue(key, format!("比例应为 0 到 1 之间的小数：{text:?}，{e}"));
             Ratio::ZERO
         })
+    }
+
+    /// `key` for everyone, `key_retired` (when given) for the retired.
+    fn ratio_by_status(
+        &mut self,
+        key: &str,
+        text: &str,
+        retired: Option<&String>,
+    ) -> ByStatus<Ratio> {
+        let in_service = self.ratio(key, text);
+        ByStatus {
+            in_service,
+            retired: retired.map_or(in_service, |r| self.ratio(&format!("{key}_retired"), r)),
+        }
+    }
+
+    fn yuan_by_status(&mut self, key: &str, text: &str, retired: Option<&String>) -> ByStatus<Fen> {
+        let in_service = self.yuan(key, text);
+        ByStatus {
+            in_service,
+            retired: retired.map_or(in_service, |r| self.yuan(&format!("{key}_retired"), r)),
+        }
     }
 
     fn level(&mut self, key: &str, text: &str) -> Level {
@@ -195,6 +218,13 @@ impl Validator {
             .collect();
         let assistance = raw.assistance.as_ref().map(|a| self.assistance(a));
         let ceiling = raw.ceiling.as_ref().map(|c| self.ceiling(c));
+        let over_cap = raw.over_cap.as_ref().map(|o| self.over_cap(o, &basic));
+        let subsidy = raw.subsidy.as_ref().map(|o| self.subsidy(o));
+        let account = raw.account.as_ref().map(|a| Account {
+            name: a.name.clone(),
+            pays_full_ownpay: a.pays_full_ownpay,
+            pays_over_limit: a.pays_over_limit,
+        });
         let contribution = raw
             .contribution
             .as_ref()
@@ -202,9 +232,14 @@ impl Validator {
         let fund_pay_types = self.fund_pay_types(
             &raw,
             &supplementary,
-            critical.is_some(),
-            assistance.is_some(),
-            ceiling.is_some(),
+            [
+                (critical.is_some(), &[Payer::Critical][..]),
+                (assistance.is_some(), &[Payer::Assistance]),
+                (ceiling.is_some(), &[Payer::Other, Payer::Hospital]),
+                (over_cap.is_some(), &[Payer::LargeAmount]),
+                (subsidy.is_some(), &[Payer::CivilServant]),
+                (account.is_some(), &[Payer::Account]),
+            ],
         );
 
         let policy = Policy {
@@ -218,6 +253,9 @@ impl Validator {
             supplementary,
             assistance,
             ceiling,
+            over_cap,
+            subsidy,
+            account,
             contribution,
             fund_pay_types,
         };
@@ -230,17 +268,10 @@ impl Validator {
         &mut self,
         raw: &RawPolicy,
         supplementary: &[Supplementary],
-        critical: bool,
-        assistance: bool,
-        ceiling: bool,
+        layers: [(bool, &[Payer]); 6],
     ) -> crate::funds::FundPayTypes {
-        use crate::funds::Payer;
         let mut required = vec![Payer::Basic];
-        for (has, payers) in [
-            (critical, &[Payer::Critical][..]),
-            (assistance, &[Payer::Assistance]),
-            (ceiling, &[Payer::Other, Payer::Hospital]),
-        ] {
+        for (has, payers) in layers {
             if has {
                 required.extend_from_slice(payers);
             }
@@ -312,11 +343,17 @@ impl Validator {
             let k = "basic.outpatient";
             Outpatient {
                 med_types: self.med_types(&format!("{k}.med_types"), &o.med_types),
-                levels: self.levels(&format!("{k}.levels"), &o.levels),
-                annual_deductible: self
-                    .yuan(&format!("{k}.annual_deductible"), &o.annual_deductible),
-                ratio: self.ratio(&format!("{k}.ratio"), &o.ratio),
-                annual_cap: self.yuan(&format!("{k}.annual_cap"), &o.annual_cap),
+                rates: self.outpatient_rates(k, o),
+                annual_deductible: self.yuan_by_status(
+                    &format!("{k}.annual_deductible"),
+                    &o.annual_deductible,
+                    o.annual_deductible_retired.as_ref(),
+                ),
+                annual_cap: self.yuan_by_status(
+                    &format!("{k}.annual_cap"),
+                    &o.annual_cap,
+                    o.annual_cap_retired.as_ref(),
+                ),
                 tilts: self.tilts(
                     &format!("{k}.tilts"),
                     &o.tilts,
@@ -361,7 +398,11 @@ impl Validator {
                     level: self.level(&format!("{rk}.level"), &r.level),
                     offsite,
                     deductible: self.yuan(&format!("{rk}.deductible"), &r.deductible),
-                    ratio: self.ratio(&format!("{rk}.ratio"), &r.ratio),
+                    ratio: self.ratio_by_status(
+                        &format!("{rk}.ratio"),
+                        &r.ratio,
+                        r.ratio_retired.as_ref(),
+                    ),
                 }
             })
             .collect();
@@ -396,6 +437,46 @@ impl Validator {
         rates
     }
 
+    /// `basic.outpatient`: `levels` with one `ratio`, or `rates` with a ratio per level.
+    fn outpatient_rates(&mut self, k: &str, o: &RawOutpatient) -> Vec<(Level, ByStatus<Ratio>)> {
+        let mut rates: Vec<(Level, ByStatus<Ratio>)> = match (&o.ratio, o.rates.is_empty()) {
+            (Some(r), true) => {
+                let ratio =
+                    self.ratio_by_status(&format!("{k}.ratio"), r, o.ratio_retired.as_ref());
+                let levels = self.levels(&format!("{k}.levels"), &o.levels);
+                levels.into_iter().map(|l| (l, ratio)).collect()
+            }
+            (None, false) if o.levels.is_empty() && o.ratio_retired.is_none() => o
+                .rates
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let rk = format!("{k}.rates[{i}]");
+                    (
+                        self.level(&format!("{rk}.level"), &r.level),
+                        self.ratio_by_status(
+                            &format!("{rk}.ratio"),
+                            &r.ratio,
+                            r.ratio_retired.as_ref(),
+                        ),
+                    )
+                })
+                .collect(),
+            _ => {
+                let reason = "应给出 levels 与 ratio（各等级同一比例），或 [[rates]]（每个等级一个比例），二者只取其一";
+                self.issue(k, reason);
+                Vec::new()
+            }
+        };
+        let n = rates.len();
+        rates.sort_by_key(|(l, _)| *l);
+        rates.dedup_by_key(|(l, _)| *l);
+        if rates.len() != n {
+            self.issue(format!("{k}.rates"), "同一等级出现了不止一次");
+        }
+        rates
+    }
+
     /// `basic.inpatient.repeat_admission`.
     fn repeat_rule(&mut self, k: &str, ip: &RawInpatient) -> RepeatRule {
         match &ip.repeat_admission {
@@ -424,8 +505,22 @@ impl Validator {
                             RepeatRule::None
                         }
                     },
+                    "schedule" => match &r.factors {
+                        Some(f) if !f.is_empty() => RepeatRule::Schedule(
+                            f.iter()
+                                .enumerate()
+                                .map(|(i, t)| self.ratio(&format!("{rk}.factors[{i}]"), t))
+                                .collect(),
+                        ),
+                        _ => {
+                            let reason =
+                                "mode = \"schedule\" 需要 factors（第 2、3…次住院起付线的系数，最后一个用于以后各次）";
+                            self.issue(format!("{rk}.factors"), reason);
+                            RepeatRule::None
+                        }
+                    },
                     other => {
-                        let reason = format!("应为 none、factor 或 step：{other:?}");
+                        let reason = format!("应为 none、factor、step 或 schedule：{other:?}");
                         self.issue(format!("{rk}.mode"), reason);
                         RepeatRule::None
                     }
@@ -449,16 +544,20 @@ impl Validator {
             .map(|(i, cl)| {
                 let ck = format!("{k}.classes[{i}]");
                 let ratio = match (&cl.ratio, cl.ratio_from.as_deref()) {
-                    (Some(r), None) => ChronicRatio::Fixed(self.ratio(&format!("{ck}.ratio"), r)),
+                    (Some(r), None) => ChronicRatio::Fixed(self.ratio_by_status(
+                        &format!("{ck}.ratio"),
+                        r,
+                        cl.ratio_retired.as_ref(),
+                    )),
                     (None, Some("inpatient")) => ChronicRatio::FromInpatient,
                     (None, Some(other)) => {
                         let reason = format!("目前只支持 \"inpatient\"（按住院比例）：{other:?}");
                         self.issue(format!("{ck}.ratio_from"), reason);
-                        ChronicRatio::Fixed(Ratio::ZERO)
+                        ChronicRatio::Fixed(ByStatus::same(Ratio::ZERO))
                     }
                     _ => {
                         self.issue(ck.clone(), "ratio 与 ratio_from 须且只能给出一个");
-                        ChronicRatio::Fixed(Ratio::ZERO)
+                        ChronicRatio::Fixed(ByStatus::same(Ratio::ZERO))
                     }
                 };
                 let annual_cap = match (&cl.annual_cap, &cl.cap_per_extra_group) {
@@ -627,6 +726,47 @@ impl Validator {
             med_types: self.med_types(&format!("{k}.med_types"), &a.med_types),
             rules,
             annual_cap: self.opt_yuan(&format!("{k}.annual_cap"), a.annual_cap.as_ref()),
+        }
+    }
+
+    fn over_cap(&mut self, o: &RawOverCap, basic: &Basic) -> OverCap {
+        let k = "over_cap";
+        let codes: Vec<&str> = basic
+            .chronic
+            .iter()
+            .flat_map(|c| c.classes.iter().map(|cl| cl.code.as_str()))
+            .collect();
+        for (i, c) in o.chronic_classes.iter().enumerate() {
+            if !codes.contains(&c.as_str()) {
+                let reason = format!("门诊慢特病类别 {c:?} 未在 basic.chronic.classes 中定义");
+                self.issue(format!("{k}.chronic_classes[{i}]"), reason);
+            }
+        }
+        OverCap {
+            name: o.name.clone(),
+            med_types: self.med_types(&format!("{k}.med_types"), &o.med_types),
+            chronic_classes: o.chronic_classes.clone(),
+            ratio: self.ratio_by_status(&format!("{k}.ratio"), &o.ratio, o.ratio_retired.as_ref()),
+            annual_cap: self.opt_yuan(&format!("{k}.annual_cap"), o.annual_cap.as_ref()),
+        }
+    }
+
+    fn subsidy(&mut self, o: &RawSubsidy) -> Subsidy {
+        let k = "subsidy";
+        let flag = match o.person_flag.as_str() {
+            "civil_servant" => PersonFlag::CivilServant,
+            other => {
+                let reason = format!("人员标志应为 civil_servant（公务员）：{other:?}");
+                self.issue(format!("{k}.person_flag"), reason);
+                PersonFlag::CivilServant
+            }
+        };
+        Subsidy {
+            name: o.name.clone(),
+            med_types: self.med_types(&format!("{k}.med_types"), &o.med_types),
+            flag,
+            ratio: self.ratio_by_status(&format!("{k}.ratio"), &o.ratio, o.ratio_retired.as_ref()),
+            annual_cap: self.opt_yuan(&format!("{k}.annual_cap"), o.annual_cap.as_ref()),
         }
     }
 

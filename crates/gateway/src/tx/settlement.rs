@@ -218,6 +218,7 @@ pub(super) async fn settlement(
         .add_person(person.clone())
         .map_err(|e| refuse(e.to_string()))?;
     let (begn_text, end_text) = (v.begndate.to_string(), end.to_string());
+    let acct_flag = data.opt_text("acct_used_flag")?;
     let draft = ClaimDraft {
         claim_id: &v.mdtrt_id,
         psn_no: Val::Text(&v.psn_no),
@@ -227,6 +228,7 @@ pub(super) async fn settlement(
         enddate: Val::Text(&end_text),
         dise_codg: Val::Text(&v.dise_codg),
         lines: LinesDraft::Checked(checked_lines(&refdata, &lines)?),
+        acct_used_flag: acct_flag.as_deref().map_or(Val::Missing, Val::Text),
     };
     let year = end.year();
     let acc = g.accumulators(&v.psn_no, year, record).await?;
