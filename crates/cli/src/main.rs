@@ -84,6 +84,11 @@ enum Command {
         #[command(subcommand)]
         command: register::CategoryCommand,
     },
+    /// 职工个人账户：余额与变动、按月划入、年度计息
+    Account {
+        #[command(subcommand)]
+        command: register::AccountCommand,
+    },
     /// 门诊慢特病、异地就医备案：申请、审核、终止
     Registration {
         #[command(subcommand)]
@@ -207,6 +212,7 @@ fn main() -> ExitCode {
         },
         Command::Employer { command } => register::employer(command),
         Command::Person { command } => register::person(command),
+        Command::Account { command } => register::account(command),
         Command::Category { command } => register::category(command),
         Command::Registration { command } => register::registration(command),
         Command::Policy {

@@ -131,6 +131,38 @@ pub enum PersonCommand {
     },
 }
 
+/// An employee's status and personal account (balance and movements up to `on`).
+async fn print_employee_account(store: &Store, psn_no: &str, on: Date) -> Result<()> {
+    if let Some(p) = store.person_on(psn_no, on).await? {
+        println!(
+            "  职工状态：{}；公务员医疗补助：{}",
+            if p.scheme.retired { "退休" } else { "在职" },
+            if p.scheme.civil_servant {
+                "享受"
+            } else {
+                "不享受"
+            }
+        );
+    }
+    let account = store.account(psn_no, on).await?;
+    println!(
+        "  个人账户余额：{} 元（截至 {on}，{} 笔变动）",
+        yibao_core::format_fen(account.balance_fen),
+        account.movements.len()
+    );
+    for m in &account.movements {
+        let sign = if m.amount_fen >= 0 { "+" } else { "" };
+        println!(
+            "    {} {} {sign}{} 元 {}",
+            m.on_date,
+            yibao_store::account::kind_name(&m.kind),
+            yibao_core::format_fen(m.amount_fen),
+            m.reference
+        );
+    }
+    Ok(())
+}
+
 pub fn person(c: PersonCommand) -> Result<()> {
     let op = Operator::from_env();
     match c {
@@ -173,6 +205,9 @@ pub fn person(c: PersonCommand) -> Result<()> {
                         if e.paid { "已缴费" } else { "未缴费" }
                     ),
                     _ => println!("  参保：{} 年度未参保", on.year()),
+                }
+                if e.insutype.as_deref() == Some(yibao_core::enrolment::INSUTYPE_EMPLOYEE) {
+                    print_employee_account(&store, &psn_no, on).await?;
                 }
                 println!(
                     "  人员类别：{}",
@@ -471,6 +506,9 @@ pub enum EmployerCommand {
         /// 退休人员月养老金（元）
         #[arg(long, default_value = "0")]
         pension: String,
+        /// 公务员（享受公务员医疗补助）
+        #[arg(long)]
+        civil_servant: bool,
         #[command(flatten)]
         db: DbArg,
     },
@@ -530,6 +568,7 @@ pub fn employer(c: EmployerCommand) -> Result<()> {
             to,
             retired,
             pension,
+            civil_servant,
             db,
         } => {
             let e = yibao_store::Employment {
@@ -541,6 +580,7 @@ pub fn employer(c: EmployerCommand) -> Result<()> {
                 },
                 retired,
                 pension_fen: yuan("--pension", &pension)?,
+                civil_servant,
             };
             block_on(async {
                 open(&db).await?.employ(&op, &e).await?;
@@ -739,5 +779,100 @@ fn category_name(code: &str) -> &str {
         "db" => "低保",
         "tk" => "特困",
         other => other,
+    }
+}
+
+#[derive(clap::Subcommand)]
+pub enum AccountCommand {
+    /// 查询个人账户在某日的余额与变动明细
+    Show {
+        psn_no: String,
+        /// 日期（缺省为今天）
+        #[arg(long)]
+        date: Option<String>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// 按月划入个人账户：在职职工按单位该月缴费是否足额到账，退休人员按养老金
+    Credit {
+        /// 月份 YYYY-MM
+        #[arg(long)]
+        month: String,
+        /// 划入日（缺省为今天），按此日的缴费到账情况
+        #[arg(long)]
+        date: Option<String>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// 年度计息：按政策利率与每日余额积数，记入 12 月 31 日
+    Interest {
+        #[arg(long)]
+        year: u16,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+/// `--month YYYY-MM` as the month's first day.
+fn parse_month(text: &str) -> Result<Date> {
+    Date::parse(&format!("{}-01", text.trim()))
+        .ok_or_else(|| anyhow!("--month={text:?} 不是有效月份（应为 YYYY-MM）"))
+}
+
+pub fn account(c: AccountCommand) -> Result<()> {
+    let op = Operator::from_env();
+    match c {
+        AccountCommand::Show { psn_no, date, db } => {
+            let on = match date {
+                Some(d) => parse_date("--date", &d)?,
+                None => yibao_store::today(),
+            };
+            block_on(async {
+                let store = open(&db).await?;
+                if store.person_on(&psn_no, on).await?.is_none() {
+                    bail!("人员编号 psn_no={psn_no:?} 不存在");
+                }
+                println!("人员 {psn_no} 于 {on}：");
+                print_employee_account(&store, &psn_no, on).await
+            })
+        }
+        AccountCommand::Credit { month, date, db } => {
+            let month = parse_month(&month)?;
+            let as_of = match date {
+                Some(d) => parse_date("--date", &d)?,
+                None => yibao_store::today(),
+            };
+            if as_of < month {
+                bail!(
+                    "--date={as_of} 早于所划入的月份 {}-{:02}",
+                    month.year(),
+                    month.month()
+                );
+            }
+            block_on(async {
+                let store = open(&db).await?;
+                let r = store.credit_accounts(&op, month, as_of).await?;
+                println!(
+                    "{}-{:02} 个人账户划入：{} 人，合计 {} 元；此前已划入 {} 人（未重复划入）",
+                    month.year(),
+                    month.month(),
+                    r.persons,
+                    yibao_core::format_fen(r.total_fen),
+                    r.already
+                );
+                Ok(())
+            })
+        }
+        AccountCommand::Interest { year, db } => block_on(async {
+            let store = open(&db).await?;
+            let r = store.credit_interest(&op, year).await?;
+            println!(
+                "{year} 年度个人账户计息：{} 人，合计 {} 元；此前已计息 {} 人（未重复计息）",
+                r.persons,
+                yibao_core::format_fen(r.total_fen),
+                r.already
+            );
+            Ok(())
+        }),
     }
 }

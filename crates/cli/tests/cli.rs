@@ -75,6 +75,57 @@ fn settle_reference_case_to_file_and_stdout() {
     assert_eq!(String::from_utf8(o3.stdout).unwrap(), got);
 }
 
+/// The employee reference case through the binary, to the fen (amounts and rejection codes),
+/// with the employee policy alone and with both policies (each person under their scheme's).
+#[test]
+fn settle_employee_reference_case_with_one_or_both_policies() {
+    const EMPLOYEE: &str = "tests/fixtures/sample-county-employee-2024";
+    let claims = format!("{EMPLOYEE}/claims.jsonl");
+    let run = |policies: &[&str]| {
+        let mut args = vec!["settle"];
+        for p in policies {
+            args.extend(["--policy", p]);
+        }
+        args.extend(["--data", EMPLOYEE, "--claims", &claims]);
+        let o = yibao(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let alone = run(&["policies/sample-county-employee-2024.toml"]);
+    let want = std::fs::read_to_string(root().join(EMPLOYEE).join("expected.jsonl")).unwrap();
+    assert_eq!(alone.lines().count(), want.lines().count());
+    for (g, w) in alone.lines().zip(want.lines()) {
+        let (g, w): (serde_json::Value, serde_json::Value) = (
+            serde_json::from_str(g).unwrap(),
+            serde_json::from_str(w).unwrap(),
+        );
+        if w["ok"] == true {
+            for (k, v) in w.as_object().unwrap() {
+                assert_eq!(&g[k], v, "{} {k}", w["claim_id"]);
+            }
+        } else {
+            assert_eq!(g["error"]["code"], w["error"]["code"], "{}", w["claim_id"]);
+        }
+    }
+    let both = run(&[POLICY, "policies/sample-county-employee-2024.toml"]);
+    let settled = |out: &str| {
+        out.lines()
+            .filter(|l| l.contains("\"medfee_sumamt\""))
+            .count()
+    };
+    assert!(settled(&both) > settled(&alone), "the residents settle too");
+    // Two policies of one scheme are refused, in Chinese.
+    let o = yibao(&[
+        "settle", "--policy", POLICY, "--policy", POLICY, "--data", EMPLOYEE, "--claims", &claims,
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("每个险种只能加载一个政策"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn runs_that_cannot_proceed_fail_with_a_chinese_message() {
     let claims = format!("{DATA}/claims.jsonl");

@@ -15,6 +15,8 @@ pub struct Employment {
     pub retired: bool,
     /// Monthly pension (退休人员), fen.
     pub pension_fen: i64,
+    /// 公务员 (机关事业单位): covered by 公务员医疗补助.
+    pub civil_servant: bool,
 }
 
 /// What the register knows about one unit's contributions for a year.

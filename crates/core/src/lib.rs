@@ -4,6 +4,7 @@
 //! no I/O, no clock, no database, no async. Adapters (files, storage, gateway) call in here;
 //! they never decide a benefit themselves.
 
+pub mod account;
 pub mod checks;
 pub mod claim;
 pub mod contribution;

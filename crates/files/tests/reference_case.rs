@@ -137,6 +137,26 @@ fn parallel_output_is_identical() {
     assert_parallel_identical(EMPLOYEE);
 }
 
+/// `--explain` covers every employee layer: each appears, and each layer's `paid` is the
+/// amount of its field.
+#[test]
+fn the_explanation_covers_the_employee_layers() {
+    let out = run(EMPLOYEE, 1, true);
+    let mut seen = std::collections::BTreeSet::new();
+    for line in out.iter().filter(|l| l["explain"].is_object()) {
+        for layer in line["explain"]["layers"].as_array().unwrap() {
+            let field = layer["layer"].as_str().unwrap();
+            seen.insert(field.to_string());
+            if ["hifob_pay", "cvlserv_pay", "acct_pay"].contains(&field) {
+                assert_eq!(layer["paid"], line[field], "{}: {field}", line["claim_id"]);
+            }
+        }
+    }
+    for field in ["hifp_pay", "hifob_pay", "cvlserv_pay", "acct_pay"] {
+        assert!(seen.contains(field), "no {field} layer in {seen:?}");
+    }
+}
+
 /// The employee case holds residents too: with both policies loaded each is settled under
 /// their own scheme's, exactly as a run with that policy alone settles them.
 #[test]

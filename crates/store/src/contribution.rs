@@ -9,7 +9,9 @@ use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use yibao_core::contribution::{resident_payments, resident_year_coverage, ResidentPayments};
+use yibao_core::contribution::{
+    resident_payments, resident_year_coverage, ResidentPayments, SOURCE_REFERENCE,
+};
 use yibao_core::employer::unit_arrears;
 pub use yibao_core::enrolment::Coverage;
 use yibao_core::refdata::Suspension;
@@ -109,7 +111,11 @@ pub(crate) async fn coverage(
     contributions: &[ContributionRow],
 ) -> Result<Option<Coverage>> {
     if insutype == INSUTYPE_EMPLOYEE {
-        return employee_coverage(conn, policies, psn_no, year, as_of).await;
+        // A reference data directory declares its employees' years paid (no employer).
+        let declared = contributions
+            .iter()
+            .any(|c| c.insutype == insutype && c.year == year && c.source == SOURCE_REFERENCE);
+        return employee_coverage(conn, policies, psn_no, year, as_of, declared).await;
     }
     let rows = contributions
         .iter()
@@ -127,13 +133,15 @@ pub(crate) async fn coverage(
     Ok(resident_year_coverage(rule.as_ref(), year, cats, &payments))
 }
 
-/// An employee is covered while employed; his unit's arrears suspend benefits.
+/// An employee is covered while employed (or as declared by reference data); his unit's
+/// arrears suspend benefits.
 async fn employee_coverage(
     conn: &mut AnyConnection,
     policies: &PolicyCache,
     psn_no: &str,
     year: u16,
     as_of: Date,
+    declared: bool,
 ) -> Result<Option<Coverage>> {
     let units = sqlx::query(
         "SELECT DISTINCT unit_no FROM employments WHERE psn_no = $1 AND valid_from <= $2 AND valid_to >= $3",
@@ -144,7 +152,7 @@ async fn employee_coverage(
     .fetch_all(&mut *conn)
     .await?;
     if units.is_empty() {
-        return Ok(None);
+        return Ok(declared.then(Coverage::default));
     }
     let mut cover = Coverage::default();
     let rule = policies

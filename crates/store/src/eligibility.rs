@@ -305,8 +305,12 @@ struct PersonRows {
     categories: Vec<(i64, String, DateRange)>,
     registrations: Vec<Registration>,
     locks: Vec<(i64, String, DateRange)>,
-    /// Employments: (valid range, retired).
-    employments: Vec<(DateRange, bool)>,
+    /// Employments: (valid range, retired, civil servant).
+    employments: Vec<(DateRange, bool, bool)>,
+    /// Employee status by year where no employment says it: (year, retired, civil servant).
+    status: Vec<(u16, bool, bool)>,
+    /// Personal-account movements that add money (opening, 划入, interest): (date, fen).
+    credits: Vec<(Date, i64)>,
 }
 
 /// The rows of every person in `who`, by person number, in one query: each table's rows as `(kind,
@@ -346,9 +350,22 @@ async fn rows_of(
             current("locks")
         ),
         format!(
-            "SELECT 'm', psn_no, unit_no, '', '', CAST(0 AS BIGINT), CAST(valid_from AS BIGINT), \
-             CAST(valid_to AS BIGINT), CAST(retired AS BIGINT), '', CAST(id AS BIGINT), CAST(0 AS BIGINT) \
-             FROM employments WHERE {c}"
+            "SELECT 'm', psn_no, unit_no, '', '', CAST(civil_servant AS BIGINT), \
+             CAST(valid_from AS BIGINT), CAST(valid_to AS BIGINT), CAST(retired AS BIGINT), '', \
+             CAST(id AS BIGINT), CAST(0 AS BIGINT) FROM employments WHERE {c}"
+        ),
+        format!(
+            "SELECT 's', psn_no, '', '', '', CAST(year AS BIGINT), CAST(retired AS BIGINT), \
+             CAST(civil_servant AS BIGINT), CAST(0 AS BIGINT), '', CAST(year AS BIGINT), \
+             CAST(0 AS BIGINT) FROM employee_status WHERE {c}"
+        ),
+        format!(
+            "SELECT 'a', psn_no, kind, '', '', CAST(on_date AS BIGINT), CAST(amount_fen AS BIGINT), \
+             CAST(0 AS BIGINT), CAST(0 AS BIGINT), '', CAST(on_date AS BIGINT), CAST(id AS BIGINT) \
+             FROM account_movements WHERE {c} AND kind IN ('{}', '{}', '{}')",
+            crate::account::OPENING,
+            crate::account::CREDIT,
+            crate::account::INTEREST
         ),
         format!(
             "SELECT 'r', r.psn_no, r.reg_no, r.kind, r.dise_codg, CAST(r.valid_from AS BIGINT), \
@@ -387,8 +404,10 @@ async fn rows_of(
                     to: date(n3)?,
                 };
                 let retired: i64 = r.try_get(8)?;
-                rows.employments.push((range, retired != 0));
+                rows.employments.push((range, retired != 0, n1 != 0));
             }
+            "s" => rows.status.push((year(), n2 != 0, n3 != 0)),
+            "a" => rows.credits.push((date(n1)?, n2)),
             "g" | "l" => {
                 let range = DateRange {
                     from: date(n2)?,
@@ -428,7 +447,9 @@ async fn rows_of(
 }
 
 /// The person's scheme on `as_of`: the 险种 of that year's enrolment (else the latest
-/// before it), retired when an employment in force then says so.
+/// before it); retired and 公务员 as an employment in force then says, else as the year's
+/// employee status; the account balance from what was credited up to then (the gateway
+/// reads the account's whole ledger instead).
 fn scheme_on(rows: &PersonRows, as_of: Date) -> yibao_core::refdata::Scheme {
     let year = as_of.year();
     let enrolment = rows
@@ -441,10 +462,19 @@ fn scheme_on(rows: &PersonRows, as_of: Date) -> yibao_core::refdata::Scheme {
     if let Some(e) = enrolment {
         scheme.insutype = e.insutype.clone();
     }
-    scheme.retired = rows
-        .employments
+    let employed = rows.employments.iter().find(|(r, ..)| r.contains(as_of));
+    let status = rows.status.iter().find(|(y, ..)| *y == year);
+    (scheme.retired, scheme.civil_servant) = match (employed, status) {
+        (Some((_, retired, cs)), _) => (*retired, *cs),
+        (None, Some((_, retired, cs))) => (*retired, *cs),
+        (None, None) => (false, false),
+    };
+    scheme.acct_balance = rows
+        .credits
         .iter()
-        .any(|(range, retired)| *retired && range.contains(as_of));
+        .filter(|(d, _)| *d <= as_of)
+        .map(|(_, f)| f)
+        .sum();
     scheme
 }
 

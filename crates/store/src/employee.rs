@@ -45,8 +45,8 @@ impl Store {
             return refused(format!("人员编号 psn_no={:?} 不存在", e.psn_no));
         }
         sqlx::query(
-            "INSERT INTO employments (psn_no, unit_no, valid_from, valid_to, retired, pension_fen, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO employments (psn_no, unit_no, valid_from, valid_to, retired, pension_fen, \
+             civil_servant, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&e.psn_no)
         .bind(&e.unit_no)
@@ -54,6 +54,7 @@ impl Store {
         .bind(date_value(e.valid.to))
         .bind(i64::from(e.retired))
         .bind(e.pension_fen)
+        .bind(i64::from(e.civil_servant))
         .bind(now_text())
         .execute(&mut *tx)
         .await?;
@@ -92,6 +93,11 @@ impl Store {
             e.valid.to,
             if e.retired { " 退休" } else { "" }
         );
+        let detail = if e.civil_servant {
+            format!("{detail} 公务员")
+        } else {
+            detail
+        };
         append_log(
             &mut tx,
             op,
@@ -233,7 +239,7 @@ pub(crate) async fn unit_facts(
     };
     let y = i64::from(year);
     let rows = sqlx::query(
-        "SELECT e.psn_no, e.valid_from, e.valid_to, e.retired, e.pension_fen, \
+        "SELECT e.psn_no, e.valid_from, e.valid_to, e.retired, e.pension_fen, e.civil_servant, \
          COALESCE((SELECT b.base_fen FROM contribution_bases b WHERE b.psn_no = e.psn_no \
          AND b.unit_no = e.unit_no AND b.year = $2 ORDER BY b.id DESC LIMIT 1), 0) \
          FROM employments e WHERE e.unit_no = $1 AND e.valid_from <= $3 AND e.valid_to >= $4 ORDER BY e.id",
@@ -255,8 +261,9 @@ pub(crate) async fn unit_facts(
                 },
                 retired: r.try_get::<i64, _>(3)? != 0,
                 pension_fen: r.try_get(4)?,
+                civil_servant: r.try_get::<i64, _>(5)? != 0,
             },
-            r.try_get(5)?,
+            r.try_get(6)?,
         ));
     }
     for r in sqlx::query(

@@ -6,6 +6,7 @@
 //! Rows of record (enrolments, contributions, category spans, registration events, locks,
 //! payments) are only ever inserted; a change is a new row that supersedes an older one.
 
+pub mod account;
 mod contribution;
 mod duplicates;
 mod eligibility;
@@ -17,6 +18,7 @@ mod register;
 mod sqlite_engine;
 pub mod testing;
 
+pub use account::{Account, AccountMovement};
 pub use duplicates::{DuplicateFinding, DuplicateKind};
 pub use eligibility::Eligibility;
 pub use gateway::{
@@ -625,6 +627,21 @@ pub(crate) static ENROLMENTS: Table = Table {
         "recorded_at",
     ],
 };
+pub(crate) static EMPLOYEE_STATUS: Table = Table {
+    name: "employee_status",
+    columns: &["psn_no", "year", "retired", "civil_servant", "recorded_at"],
+};
+pub(crate) static ACCOUNT_MOVEMENTS: Table = Table {
+    name: "account_movements",
+    columns: &[
+        "psn_no",
+        "on_date",
+        "kind",
+        "amount_fen",
+        "ref",
+        "recorded_at",
+    ],
+};
 pub(crate) static MEMBERS: Table = Table {
     name: "household_members",
     columns: &["hh_no", "psn_no", "relation", "year", "recorded_at"],
@@ -680,8 +697,8 @@ pub(crate) static EVENTS: Table = Table {
 /// Rows waiting to be written, per table, flushed in an order that respects foreign keys
 /// (persons first) and every few thousand rows so a large load keeps little in memory.
 pub(crate) struct Batch {
-    tables: [&'static Table; 7],
-    rows: [Vec<Vec<Value>>; 7],
+    tables: [&'static Table; 9],
+    rows: [Vec<Vec<Value>>; 9],
     pending: usize,
 }
 
@@ -698,6 +715,8 @@ impl Batch {
                 &CATEGORIES,
                 &REGISTRATIONS,
                 &EVENTS,
+                &EMPLOYEE_STATUS,
+                &ACCOUNT_MOVEMENTS,
             ],
             rows: Default::default(),
             pending: 0,

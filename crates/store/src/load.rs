@@ -2,10 +2,11 @@
 //! the store. Everything is validated before anything is written; the write, with its
 //! operation-log line, is one transaction.
 
-use crate::register::{far_future, INSUTYPE_RESIDENT};
+use crate::register::{far_future, INSUTYPE_EMPLOYEE};
 use crate::{
     append_log, date_value, now_text, Batch, LogLine, Operator, Result, Store, StoreError, Value,
-    CATEGORIES, CONTRIBUTIONS, ENROLMENTS, EVENTS, MEMBERS, PERSONS, REGISTRATIONS,
+    ACCOUNT_MOVEMENTS, CATEGORIES, CONTRIBUTIONS, EMPLOYEE_STATUS, ENROLMENTS, EVENTS, MEMBERS,
+    PERSONS, REGISTRATIONS,
 };
 use sqlx::Row;
 use std::collections::HashSet;
@@ -118,13 +119,14 @@ pub async fn load_reference(
             ],
         );
         // A reference directory has no households: each person is his own.
+        let insutype = p.scheme.insutype.as_str();
         for &year in &p.enrolments {
             let y = Value::Int(i64::from(year));
             batch.push(
                 &ENROLMENTS,
                 vec![
                     text(&p.psn_no),
-                    text(INSUTYPE_RESIDENT),
+                    text(insutype),
                     y.clone(),
                     text(&p.psn_no),
                     text(""),
@@ -146,11 +148,39 @@ pub async fn load_reference(
                 &CONTRIBUTIONS,
                 vec![
                     text(&p.psn_no),
-                    text(INSUTYPE_RESIDENT),
-                    y,
+                    text(insutype),
+                    y.clone(),
                     text(SOURCE_REFERENCE),
                     Value::Int(0),
                     Value::Int(date_value(jan1)),
+                    text(&now),
+                ],
+            );
+            if insutype == INSUTYPE_EMPLOYEE {
+                batch.push(
+                    &EMPLOYEE_STATUS,
+                    vec![
+                        text(&p.psn_no),
+                        y,
+                        Value::Int(i64::from(p.scheme.retired)),
+                        Value::Int(i64::from(p.scheme.civil_servant)),
+                        text(&now),
+                    ],
+                );
+            }
+        }
+        // The personal account's balance on 1 January of the policy year.
+        if insutype == INSUTYPE_EMPLOYEE && p.scheme.acct_balance > 0 {
+            let jan1 =
+                yibao_core::Date::from_ymd(u32::from(policy.year), 1, 1).unwrap_or(far_future());
+            batch.push(
+                &ACCOUNT_MOVEMENTS,
+                vec![
+                    text(&p.psn_no),
+                    Value::Int(date_value(jan1)),
+                    text(crate::account::OPENING),
+                    Value::Int(p.scheme.acct_balance),
+                    text(source),
                     text(&now),
                 ],
             );

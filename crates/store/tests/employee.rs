@@ -56,6 +56,7 @@ fn arrears_suspend_and_a_deferral_restores() {
                     },
                     retired: false,
                     pension_fen: 0,
+                    civil_servant: false,
                 },
             )
             .await
@@ -217,5 +218,105 @@ fn arrears_suspend_and_a_deferral_restores() {
         .unwrap();
         // Level 2, in service: deductible 600, 85% of 400.00 = 340.00.
         assert_eq!(ok.amounts.hifp_pay, 34_000, "{backend}");
+    });
+}
+
+/// 个人账户划入 by the core's rule as the unit's payments stand, once per unit and month; a
+/// retiree's from the pension whatever the unit paid; interest on the daily balances; the
+/// employment's 公务员 flag reaches the engine's person.
+#[test]
+fn monthly_credits_and_interest_go_to_the_account_once() {
+    on_every_backend("employee_account", |backend, store| async move {
+        employee_policy(&store).await;
+        let mut ids = Vec::new();
+        for (certno, name, brdy) in [
+            ("110105199001010010", "钱七", "1990-01-01"),
+            ("110105195001010012", "孙八", "1950-01-01"),
+        ] {
+            let p = NewPerson {
+                certno: certno.into(),
+                name: name.into(),
+                gend: "1".into(),
+                brdy: date(brdy),
+            };
+            ids.push(store.register_person(&op(), &p).await.unwrap());
+        }
+        store
+            .add_employer(&op(), "U002", "示范县财政局")
+            .await
+            .unwrap();
+        let year = DateRange {
+            from: date("2024-01-01"),
+            to: date("2024-12-31"),
+        };
+        for (psn, retired) in [(&ids[0], false), (&ids[1], true)] {
+            let e = Employment {
+                psn_no: psn.clone(),
+                unit_no: "U002".into(),
+                valid: year,
+                retired,
+                pension_fen: if retired { 300_000 } else { 0 },
+                civil_servant: true,
+            };
+            store.employ(&op(), &e).await.unwrap();
+        }
+        // Base 5,000.00 for the one in service: unit 375.00 + personal 100.00 a month.
+        store
+            .declare_base(&op(), &ids[0], "U002", 2024, 500_000)
+            .await
+            .unwrap();
+
+        // March unpaid: only the retiree is credited, 2% of a 3,000.00 pension = 60.00.
+        let r = store
+            .credit_accounts(&op(), date("2024-03-01"), date("2024-03-20"))
+            .await
+            .unwrap();
+        assert_eq!((r.persons, r.total_fen), (1, 6_000), "{backend}: {r:?}");
+        // Jan–Mar paid on 03-25: the rerun credits the one in service, aged 34:
+        // personal 100.00 + 0.8% of 5,000.00 = 140.00; the retiree is not credited twice.
+        store
+            .record_unit_payment(&op(), "U002", 3 * 47_500, date("2024-03-25"))
+            .await
+            .unwrap();
+        let r = store
+            .credit_accounts(&op(), date("2024-03-01"), date("2024-03-26"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.persons, r.total_fen, r.already),
+            (1, 14_000, 1),
+            "{backend}"
+        );
+        let account = store.account(&ids[0], date("2024-12-31")).await.unwrap();
+        assert_eq!(account.balance_fen, 14_000, "{backend}");
+        assert_eq!(account.movements[0].kind, "credit");
+        assert_eq!(account.movements[0].on_date, date("2024-03-26"));
+        // Nothing before the day it was credited.
+        assert_eq!(
+            store
+                .account(&ids[0], date("2024-03-25"))
+                .await
+                .unwrap()
+                .balance_fen,
+            0
+        );
+
+        // Interest at 1.5% on 140.00 held from 03-26 to 12-31 (281 days):
+        // 14000 × 281 × 0.015 / 360 = 163.92 → 164 fen; the retiree's 60.00 since 03-20
+        // (287 days): 6000 × 287 × 0.015 / 360 = 71.75 → 72 fen.
+        let r = store.credit_interest(&op(), 2024).await.unwrap();
+        assert_eq!((r.persons, r.total_fen), (2, 164 + 72), "{backend}: {r:?}");
+        let again = store.credit_interest(&op(), 2024).await.unwrap();
+        assert_eq!((again.persons, again.already), (0, 2), "{backend}");
+
+        // The engine's person: 公务员, retired or not, and the credited balance.
+        let p = store
+            .person_on(&ids[1], date("2024-12-31"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(p.scheme.civil_servant && p.scheme.retired, "{backend}");
+        assert_eq!(p.scheme.insutype, "310");
+        assert_eq!(p.scheme.acct_balance, 6_000 + 72, "{backend}");
     });
 }

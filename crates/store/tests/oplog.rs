@@ -249,6 +249,7 @@ fn every_register_change_commits_with_exactly_its_log_line() {
             valid: year(2026),
             retired: false,
             pension_fen: 0,
+            civil_servant: false,
         };
         step(backend, store, "职工参保登记", || {
             store.employ(op, &job)

@@ -332,6 +332,8 @@ pub struct Account {
     pub pays_full_ownpay: bool,
     /// Whether the account may pay 超限价 (`overlmt_selfpay`).
     pub pays_over_limit: bool,
+    /// Annual interest rate on the daily balances (`account::interest`), if the scheme pays any.
+    pub interest_rate: Option<Ratio>,
 }
 
 /// A fixed-share supplementary layer (e.g. 重大疾病补充保险 18%/27%) on what remains of the
@@ -775,4 +777,5 @@ struct RawAccount {
     pays_full_ownpay: bool,
     #[serde(default)]
     pays_over_limit: bool,
+    interest_rate: Option<String>,
 }

@@ -224,6 +224,10 @@ impl Validator {
             name: a.name.clone(),
             pays_full_ownpay: a.pays_full_ownpay,
             pays_over_limit: a.pays_over_limit,
+            interest_rate: a
+                .interest_rate
+                .as_deref()
+                .map(|r| self.ratio("account.interest_rate", r)),
         });
         let contribution = raw
             .contribution

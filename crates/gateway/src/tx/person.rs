@@ -34,7 +34,7 @@ pub(super) async fn person_info(
         Some(_) => data.date("begntime")?,
         None => crate::wire::beijing_now().0,
     };
-    let person = gw.store.person(&psn_no).await?.ok_or_else(|| {
+    let person = gw.store.person_on(&psn_no, on).await?.ok_or_else(|| {
         refuse(format!(
             "人员编号 input.data.psn_no={} 不存在",
             shown(&psn_no)
@@ -47,19 +47,31 @@ pub(super) async fn person_info(
         ))
     })?;
     let age = person.brdy.age_on(on);
+    // The personal account's balance on the date asked (employees only).
+    let balance = match el.insutype.as_deref() {
+        Some(yibao_core::enrolment::INSUTYPE_EMPLOYEE) => {
+            gw.store.account(&psn_no, on).await?.balance_fen
+        }
+        _ => 0,
+    };
+    let cvlserv_flag = if person.scheme.civil_servant {
+        "1"
+    } else {
+        "0"
+    };
     let insuinfo: Vec<Value> = el
         .insutype
         .iter()
         .map(|insutype| {
             json!({
-                "balc": "0.00",
+                "balc": format_fen(balance),
                 "insutype": insutype,
-                "psn_type": el.categories.first().cloned().unwrap_or_default(),
+                "psn_type": super::render::psn_type(&person, on),
                 "psn_insu_stas": if el.eligible { "1" } else { "2" },
                 "psn_insu_date": format!("{}-01-01", on.year()),
                 "paus_insu_date": el.suspension.as_ref().map(|s| s.range.from.to_string()).unwrap_or_default(),
                 "paus_insu_rea": el.suspension.as_ref().map(|s| s.reason.clone()).unwrap_or_default(),
-                "cvlserv_flag": "0",
+                "cvlserv_flag": cvlserv_flag,
                 "insuplc_admdvs": "",
                 "emp_name": "",
             })

@@ -25,14 +25,38 @@ pub(super) fn class_level(c: ItemClass) -> &'static str {
     }
 }
 
+/// What a settlement's answer shows besides the visit, the person and the settlement.
+pub(super) struct SetlContext<'a> {
+    pub setl_time: &'a str,
+    pub funds: &'a FundPayTypes,
+    pub policy: &'a yibao_core::Policy,
+    /// The personal account's balance after this settlement (`balc`).
+    pub balance_after: yibao_core::Fen,
+}
+
+/// `psn_type` (人员类别) of the national code list: 11 在职 / 21 退休 for employees; for
+/// residents the first category held on `on`, else 1501 城乡居民.
+pub(super) fn psn_type(person: &yibao_core::refdata::Person, on: yibao_core::Date) -> String {
+    if person.scheme.insutype == yibao_core::enrolment::INSUTYPE_EMPLOYEE {
+        return if person.scheme.retired { "21" } else { "11" }.into();
+    }
+    person
+        .categories
+        .iter()
+        .find(|c| c.range.contains(on))
+        .map_or_else(|| "1501".to_string(), |c| c.code.clone())
+}
+
+/// The 41 fields of the national `setlinfo` and the funds' `setldetail`.
 pub(super) fn setl_output(
     v: &Visit,
     setl_id: Option<&str>,
     person: &yibao_core::refdata::Person,
     s: &Settlement,
-    setl_time: &str,
-    funds: &FundPayTypes,
+    at: &SetlContext<'_>,
 ) -> Value {
+    let (setl_time, funds) = (at.setl_time, at.funds);
+    let on = v.enddate.unwrap_or(v.begndate);
     let a = &s.amounts;
     let mut info = Map::new();
     info.insert("mdtrt_id".into(), json!(v.mdtrt_id));
@@ -45,6 +69,15 @@ pub(super) fn setl_output(
     info.insert("certno".into(), json!(person.certno));
     info.insert("gend".into(), json!(person.gend));
     info.insert("brdy".into(), json!(person.brdy.to_string()));
+    info.insert("naty".into(), json!(""));
+    info.insert("age".into(), json!(person.brdy.age_on(on)));
+    info.insert("psn_type".into(), json!(psn_type(person, on)));
+    let cvlserv = if person.scheme.civil_servant {
+        "1"
+    } else {
+        "0"
+    };
+    info.insert("cvlserv_flag".into(), json!(cvlserv));
     info.insert("insutype".into(), json!(v.insutype));
     info.insert("setl_time".into(), json!(setl_time));
     info.insert("mdtrt_cert_type".into(), json!(v.mdtrt_cert_type));
@@ -52,8 +85,12 @@ pub(super) fn setl_output(
     for (name, fen) in a.fields() {
         info.insert(name.into(), json!(format_fen(fen)));
     }
+    // Not paid by this system's policies: 企业补充 and 个人账户共济.
+    info.insert("hifes_pay".into(), json!("0.00"));
+    info.insert("acct_mulaid_pay".into(), json!("0.00"));
     info.insert("pool_prop_selfpay".into(), json!(ratio_text(s.basic_ratio)));
-    info.insert("balc".into(), json!("0.00"));
+    info.insert("balc".into(), json!(format_fen(at.balance_after)));
+    info.insert("clr_optins".into(), json!(at.policy.admdvs));
     info.insert("clr_type".into(), json!(clr_type(v.kind)));
     info.insert("clr_way".into(), json!("01"));
     info.insert("medins_setl_id".into(), json!(""));

@@ -1,6 +1,6 @@
 //! Settlement transactions: 2206/2207, 2303/2304 and their reversals 2208/2305.
 
-use super::render::{clr_type, negated, setl_output};
+use super::render::{clr_type, negated, setl_output, SetlContext};
 use super::*;
 
 /// The gateway's ledger for one visit's transaction: the engine reads the person-year's
@@ -13,6 +13,8 @@ struct VisitLedger<'a> {
     year: u16,
     /// The person-year's accumulators as read in this transaction.
     acc: YearAccumulators,
+    /// The personal account's balance as read in this transaction.
+    balance: yibao_core::Fen,
     /// This message's id (the settlement's or reversal's `msgid`).
     msgid: &'a str,
     /// What a settlement records besides the core's value.
@@ -39,6 +41,15 @@ impl LedgerStore for VisitLedger<'_> {
         self.acc
     }
 
+    fn account_balance(
+        &mut self,
+        _person: &yibao_core::refdata::Person,
+        _on: yibao_core::Date,
+        _acc: &YearAccumulators,
+    ) -> yibao_core::Fen {
+        self.balance
+    }
+
     fn settled(&mut self, claim_id: &str) -> Option<SettledEntry> {
         self.stored
             .filter(|s| s.setl_id == claim_id && !s.reversed)
@@ -58,6 +69,15 @@ impl LedgerStore for VisitLedger<'_> {
         let v = self.visit;
         let output = (new.render)(s);
         self.g.put_accumulators(&v.psn_no, s.year, after);
+        if s.amounts.acct_pay > 0 {
+            self.g.account_movement(
+                &v.psn_no,
+                v.enddate.unwrap_or(v.begndate),
+                yibao_store::account::PAYMENT,
+                -s.amounts.acct_pay,
+                &new.setl_id,
+            );
+        }
         self.g.insert_settlement(&SettlementRecord {
             setl_id: new.setl_id.clone(),
             mdtrt_id: v.mdtrt_id.clone(),
@@ -79,8 +99,17 @@ impl LedgerStore for VisitLedger<'_> {
     }
 
     fn record_reversal(&mut self, claim_id: &str, entry: &SettledEntry, after: &YearAccumulators) {
-        self.g
-            .put_accumulators(&self.visit.psn_no, entry.year, after);
+        let v = self.visit;
+        self.g.put_accumulators(&v.psn_no, entry.year, after);
+        if entry.delta.account_paid > 0 {
+            self.g.account_movement(
+                &v.psn_no,
+                v.enddate.unwrap_or(v.begndate),
+                yibao_store::account::RESTORATION,
+                entry.delta.account_paid,
+                claim_id,
+            );
+        }
         self.g.insert_reversal(claim_id, self.msgid);
     }
 }
@@ -232,6 +261,10 @@ pub(super) async fn settlement(
     };
     let year = end.year();
     let acc = g.accumulators(&v.psn_no, year, record).await?;
+    let balance = match policy.account {
+        Some(_) => g.account_balance(&v.psn_no).await?,
+        None => 0,
+    };
     let (today, stamp) = crate::wire::beijing_now();
     let setl_time = format!(
         "{} {}:{}:{}",
@@ -247,21 +280,37 @@ pub(super) async fn settlement(
             visit: &v,
             year,
             acc,
+            balance,
             msgid: &meta.msgid,
             new: None,
             stored: None,
         };
         let (s, _) =
             preview(&policy, &refdata, &mut ledger, &draft, false).map_err(settle_failure)?;
-        return Ok(setl_output(&v, None, &person, &s, &setl_time, funds));
+        let at = SetlContext {
+            setl_time: &setl_time,
+            funds,
+            policy: &policy,
+            balance_after: balance - s.amounts.acct_pay,
+        };
+        return Ok(setl_output(&v, None, &person, &s, &at));
     }
     let setl_id = format!("ST{}", meta.msgid);
-    let render = |s: &Settlement| setl_output(&v, Some(&setl_id), &person, s, &setl_time, funds);
+    let render = |s: &Settlement| {
+        let at = SetlContext {
+            setl_time: &setl_time,
+            funds,
+            policy: &policy,
+            balance_after: balance - s.amounts.acct_pay,
+        };
+        setl_output(&v, Some(&setl_id), &person, s, &at)
+    };
     let mut ledger = VisitLedger {
         g,
         visit: &v,
         year,
         acc,
+        balance,
         msgid: &meta.msgid,
         new: Some(NewSettlement {
             setl_id: setl_id.clone(),
@@ -323,11 +372,13 @@ pub(super) async fn reversal(
     }
     v.state = step(&v, VisitAction::Reverse)?;
     let acc = g.accumulators(&v.psn_no, s.year, true).await?;
+    let balance = g.account_balance(&v.psn_no).await?;
     let mut ledger = VisitLedger {
         g,
         visit: &v,
         year: s.year,
         acc,
+        balance,
         msgid: &meta.msgid,
         new: None,
         stored: Some(&s),
@@ -335,5 +386,11 @@ pub(super) async fn reversal(
     reverse(&mut ledger, &setl_id).map_err(settle_failure)?;
     g.update_visit(&v);
     meta.target = format!("{} {}", v.mdtrt_id, setl_id);
-    Ok(negated(&s.output))
+    let mut out = negated(&s.output);
+    if let Some(info) = out.get_mut("setlinfo").and_then(Value::as_object_mut) {
+        // The balance once the account has its money back.
+        let after = balance + s.delta.account_paid;
+        info.insert("balc".into(), json!(format_fen(after)));
+    }
+    Ok(out)
 }

@@ -11,12 +11,47 @@ use yibao_gateway::keys::{new_secret, signature};
 use yibao_gateway::{Gateway, MasterKey, ENDPOINT};
 use yibao_store::{Operator, Store};
 
+/// A reference case: its data directory (with claims and expected results), its policy and
+/// the scheme its claims are sent under.
+#[derive(Clone, Copy, Debug)]
+pub struct Case {
+    pub dir: &'static str,
+    pub policy: &'static str,
+    pub insutype: &'static str,
+}
+
+pub const RESIDENT: Case = Case {
+    dir: "sample-county-2024",
+    policy: "sample-county-2024.toml",
+    insutype: "390",
+};
+
+pub const EMPLOYEE: Case = Case {
+    dir: "sample-county-employee-2024",
+    policy: "sample-county-employee-2024.toml",
+    insutype: "310",
+};
+
+impl Case {
+    pub fn dir(&self) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures")
+            .join(self.dir)
+    }
+
+    pub fn policy_path(&self) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../policies")
+            .join(self.policy)
+    }
+}
+
 pub fn case_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/sample-county-2024")
+    RESIDENT.dir()
 }
 
 pub fn policy_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../policies/sample-county-2024.toml")
+    RESIDENT.policy_path()
 }
 
 pub struct Harness {
@@ -30,17 +65,26 @@ pub struct Harness {
     server: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// Loads the reference case into `store` and issues a key to every institution.
+/// Loads the resident reference case into `store` and issues a key to every institution.
 pub async fn prepare(store: &Store, master: &MasterKey) -> HashMap<String, String> {
+    prepare_case(store, master, RESIDENT).await
+}
+
+/// Loads reference case `case` into `store` and issues a key to every institution.
+pub async fn prepare_case(
+    store: &Store,
+    master: &MasterKey,
+    case: Case,
+) -> HashMap<String, String> {
     let op = Operator("测试员".into());
-    let source = std::fs::read_to_string(policy_path()).unwrap();
-    let policy = yibao_core::Policy::from_toml("sample-county-2024.toml", &source).unwrap();
-    let reference = yibao_files::refdir::read_reference(&case_dir()).unwrap();
+    let source = std::fs::read_to_string(case.policy_path()).unwrap();
+    let policy = yibao_core::Policy::from_toml(case.policy, &source).unwrap();
+    let reference = yibao_files::refdir::read_reference(&case.dir()).unwrap();
     yibao_store::load_reference(store, &op, &policy, &source, &reference)
         .await
         .unwrap();
     let mut secrets = HashMap::new();
-    let text = std::fs::read_to_string(case_dir().join("institutions.csv")).unwrap();
+    let text = std::fs::read_to_string(case.dir().join("institutions.csv")).unwrap();
     for line in text.lines().skip(1) {
         let code = line.split(',').next().unwrap().trim().to_string();
         let secret = new_secret();
@@ -55,8 +99,13 @@ pub async fn prepare(store: &Store, master: &MasterKey) -> HashMap<String, Strin
 
 impl Harness {
     pub async fn start(backend: &'static str, store: Store) -> Harness {
+        Harness::start_with(backend, store, RESIDENT).await
+    }
+
+    /// A gateway over a store with reference case `case` loaded.
+    pub async fn start_with(backend: &'static str, store: Store, case: Case) -> Harness {
         let master = MasterKey::from_bytes([9; 32]);
-        let secrets = prepare(&store, &master).await;
+        let secrets = prepare_case(&store, &master, case).await;
         let gw = Gateway::new(store.clone(), master).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -172,10 +221,19 @@ where
     F: Fn(Harness) -> Fut,
     Fut: std::future::Future<Output = Harness>,
 {
+    on_every_backend_with(name, RESIDENT, body)
+}
+
+/// As [`on_every_backend`], with reference case `case` loaded.
+pub fn on_every_backend_with<F, Fut>(name: &str, case: Case, body: F)
+where
+    F: Fn(Harness) -> Fut,
+    Fut: std::future::Future<Output = Harness>,
+{
     let rt = yibao_store::testing::runtime();
     rt.block_on(async {
         for (backend, store) in yibao_store::testing::stores(name).await {
-            let h = Harness::start(backend, store).await;
+            let h = Harness::start_with(backend, store, case).await;
             body(h).await.stop().await;
         }
     });

@@ -175,6 +175,8 @@ pub struct ReadAhead {
     pub visit: Visit,
     lines: Vec<FeeLine>,
     accumulators: YearAccumulators,
+    /// The personal account's balance (all its movements).
+    balance: yibao_core::Fen,
     year: u16,
     versions: [u64; 2],
 }
@@ -186,7 +188,7 @@ enum Key<'a> {
     /// A visit, with its fee lines.
     Visit(&'a str),
     /// A person's accumulators (any year: a read ahead names the person before it knows
-    /// the visit's year).
+    /// the visit's year), and the person's account movements.
     Accumulators(&'a str),
 }
 

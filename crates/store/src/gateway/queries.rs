@@ -166,23 +166,25 @@ impl Store {
         let visit_sql = format!(
             "SELECT {VISIT_COLUMNS}, (SELECT a.counters FROM accumulators a \
              WHERE a.psn_no = v.psn_no AND a.year = \
-             (CASE WHEN v.enddate > 0 THEN v.enddate ELSE v.begndate END) / 10000) \
+             (CASE WHEN v.enddate > 0 THEN v.enddate ELSE v.begndate END) / 10000), \
+             (SELECT COALESCE(SUM(m.amount_fen), 0) FROM account_movements m \
+             WHERE m.psn_no = v.psn_no) \
              FROM visits v WHERE v.mdtrt_id = $1"
         );
         let read = engine.read(|c| {
             let visit = sqlite_engine::rows(c, &visit_sql, &[&mdtrt_id], |r| {
-                Ok((visit_of(r)?, r.opt_text(13)?))
+                Ok((visit_of(r)?, r.opt_text(13)?, r.int(14)?))
             })?;
-            let Some((visit, counters)) = visit.into_iter().next() else {
+            let Some((visit, counters, balance)) = visit.into_iter().next() else {
                 return Ok(None);
             };
             if visit.psn_no != psn_no {
                 return Ok(None);
             }
             let lines = sqlite_engine::rows(c, LINES_SELECT, &[&mdtrt_id], |r| fee_line_of(r))?;
-            Ok(Some((visit, counters, lines)))
+            Ok(Some((visit, counters, balance, lines)))
         })?;
-        let Some((visit, counters, lines)) = read else {
+        let Some((visit, counters, balance, lines)) = read else {
             return Ok(None);
         };
         let year = visit.enddate.unwrap_or(visit.begndate).year();
@@ -194,6 +196,7 @@ impl Store {
             visit,
             lines,
             accumulators,
+            balance,
             year,
             versions,
         }))

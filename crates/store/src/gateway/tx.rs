@@ -14,7 +14,7 @@ use crate::sqlite_engine::{self, SqliteEngine, Turn, VersionKey, WriterGuard};
 use crate::{fault, now_text, Backend, Result, Store};
 use sqlx::{Any, Row, Transaction};
 use std::sync::Arc;
-use yibao_core::{Date, YearAccumulators};
+use yibao_core::{Date, Fen, YearAccumulators};
 
 impl Store {
     /// Starts a gateway transaction (see the module documentation).
@@ -253,6 +253,43 @@ impl GatewayTx {
             };
         }
         accumulators_of(self.db()?, psn_no, year).await
+    }
+
+    /// The personal account's balance (every movement). Read after
+    /// [`accumulators`](Self::accumulators) with `lock`, it stays current until this
+    /// transaction ends: payments and restorations are written only with the accumulators'
+    /// lock held (PostgreSQL) or the writer's turn (SQLite), under the same key.
+    pub async fn account_balance(&mut self, psn_no: &str) -> Result<Fen> {
+        if let Some(a) = self.ahead.as_ref().filter(|a| a.visit.psn_no == psn_no) {
+            return Ok(a.balance);
+        }
+        const SQL: &str =
+            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM account_movements WHERE psn_no = $1";
+        if let Some(engine) = self.sqlite_ready(Some(Key::Accumulators(psn_no))).await? {
+            let rows = engine.read(|c| sqlite_engine::rows(c, SQL, &[&psn_no], |r| r.int(0)))?;
+            return Ok(rows.first().copied().unwrap_or_default());
+        }
+        let row = sqlx::query(SQL).bind(psn_no).fetch_one(self.db()?).await?;
+        super::rows::r_i64(&row, 0)
+    }
+
+    /// Appends a personal-account movement (`crate::account::PAYMENT` or `RESTORATION`).
+    pub fn account_movement(
+        &mut self,
+        psn_no: &str,
+        on_date: Date,
+        kind: &'static str,
+        amount_fen: Fen,
+        reference: &str,
+    ) {
+        self.writes.push(GatewayWrite::AccountMovement {
+            psn_no: psn_no.into(),
+            on_date,
+            kind,
+            amount_fen,
+            reference: reference.into(),
+            at: now_text(),
+        });
     }
 
     pub fn put_accumulators(&mut self, psn_no: &str, year: u16, acc: &YearAccumulators) {

@@ -51,6 +51,15 @@ pub(super) enum GatewayWrite {
         msgid: String,
         at: String,
     },
+    /// A personal-account movement (a payment or a restoration).
+    AccountMovement {
+        psn_no: String,
+        on_date: Date,
+        kind: &'static str,
+        amount_fen: i64,
+        reference: String,
+        at: String,
+    },
     /// The message answered (idempotency by msgid, replay by nonce).
     Message {
         fixmedins_code: String,
@@ -92,6 +101,8 @@ const INSERT_SETTLEMENT: &str = "INSERT INTO settlements (setl_id, mdtrt_id, psn
      fixmedins_code, insutype, clr_type, year, setl_date, medfee_sumamt, fund_pay_sumamt, \
      acct_pay, delta, output, settled_at, msgid) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+const INSERT_ACCOUNT_MOVEMENT: &str = "INSERT INTO account_movements (psn_no, on_date, \
+     kind, amount_fen, ref, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)";
 const INSERT_REVERSAL: &str =
     "INSERT INTO settlement_reversals (setl_id, reversed_at, msgid) VALUES ($1, $2, $3)";
 /// A plain insert: a concurrent repeat of the msgid, or a reused nonce, that committed
@@ -143,7 +154,9 @@ impl GatewayWrite {
             UpdateVisit { mdtrt_id, .. }
             | InsertLines { mdtrt_id, .. }
             | WithdrawLines { mdtrt_id, .. } => Some(Key::Visit(mdtrt_id)),
-            PutAccumulators { psn_no, .. } => Some(Key::Accumulators(psn_no)),
+            PutAccumulators { psn_no, .. } | AccountMovement { psn_no, .. } => {
+                Some(Key::Accumulators(psn_no))
+            }
             // Read in a transaction by `setl_id`, which no key stands for: that read
             // commits what is queued first (`GatewayTx::settlement`).
             InsertSettlement { .. } | InsertReversal { .. } => None,
@@ -219,6 +232,24 @@ impl GatewayWrite {
             InsertReversal { setl_id, msgid, at } => {
                 push(INSERT_REVERSAL, vec![Text(setl_id), Text(at), Text(msgid)])
             }
+            AccountMovement {
+                psn_no,
+                on_date,
+                kind,
+                amount_fen,
+                reference,
+                at,
+            } => push(
+                INSERT_ACCOUNT_MOVEMENT,
+                vec![
+                    Text(psn_no),
+                    Int(date_value(on_date)),
+                    Text(kind.into()),
+                    Int(amount_fen),
+                    Text(reference),
+                    Text(at),
+                ],
+            ),
             Message {
                 fixmedins_code,
                 msgid,
