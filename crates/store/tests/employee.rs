@@ -318,5 +318,19 @@ fn monthly_credits_and_interest_go_to_the_account_once() {
         assert!(p.scheme.civil_servant && p.scheme.retired, "{backend}");
         assert_eq!(p.scheme.insutype, "310");
         assert_eq!(p.scheme.acct_balance, 6_000 + 72, "{backend}");
+        // Every run is in the operation log, reruns included.
+        let logged: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM operation_log WHERE action IN ('个人账户划入', '个人账户计息')",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(logged, 4, "{backend}");
+        // A month without a policy for its year is refused, in Chinese, and changes nothing.
+        let err = store
+            .credit_accounts(&op(), date("2025-01-01"), date("2025-01-20"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("2025"), "{err}");
     });
 }
