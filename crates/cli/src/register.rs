@@ -221,10 +221,7 @@ pub fn person(c: PersonCommand) -> Result<()> {
                     println!(
                         "  备案 {}：{} {}，{}–{}，{}",
                         r.reg_no,
-                        match r.kind {
-                            RegistrationKind::Chronic => "门诊慢特病",
-                            RegistrationKind::Offsite => "异地就医",
-                        },
+                        r.kind.name(),
                         r.dise_codg,
                         r.valid.from,
                         r.valid.to,
@@ -357,11 +354,15 @@ pub enum RegistrationCommand {
     /// 备案申请（门诊慢特病 chronic 或异地就医 offsite）
     Apply {
         psn_no: String,
-        #[arg(long, value_parser = ["chronic", "offsite"])]
+        /// chronic 门诊慢特病 / offsite 异地就医 / family 个人账户家庭共济
+        #[arg(long, value_parser = ["chronic", "offsite", "family"])]
         kind: String,
         /// 病种编码（门诊慢特病必填）
         #[arg(long, default_value = "")]
         dise_codg: String,
+        /// 家庭共济：账户持有人（职工）的人员编号
+        #[arg(long, default_value = "")]
+        holder: String,
         #[arg(long)]
         from: String,
         #[arg(long)]
@@ -408,14 +409,18 @@ pub fn registration(c: RegistrationCommand) -> Result<()> {
             psn_no,
             kind,
             dise_codg,
+            holder,
             from,
             to,
             db,
         } => {
-            let kind = if kind == "chronic" {
-                RegistrationKind::Chronic
+            let kind = RegistrationKind::from_code(&kind);
+            // A 家庭共济 registration's subject is the holder (stored where a 门诊慢特病's
+            // diagnosis is).
+            let dise_codg = if kind == RegistrationKind::FamilyAid {
+                holder
             } else {
-                RegistrationKind::Offsite
+                dise_codg
             };
             let range = DateRange {
                 from: parse_date("--from", &from)?,

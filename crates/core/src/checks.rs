@@ -51,9 +51,10 @@ pub fn settlement(
         a.fund_pay_sumamt + a.psn_part_amt + a.hosp_part_amt == a.medfee_sumamt,
         || format!("基金支付 + 个人负担 + 医院负担 ≠ 总费用：{a:?}"),
     )?;
-    ensure(a.acct_pay + a.psn_cash_pay == a.psn_part_amt, || {
-        format!("个人账户 + 现金 ≠ 个人负担：{a:?}")
-    })?;
+    ensure(
+        a.acct_pay + a.acct_mulaid_pay + a.psn_cash_pay == a.psn_part_amt,
+        || format!("个人账户 + 共济 + 现金 ≠ 个人负担：{a:?}"),
+    )?;
     let lines: Fen = s.funds.funds().map(|l| l.amount).sum();
     ensure(lines == a.fund_pay_sumamt, || {
         format!(
@@ -65,12 +66,19 @@ pub fn settlement(
     counters_not_negative(after)
 }
 
-/// The personal account pays no more than its balance and never leaves it below zero.
-pub fn account(s: &Settlement, balance: Fen) -> Result<(), Violation> {
+/// The personal account, and a family member's account under 家庭共济, pay no more than
+/// their balances and never leave them below zero.
+pub fn account(s: &Settlement, balance: Fen, aid_balance: Fen) -> Result<(), Violation> {
     ensure(s.amounts.acct_pay <= balance.max(0), || {
         format!(
             "个人账户支付 {} 分超过余额 {balance} 分",
             s.amounts.acct_pay
+        )
+    })?;
+    ensure(s.amounts.acct_mulaid_pay <= aid_balance.max(0), || {
+        format!(
+            "家庭共济支付 {} 分超过共济账户余额 {aid_balance} 分",
+            s.amounts.acct_mulaid_pay
         )
     })
 }

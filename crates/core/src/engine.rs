@@ -155,12 +155,14 @@ pub struct Amounts {
     pub fund_pay_sumamt: Fen,
     pub psn_part_amt: Fen,
     pub acct_pay: Fen,
+    /// 个人账户共济支付: paid from a family member's account (家庭共济).
+    pub acct_mulaid_pay: Fen,
     pub psn_cash_pay: Fen,
 }
 
 impl Amounts {
     /// Field names and values in output order.
-    pub fn fields(&self) -> [(&'static str, Fen); 17] {
+    pub fn fields(&self) -> [(&'static str, Fen); 18] {
         [
             ("medfee_sumamt", self.medfee_sumamt),
             ("fulamt_ownpay_amt", self.fulamt_ownpay_amt),
@@ -178,6 +180,7 @@ impl Amounts {
             ("fund_pay_sumamt", self.fund_pay_sumamt),
             ("psn_part_amt", self.psn_part_amt),
             ("acct_pay", self.acct_pay),
+            ("acct_mulaid_pay", self.acct_mulaid_pay),
             ("psn_cash_pay", self.psn_cash_pay),
         ]
     }
@@ -199,7 +202,28 @@ pub struct Settlement {
     pub year: u16,
     /// What to add to the person's accumulators for `year`.
     pub delta: YearAccumulators,
+    /// 家庭共济: what a family member's account paid (their `account_paid` grows by it).
+    pub aid: Option<AidPayment>,
     pub explanation: Option<Box<Explanation>>,
+}
+
+/// A payment from a family member's personal account (个人账户家庭共济).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AidPayment {
+    /// The account holder's `psn_no`.
+    pub holder: String,
+    /// The holder's index in the reference data, where it holds them (the batch).
+    pub holder_index: Option<u32>,
+    pub amount: Fen,
+}
+
+/// The personal accounts a visit may draw on, before it: the person's own and, under an
+/// approved 家庭共济 registration, a family member's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Wallets {
+    pub own: Fen,
+    /// The holder (`psn_no`, index where known) and their balance.
+    pub aid: Option<(String, Option<u32>, Fen)>,
 }
 
 /// The slice `(before, before + add]` measured above `threshold`: `(lo, hi)` above it.
@@ -262,8 +286,9 @@ struct Run<'p, 'c> {
     on: crate::date::Date,
     /// 退休 (ratios, deductibles and caps by status).
     retired: bool,
-    /// The personal account's balance before this visit.
-    balance: Fen,
+    /// The personal accounts' balances before this visit.
+    wallets: &'p Wallets,
+    aid: Option<AidPayment>,
     ex: Option<Box<Explanation>>,
     a: Amounts,
     delta: YearAccumulators,
@@ -274,14 +299,14 @@ struct Run<'p, 'c> {
 }
 
 /// Computes a validated claim against the person's accumulators for the claim's year and
-/// the personal account's `balance` before the visit (0 where there is none).
-/// Does not change anything: the caller applies `delta` where it keeps state.
+/// the personal accounts' balances before the visit (`Wallets::default()` where none).
+/// Does not change anything: the caller applies `delta` (and `aid`) where it keeps state.
 pub fn compute(
     policy: &Policy,
     refdata: &RefData,
     claim: &Claim<'_>,
     acc: &YearAccumulators,
-    balance: Fen,
+    wallets: &Wallets,
     explain: bool,
 ) -> Settlement {
     let person = &refdata.persons[claim.person as usize];
@@ -294,7 +319,8 @@ pub fn compute(
         level: refdata.institutions()[claim.institution as usize].level,
         on: claim.enddate,
         retired: person.scheme.retired,
-        balance,
+        wallets,
+        aid: None,
         ex: explain.then(Box::<Explanation>::default),
         a: Amounts::default(),
         delta: YearAccumulators::default(),
@@ -867,22 +893,63 @@ impl Run<'_, '_> {
         }
     }
 
+    /// What an account under `rule` may pay of the person's part.
+    fn account_base(&self, rule: &crate::policy::Account) -> Fen {
+        let a = &self.a;
+        let mut base = a.psn_part_amt;
+        if !rule.pays_full_ownpay {
+            base -= a.fulamt_ownpay_amt;
+        }
+        if !rule.pays_over_limit {
+            base -= a.overlmt_selfpay;
+        }
+        base.max(0)
+    }
+
+    /// 个人账户家庭共济: a family member's account pays, up to its balance, what the
+    /// person's own account left of what it may pay, when the visit uses accounts.
+    fn family_aid(&mut self) {
+        let (Some(rule), Some((holder, index, balance))) =
+            (self.policy.family_aid.as_ref(), self.wallets.aid.as_ref())
+        else {
+            return;
+        };
+        if !self.claim.use_account {
+            return;
+        }
+        let base = (self.account_base(rule) - self.a.acct_pay).max(0);
+        let paid = base.min((*balance).max(0));
+        self.a.acct_mulaid_pay = paid;
+        if paid > 0 {
+            self.aid = Some(AidPayment {
+                holder: holder.clone(),
+                holder_index: *index,
+                amount: paid,
+            });
+        }
+        if let Some(ex) = self.ex.as_mut() {
+            ex.layers.push(LayerExplanation {
+                layer: "acct_mulaid_pay",
+                name: rule.name.clone(),
+                base: Yuan(base),
+                cap: Some(Yuan(*balance)),
+                cap_room: Some(Yuan(*balance)),
+                cap_hit: base > *balance,
+                paid: Yuan(paid),
+                note: format!("本人账户之后，由家庭成员 {holder} 的个人账户支付，以其余额为限"),
+                ..Default::default()
+            });
+        }
+    }
+
     /// 个人账户 (employee sheet §5): pays last, up to its balance, what it may of the
     /// person's part, when the visit asks for it.
     fn account(&mut self) {
         let Some(acct) = self.policy.account.as_ref() else {
             return;
         };
-        let a = &self.a;
-        let mut base = a.psn_part_amt;
-        if !acct.pays_full_ownpay {
-            base -= a.fulamt_ownpay_amt;
-        }
-        if !acct.pays_over_limit {
-            base -= a.overlmt_selfpay;
-        }
-        let base = base.max(0);
-        let balance = self.balance.max(0);
+        let base = self.account_base(acct);
+        let balance = self.wallets.own.max(0);
         let paid = if self.claim.use_account {
             base.min(balance)
         } else {
@@ -931,8 +998,9 @@ impl Run<'_, '_> {
             a.hifp_pay + a.hifmi_pay + a.cvlserv_pay + a.hifob_pay + a.maf_pay + a.oth_pay;
         a.psn_part_amt = a.medfee_sumamt - a.fund_pay_sumamt - a.hosp_part_amt;
         self.account();
+        self.family_aid();
         let mut a = self.a;
-        a.psn_cash_pay = a.psn_part_amt - a.acct_pay;
+        a.psn_cash_pay = a.psn_part_amt - a.acct_pay - a.acct_mulaid_pay;
         Settlement {
             person: self.claim.person,
             funds: self.policy.fund_pay_types.lines(&a),
@@ -940,6 +1008,7 @@ impl Run<'_, '_> {
             basic_ratio: self.basic_ratio,
             year: self.claim.year(),
             delta: self.delta,
+            aid: self.aid,
             explanation: self.ex,
         }
     }

@@ -6,7 +6,9 @@
 
 use crate::contribution::far_future;
 use crate::date::{Date, DateRange};
-use crate::refdata::{validate_certno, CategorySpan, ChronicRegistration, Person, Suspension};
+use crate::refdata::{
+    validate_certno, CategorySpan, ChronicRegistration, FamilyAid, Person, Suspension,
+};
 
 /// 险种 of resident basic medical insurance (城乡居民).
 pub const INSUTYPE_RESIDENT: &str = "390";
@@ -138,6 +140,9 @@ pub enum RegistrationKind {
     Chronic,
     /// 异地就医备案
     Offsite,
+    /// 个人账户家庭共济备案: the person's visits may be paid from a family member's
+    /// (the holder's, whose `psn_no` is the registration's `dise_codg`) personal account.
+    FamilyAid,
 }
 
 impl RegistrationKind {
@@ -145,13 +150,23 @@ impl RegistrationKind {
         match self {
             RegistrationKind::Chronic => "chronic",
             RegistrationKind::Offsite => "offsite",
+            RegistrationKind::FamilyAid => "family",
         }
     }
 
-    /// The kind stored as `code` (anything but `chronic` is 异地就医).
+    pub fn name(self) -> &'static str {
+        match self {
+            RegistrationKind::Chronic => "门诊慢特病",
+            RegistrationKind::Offsite => "异地就医",
+            RegistrationKind::FamilyAid => "个人账户家庭共济",
+        }
+    }
+
+    /// The kind stored as `code` (anything else stored is 异地就医, the first kind there was).
     pub fn from_code(code: &str) -> RegistrationKind {
         match code {
             "chronic" => RegistrationKind::Chronic,
+            "family" => RegistrationKind::FamilyAid,
             _ => RegistrationKind::Offsite,
         }
     }
@@ -166,6 +181,9 @@ pub fn check_application(
     check_range("备案有效期", valid)?;
     if kind == RegistrationKind::Chronic && dise_codg.trim().is_empty() {
         return Err("门诊慢特病备案必须填写病种编码 dise_codg".into());
+    }
+    if kind == RegistrationKind::FamilyAid && dise_codg.trim().is_empty() {
+        return Err("家庭共济备案必须填写账户持有人的人员编号 holder".into());
     }
     Ok(())
 }
@@ -316,6 +334,10 @@ pub fn assemble_person(
                 range,
             }),
             RegistrationKind::Offsite => person.offsite.push(range),
+            RegistrationKind::FamilyAid => person.family_aid.push(FamilyAid {
+                holder: reg.dise_codg.clone(),
+                range,
+            }),
         }
     }
     for (reason, range) in locks {

@@ -7,7 +7,7 @@
 
 use crate::checks::{self, Violation};
 use crate::claim::{shown, validate, ClaimDraft, RejectCode, Rejection};
-use crate::engine::{compute, Settlement, YearAccumulators};
+use crate::engine::{compute, Settlement, Wallets, YearAccumulators};
 use crate::money::Fen;
 use crate::policy::Policy;
 use crate::refdata::{Person, RefData};
@@ -20,6 +20,8 @@ pub struct SettledEntry {
     pub person: u32,
     pub year: u16,
     pub delta: YearAccumulators,
+    /// 家庭共济: the holder (reference-data index) and what their account paid.
+    pub aid: Option<(u32, Fen)>,
 }
 
 impl Settlement {
@@ -29,6 +31,10 @@ impl Settlement {
             person: self.person,
             year: self.year,
             delta: self.delta,
+            aid: self
+                .aid
+                .as_ref()
+                .and_then(|a| Some((a.holder_index?, a.amount))),
         }
     }
 }
@@ -94,6 +100,25 @@ pub trait LedgerStore {
         let _ = on;
         person.scheme.acct_balance - acc.account_paid
     }
+    /// The balance of the account of `holder` (a family member under 家庭共济) before a visit
+    /// of `year` ending on `on`, with the holder's index where the reference data holds them.
+    /// By default from the reference data and the holder's accumulators, as for one's own.
+    fn aid_balance(
+        &mut self,
+        refdata: &RefData,
+        holder: &str,
+        year: u16,
+        on: crate::date::Date,
+    ) -> (Option<u32>, Fen) {
+        match refdata.person(holder) {
+            Some(i) => {
+                let acc = self.accumulators(i, year);
+                let balance = self.account_balance(&refdata.persons[i as usize], on, &acc);
+                (Some(i), balance)
+            }
+            None => (None, 0),
+        }
+    }
     /// What the currently settled `claim_id` added; `None` when it is not settled.
     fn settled(&mut self, claim_id: &str) -> Option<SettledEntry>;
     /// Records `s` as `claim_id`'s settlement; the person-year's accumulators become `after`
@@ -126,19 +151,37 @@ pub fn preview<S: LedgerStore + ?Sized>(
     }
     let claim = validate(policy, refdata, draft)?;
     let mut after = store.accumulators(claim.person, claim.year());
-    let balance = match policy.account {
-        Some(_) => store.account_balance(
-            &refdata.persons[claim.person as usize],
-            claim.enddate,
-            &after,
-        ),
-        None => 0,
-    };
-    let settlement = compute(policy, refdata, &claim, &after, balance, explain);
+    let wallets = wallets(policy, refdata, store, &claim, &after);
+    let settlement = compute(policy, refdata, &claim, &after, &wallets, explain);
     after.add(&settlement.delta);
     checks::settlement(policy, &settlement, &after)?;
-    checks::account(&settlement, balance)?;
+    let aid_balance = wallets.aid.as_ref().map_or(0, |(_, _, b)| *b);
+    checks::account(&settlement, wallets.own, aid_balance)?;
     Ok((settlement, after))
+}
+
+/// The accounts a visit may draw on: the person's own (where the policy has one) and a
+/// family member's (where the policy allows 家庭共济 and a registration is in force).
+fn wallets<S: LedgerStore + ?Sized>(
+    policy: &Policy,
+    refdata: &RefData,
+    store: &mut S,
+    claim: &crate::claim::Claim<'_>,
+    acc: &YearAccumulators,
+) -> Wallets {
+    let person = &refdata.persons[claim.person as usize];
+    let own = match policy.account {
+        Some(_) => store.account_balance(person, claim.enddate, acc),
+        None => 0,
+    };
+    let aid = match (&policy.family_aid, person.aid_holder(claim.enddate)) {
+        (Some(_), Some(holder)) => {
+            let (index, balance) = store.aid_balance(refdata, holder, claim.year(), claim.enddate);
+            Some((holder.to_string(), index, balance))
+        }
+        _ => None,
+    };
+    Wallets { own, aid }
 }
 
 /// Settles one record: [`preview`], then records it. A rejection or a fault changes nothing.
@@ -192,6 +235,9 @@ struct Slot {
     /// Bit `i` set: counter `i` of the delta is non-zero and stored in `values`.
     mask: u32,
     values_start: usize,
+    /// 家庭共济: the holder (`u32::MAX`: none) and the amount their account paid.
+    aid_holder: u32,
+    aid_amount: Fen,
 }
 
 fn id_hash(claim_id: &str) -> u64 {
@@ -219,6 +265,7 @@ impl SettledClaims {
             person: s.person,
             year: s.year,
             delta: YearAccumulators::from_array(&counters),
+            aid: (s.aid_holder != u32::MAX).then_some((s.aid_holder, s.aid_amount)),
         }
     }
 
@@ -263,6 +310,8 @@ impl SettledClaims {
             year: entry.year,
             mask,
             values_start,
+            aid_holder: entry.aid.map_or(u32::MAX, |(h, _)| h),
+            aid_amount: entry.aid.map_or(0, |(_, a)| a),
         });
         self.ids.push_str(claim_id);
         let Self {
@@ -327,6 +376,13 @@ impl MemLedger {
         }
     }
 
+    /// 家庭共济: `amount` more (or, negative, less) paid this year from `holder`'s account.
+    pub fn add_account_paid(&mut self, holder: u32, year: u16, amount: Fen) {
+        let mut acc = self.accumulators(holder, year);
+        acc.account_paid += amount;
+        self.put_accumulators(holder, year, &acc);
+    }
+
     pub fn insert_settled(&mut self, claim_id: &str, entry: SettledEntry) {
         self.settled.insert(claim_id, entry);
     }
@@ -358,11 +414,18 @@ impl LedgerStore for MemLedger {
 
     fn record_settlement(&mut self, claim_id: &str, s: &Settlement, after: &YearAccumulators) {
         self.put_accumulators(s.person, s.year, after);
-        self.insert_settled(claim_id, s.entry());
+        let entry = s.entry();
+        if let Some((holder, amount)) = entry.aid {
+            self.add_account_paid(holder, s.year, amount);
+        }
+        self.insert_settled(claim_id, entry);
     }
 
     fn record_reversal(&mut self, claim_id: &str, entry: &SettledEntry, after: &YearAccumulators) {
         self.put_accumulators(entry.person, entry.year, after);
+        if let Some((holder, amount)) = entry.aid {
+            self.add_account_paid(holder, entry.year, -amount);
+        }
         self.take_settled(claim_id);
     }
 }
@@ -399,6 +462,7 @@ mod tests {
                 person: i,
                 year: 2024,
                 delta: delta(i64::from(i)),
+                aid: (i % 7 == 0).then_some((i + 1, i64::from(i) * 3)),
             };
             s.insert(&format!("S{i}"), e);
         }
@@ -411,15 +475,15 @@ mod tests {
             person: 99,
             year: 2025,
             delta: delta(3),
+            aid: Some((5, 1_234)),
         };
         s.insert("S17", e);
         assert_eq!(s.get("S17"), Some(e));
         assert_eq!(s.len(), 1000);
         for i in (0..1000).filter(|&i| i != 17) {
-            assert_eq!(
-                s.get(&format!("S{i}")).map(|e| e.delta),
-                Some(delta(i.into()))
-            );
+            let e = s.get(&format!("S{i}")).unwrap();
+            assert_eq!(e.delta, delta(i.into()));
+            assert_eq!(e.aid, (i % 7 == 0).then_some((i + 1, i64::from(i) * 3)));
         }
         assert!(s.get("S1000").is_none());
     }

@@ -132,6 +132,16 @@ pub struct Person {
     pub suspensions: Vec<Suspension>,
     /// The scheme the person is insured under, and what the employee scheme needs of them.
     pub scheme: Scheme,
+    /// 个人账户家庭共济: family members whose personal accounts may pay for this person.
+    pub family_aid: Vec<FamilyAid>,
+}
+
+/// An approved 个人账户家庭共济 registration: `holder`'s account may pay this person's part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FamilyAid {
+    /// The account holder's `psn_no`.
+    pub holder: String,
+    pub range: DateRange,
 }
 
 /// The person's scheme (险种) and status in it (`interface.md` §1, employee fields).
@@ -183,6 +193,15 @@ impl Person {
 
     pub fn offsite_registered(&self, on: Date) -> bool {
         self.offsite.iter().any(|r| r.contains(on))
+    }
+
+    /// The account holder whose personal account may pay for this person on `on` (the first
+    /// registration in force).
+    pub fn aid_holder(&self, on: Date) -> Option<&str> {
+        self.family_aid
+            .iter()
+            .find(|a| a.range.contains(on))
+            .map(|a| a.holder.as_str())
     }
 }
 

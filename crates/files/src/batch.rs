@@ -176,13 +176,21 @@ impl LedgerStore for &ShardedLedger {
     fn record_settlement(&mut self, claim_id: &str, s: &Settlement, after: &YearAccumulators) {
         self.person_shard(s.person)
             .put_accumulators(s.person, s.year, after);
-        self.claim_shard(claim_id)
-            .insert_settled(claim_id, s.entry());
+        let entry = s.entry();
+        if let Some((holder, amount)) = entry.aid {
+            self.person_shard(holder)
+                .add_account_paid(holder, s.year, amount);
+        }
+        self.claim_shard(claim_id).insert_settled(claim_id, entry);
     }
 
     fn record_reversal(&mut self, claim_id: &str, entry: &SettledEntry, after: &YearAccumulators) {
         self.person_shard(entry.person)
             .put_accumulators(entry.person, entry.year, after);
+        if let Some((holder, amount)) = entry.aid {
+            self.person_shard(holder)
+                .add_account_paid(holder, entry.year, -amount);
+        }
         self.claim_shard(claim_id).take_settled(claim_id);
     }
 }
@@ -324,9 +332,12 @@ fn read_line_capped<R: BufRead>(
 /// Groups record indices so that no two groups share a person or a claim id. A reversal also
 /// touches the person of its target: `settled_person` names that person for targets settled
 /// before this chunk (targets settled inside the chunk are joined through the claim id).
+/// A person's visits may draw on family members' accounts (家庭共济): `holders` names them,
+/// and they join the group too.
 fn independent_groups<'r>(
     records: &'r [Record<'_>],
     settled_person: impl Fn(&str) -> Option<&'r str>,
+    holders: impl Fn(&str) -> &'r [yibao_core::refdata::FamilyAid],
 ) -> Vec<Vec<u32>> {
     let n = records.len();
     let mut parent: Vec<u32> = (0..n as u32).collect();
@@ -350,7 +361,11 @@ fn independent_groups<'r>(
             rec.claim_key().map(|k| (true, k)),
             target_person.map(|k| (false, k)),
         ];
-        for key in keys.into_iter().flatten() {
+        let aid = [rec.psn_no(), target_person]
+            .into_iter()
+            .flatten()
+            .flat_map(|p| holders(p).iter().map(|a| Some((false, a.holder.as_str()))));
+        for key in keys.into_iter().chain(aid).flatten() {
             match first_with.get(&key) {
                 Some(&j) => {
                     let (a, b) = (find(&mut parent, i), find(&mut parent, j));
@@ -423,10 +438,17 @@ pub fn run_batch<R: BufRead, W: Write>(
             let ordered = pool.install(|| {
                 let records: Vec<Record<'_>> =
                     ranges.par_iter().map(|slot| slot.record(buf)).collect();
-                let groups = independent_groups(&records, |claim_id| {
-                    let person = ledger.settled_person(claim_id)?;
-                    Some(refdata.persons[person as usize].psn_no.as_str())
-                });
+                let groups = independent_groups(
+                    &records,
+                    |claim_id| {
+                        let person = ledger.settled_person(claim_id)?;
+                        Some(refdata.persons[person as usize].psn_no.as_str())
+                    },
+                    |psn_no| match refdata.person(psn_no) {
+                        Some(i) => &refdata.persons[i as usize].family_aid,
+                        None => &[],
+                    },
+                );
                 let results: Vec<Vec<(u32, Vec<u8>, Outcome)>> = groups
                     .par_iter()
                     .map(|g| {
@@ -484,7 +506,7 @@ mod tests {
             b"garbage",
         ];
         let records: Vec<Record> = lines.iter().map(|l| parse_line(l)).collect();
-        let groups = independent_groups(&records, |_| None);
+        let groups = independent_groups(&records, |_| None, |_| &[]);
         assert_eq!(groups, vec![vec![0, 2, 3], vec![1], vec![4], vec![5]]);
         // A reversal of a claim settled in an earlier chunk joins that claim's person.
         let lines: Vec<&[u8]> = vec![
@@ -493,7 +515,7 @@ mod tests {
             br#"{"claim_id":"C","psn_no":"P9"}"#,
         ];
         let records: Vec<Record> = lines.iter().map(|l| parse_line(l)).collect();
-        let groups = independent_groups(&records, |c| (c == "OLD").then_some("P9"));
+        let groups = independent_groups(&records, |c| (c == "OLD").then_some("P9"), |_| &[]);
         assert_eq!(groups, vec![vec![0, 2], vec![1]]);
     }
 }

@@ -9,8 +9,8 @@ use yibao_core::enrolment::INSUTYPE_RESIDENT;
 use yibao_core::money::parse_yuan;
 pub use yibao_core::refdata::{catalog_row, CatalogFields, CATALOG_COLUMNS};
 use yibao_core::refdata::{
-    validate_certno, CatalogItem, CategorySpan, ChronicRegistration, Institution, Person, RefData,
-    ReferenceSet, Scheme,
+    validate_certno, CatalogItem, CategorySpan, ChronicRegistration, FamilyAid, Institution,
+    Person, RefData, ReferenceSet, Scheme,
 };
 
 /// A problem loading the data directory.
@@ -146,6 +146,8 @@ struct RawSpan {
     code: Option<String>,
     #[serde(default)]
     dise_codg: Option<String>,
+    #[serde(default)]
+    holder: Option<String>,
     from: String,
     to: String,
 }
@@ -165,6 +167,9 @@ struct RawPerson {
     chronic: Vec<RawSpan>,
     #[serde(default)]
     offsite: Vec<RawSpan>,
+    /// 个人账户家庭共济 (this project's field): `[{holder, from, to}]`.
+    #[serde(default)]
+    family_aid: Vec<RawSpan>,
     insutype: Option<String>,
     retired: Option<bool>,
     civil_servant: Option<bool>,
@@ -272,6 +277,18 @@ pub fn person_from_json(text: &str) -> Result<Person, String> {
         .map(|s| range("offsite", s))
         .collect::<Result<_, _>>()?;
     let scheme = scheme(&raw)?;
+    let mut family_aid = Vec::new();
+    for s in &raw.family_aid {
+        let holder = s
+            .holder
+            .clone()
+            .filter(|h| !h.trim().is_empty() && *h != raw.psn_no)
+            .ok_or("family_aid 须给出另一人的账户持有人 holder")?;
+        family_aid.push(FamilyAid {
+            holder,
+            range: range("family_aid", s)?,
+        });
+    }
     Ok(Person {
         psn_no: raw.psn_no,
         certno: raw.certno,
@@ -284,6 +301,7 @@ pub fn person_from_json(text: &str) -> Result<Person, String> {
         offsite,
         suspensions: Vec::new(),
         scheme,
+        family_aid,
     })
 }
 

@@ -41,6 +41,7 @@ fn rural_2013() -> (Policy, RefData) {
             insutype: policy.insutype.clone(),
             ..Default::default()
         },
+        family_aid: vec![],
     })
     .unwrap();
     (policy, r)

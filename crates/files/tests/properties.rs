@@ -33,10 +33,30 @@ fn case(k: usize) -> &'static (PolicySet, RefData) {
                     policy("sample-county-employee-2024.toml"),
                 ])
                 .unwrap(),
-                data("sample-county-employee-2024"),
+                with_family_members(data("sample-county-employee-2024")),
             ),
         ]
     })[k]
+}
+
+/// The employee data with two resident family members under 家庭共济: one drawing on a
+/// small account (P21000028, 13.02), one on a large one (P21000008, 6,600.38), so that
+/// settlements cross persons.
+fn with_family_members(mut r: RefData) -> RefData {
+    for (psn_no, certno, holder) in [
+        ("F1", "990101198808080021", "P21000028"),
+        ("F2", "990101201003030021", "P21000008"),
+    ] {
+        let line = format!(
+            r#"{{"psn_no": "{psn_no}", "certno": "{certno}", "name": "家属", "gend": "2", "brdy": "{}-{}-{}", "enrolments": [2024], "family_aid": [{{"holder": "{holder}", "from": "2024-01-01", "to": "2024-12-31"}}]}}"#,
+            &certno[6..10],
+            &certno[10..12],
+            &certno[12..14]
+        );
+        r.add_person(yibao_files::refdir::person_from_json(&line).unwrap())
+            .unwrap();
+    }
+    r
 }
 
 /// A random claim as owned text fields.
@@ -267,11 +287,16 @@ proptest! {
                             prop_assert_eq!(a.fulamt_ownpay_amt + a.overlmt_selfpay + a.preselfpay_amt + a.inscp_scp_amt, a.medfee_sumamt);
                             prop_assert_eq!(a.hifp_pay + a.hifmi_pay + a.cvlserv_pay + a.hifob_pay + a.maf_pay + a.oth_pay, a.fund_pay_sumamt);
                             prop_assert_eq!(a.fund_pay_sumamt + a.psn_part_amt + a.hosp_part_amt, a.medfee_sumamt);
-                            prop_assert_eq!(a.acct_pay + a.psn_cash_pay, a.psn_part_amt);
+                            // psn_part_amt = acct_pay + psn_cash_pay, and 家庭共济's share where a
+                            // family member's account paid.
+                            prop_assert_eq!(a.acct_pay + a.acct_mulaid_pay + a.psn_cash_pay, a.psn_part_amt);
                             prop_assert!(a.act_pay_dedc <= a.inscp_scp_amt);
-                            prop_assert!(a.acct_pay <= (a.psn_part_amt - a.fulamt_ownpay_amt - a.overlmt_selfpay).max(0));
+                            prop_assert!(a.acct_pay + a.acct_mulaid_pay <= (a.psn_part_amt - a.fulamt_ownpay_amt - a.overlmt_selfpay).max(0));
                             if c.acct == Some("0") || policy.account.is_none() {
                                 prop_assert_eq!(a.acct_pay, 0);
+                            }
+                            if c.acct == Some("0") {
+                                prop_assert_eq!(a.acct_mulaid_pay, 0);
                             }
                             let ex = s.explanation.as_ref().unwrap();
                             prop_assert_eq!(ex.lines.len(), c.lines.len());

@@ -263,6 +263,7 @@ fn base_person(r: &sqlx::any::AnyRow) -> Result<Person> {
         offsite: Vec::new(),
         suspensions: Vec::new(),
         scheme: Default::default(),
+        family_aid: Vec::new(),
     })
 }
 

@@ -203,7 +203,12 @@ pub async fn load_reference(
             .chronic
             .iter()
             .map(|c| ("chronic", c.dise_codg.as_str(), c.range))
-            .chain(p.offsite.iter().map(|r| ("offsite", "", *r)));
+            .chain(p.offsite.iter().map(|r| ("offsite", "", *r)))
+            .chain(
+                p.family_aid
+                    .iter()
+                    .map(|a| ("family", a.holder.as_str(), a.range)),
+            );
         for (kind, dise, range) in approved {
             reg_seq += 1;
             let reg_no = format!("R{reg_seq:011}");

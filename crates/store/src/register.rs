@@ -187,6 +187,9 @@ impl Store {
         rule(rules::check_application(kind, dise_codg, valid))?;
         let mut tx = self.pool.begin().await?;
         self.person_exists(&mut tx, psn_no).await?;
+        if kind == RegistrationKind::FamilyAid {
+            family_holder(&mut tx, psn_no, dise_codg.trim(), valid).await?;
+        }
         let n: i64 = sqlx::query("SELECT COUNT(*) FROM registrations")
             .fetch_one(&mut *tx)
             .await?
@@ -597,4 +600,29 @@ pub(crate) async fn current_locks(
         .into_iter()
         .map(|(id, reason, range)| (id, range, reason))
         .collect())
+}
+
+/// 家庭共济: the holder is another person, insured as an employee (个人账户) in the
+/// registration's first year.
+async fn family_holder(
+    conn: &mut sqlx::AnyConnection,
+    psn_no: &str,
+    holder: &str,
+    valid: DateRange,
+) -> Result<()> {
+    if holder == psn_no {
+        return refused(format!("家庭共济的账户持有人 holder={holder:?} 不能是本人"));
+    }
+    let row = sqlx::query("SELECT insutype FROM enrolments WHERE psn_no = $1 AND year = $2")
+        .bind(holder)
+        .bind(i64::from(valid.from.year()))
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(r) if r.try_get::<String, _>(0)? == INSUTYPE_EMPLOYEE => Ok(()),
+        Some(_) | None => refused(format!(
+            "家庭共济的账户持有人 holder={holder:?} 在 {} 年度不是职工医保参保人，没有个人账户",
+            valid.from.year()
+        )),
+    }
 }

@@ -318,6 +318,40 @@ fn monthly_credits_and_interest_go_to_the_account_once() {
         assert!(p.scheme.civil_servant && p.scheme.retired, "{backend}");
         assert_eq!(p.scheme.insutype, "310");
         assert_eq!(p.scheme.acct_balance, 6_000 + 72, "{backend}");
+        // 家庭共济: the holder must be another person with an employee enrolment; once
+        // approved the registration reaches the engine's person.
+        let kind = yibao_store::RegistrationKind::FamilyAid;
+        let self_aid = store
+            .apply_registration(&op(), &ids[1], kind, &ids[1], year)
+            .await
+            .unwrap_err();
+        assert!(self_aid.to_string().contains("不能是本人"), "{self_aid}");
+        let unknown = store
+            .apply_registration(&op(), &ids[1], kind, "P99999999999", year)
+            .await
+            .unwrap_err();
+        assert!(
+            unknown.to_string().contains("不是职工医保参保人"),
+            "{unknown}"
+        );
+        let reg = store
+            .apply_registration(&op(), &ids[1], kind, &ids[0], year)
+            .await
+            .unwrap();
+        store
+            .decide_registration(&op(), &reg, true, date("2024-01-01"), "")
+            .await
+            .unwrap();
+        let p = store
+            .person_on(&ids[1], date("2024-06-01"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            p.aid_holder(date("2024-06-01")),
+            Some(ids[0].as_str()),
+            "{backend}"
+        );
         // Every run is in the operation log, reruns included.
         let logged: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM operation_log WHERE action IN ('个人账户划入', '个人账户计息')",

@@ -45,6 +45,9 @@ pub struct Policy {
     pub subsidy: Option<Subsidy>,
     /// 个人账户 paying what is left of the person's part (`acct_pay`).
     pub account: Option<Account>,
+    /// 个人账户家庭共济: a family member's account paying what is left after the person's own
+    /// (`acct_mulaid_pay`), for persons with an approved registration.
+    pub family_aid: Option<Account>,
     /// 缴费 rules (residents' shares and subsidies; employees' rates, accounts, arrears).
     pub contribution: Option<crate::contribution::ContributionPolicy>,
     /// The national fund pay type of each payer (`setldetail`).
@@ -549,6 +552,7 @@ struct RawPolicy {
     over_cap: Option<RawOverCap>,
     subsidy: Option<RawSubsidy>,
     account: Option<RawAccount>,
+    family_aid: Option<RawAccount>,
     contribution: Option<crate::contribution::RawContribution>,
     fund_pay_types: Option<crate::funds::RawFundPayTypes>,
 }

@@ -220,14 +220,13 @@ impl Validator {
         let ceiling = raw.ceiling.as_ref().map(|c| self.ceiling(c));
         let over_cap = raw.over_cap.as_ref().map(|o| self.over_cap(o, &basic));
         let subsidy = raw.subsidy.as_ref().map(|o| self.subsidy(o));
-        let account = raw.account.as_ref().map(|a| Account {
-            name: a.name.clone(),
-            pays_full_ownpay: a.pays_full_ownpay,
-            pays_over_limit: a.pays_over_limit,
-            interest_rate: a
-                .interest_rate
-                .as_deref()
-                .map(|r| self.ratio("account.interest_rate", r)),
+        let account = raw.account.as_ref().map(|a| self.account("account", a));
+        let family_aid = raw.family_aid.as_ref().map(|a| {
+            if a.interest_rate.is_some() {
+                let reason = "家庭共济不计息：利率属于 [account]";
+                self.issue("family_aid.interest_rate", reason);
+            }
+            self.account("family_aid", a)
         });
         let contribution = raw
             .contribution
@@ -260,6 +259,7 @@ impl Validator {
             over_cap,
             subsidy,
             account,
+            family_aid,
             contribution,
             fund_pay_types,
         };
@@ -752,6 +752,18 @@ impl Validator {
             chronic_classes: o.chronic_classes.clone(),
             ratio: self.ratio_by_status(&format!("{k}.ratio"), &o.ratio, o.ratio_retired.as_ref()),
             annual_cap: self.opt_yuan(&format!("{k}.annual_cap"), o.annual_cap.as_ref()),
+        }
+    }
+
+    fn account(&mut self, k: &str, a: &RawAccount) -> Account {
+        Account {
+            name: a.name.clone(),
+            pays_full_ownpay: a.pays_full_ownpay,
+            pays_over_limit: a.pays_over_limit,
+            interest_rate: a
+                .interest_rate
+                .as_deref()
+                .map(|r| self.ratio(&format!("{k}.interest_rate"), r)),
         }
     }
 

@@ -85,9 +85,8 @@ pub(super) fn setl_output(
     for (name, fen) in a.fields() {
         info.insert(name.into(), json!(format_fen(fen)));
     }
-    // Not paid by this system's policies: 企业补充 and 个人账户共济.
+    // Not paid by this system's policies: 企业补充.
     info.insert("hifes_pay".into(), json!("0.00"));
-    info.insert("acct_mulaid_pay".into(), json!("0.00"));
     info.insert("pool_prop_selfpay".into(), json!(ratio_text(s.basic_ratio)));
     info.insert("balc".into(), json!(format_fen(at.balance_after)));
     info.insert("clr_optins".into(), json!(at.policy.admdvs));

@@ -15,6 +15,10 @@ struct VisitLedger<'a> {
     acc: YearAccumulators,
     /// The personal account's balance as read in this transaction.
     balance: yibao_core::Fen,
+    /// 家庭共济: the holder and their account's balance as read in this transaction.
+    aid: Option<(String, yibao_core::Fen)>,
+    /// For a reversal: the family members' account payments to give back.
+    aid_paid: Vec<(String, yibao_core::Fen)>,
     /// This message's id (the settlement's or reversal's `msgid`).
     msgid: &'a str,
     /// What a settlement records besides the core's value.
@@ -50,6 +54,19 @@ impl LedgerStore for VisitLedger<'_> {
         self.balance
     }
 
+    fn aid_balance(
+        &mut self,
+        _refdata: &yibao_core::RefData,
+        holder: &str,
+        _year: u16,
+        _on: yibao_core::Date,
+    ) -> (Option<u32>, yibao_core::Fen) {
+        match &self.aid {
+            Some((h, balance)) if h == holder => (None, *balance),
+            _ => (None, 0),
+        }
+    }
+
     fn settled(&mut self, claim_id: &str) -> Option<SettledEntry> {
         self.stored
             .filter(|s| s.setl_id == claim_id && !s.reversed)
@@ -57,6 +74,8 @@ impl LedgerStore for VisitLedger<'_> {
                 person: 0,
                 year: s.year,
                 delta: s.delta,
+                // A family member's account is given back from its movements (`aid_paid`).
+                aid: None,
             })
     }
 
@@ -69,12 +88,22 @@ impl LedgerStore for VisitLedger<'_> {
         let v = self.visit;
         let output = (new.render)(s);
         self.g.put_accumulators(&v.psn_no, s.year, after);
+        let on = v.enddate.unwrap_or(v.begndate);
         if s.amounts.acct_pay > 0 {
             self.g.account_movement(
                 &v.psn_no,
-                v.enddate.unwrap_or(v.begndate),
+                on,
                 yibao_store::account::PAYMENT,
                 -s.amounts.acct_pay,
+                &new.setl_id,
+            );
+        }
+        if let Some(aid) = &s.aid {
+            self.g.account_movement(
+                &aid.holder,
+                on,
+                yibao_store::account::PAYMENT,
+                -aid.amount,
                 &new.setl_id,
             );
         }
@@ -101,17 +130,44 @@ impl LedgerStore for VisitLedger<'_> {
     fn record_reversal(&mut self, claim_id: &str, entry: &SettledEntry, after: &YearAccumulators) {
         let v = self.visit;
         self.g.put_accumulators(&v.psn_no, entry.year, after);
+        let on = v.enddate.unwrap_or(v.begndate);
         if entry.delta.account_paid > 0 {
             self.g.account_movement(
                 &v.psn_no,
-                v.enddate.unwrap_or(v.begndate),
+                on,
                 yibao_store::account::RESTORATION,
                 entry.delta.account_paid,
                 claim_id,
             );
         }
+        for (holder, amount) in std::mem::take(&mut self.aid_paid) {
+            self.g.account_movement(
+                &holder,
+                on,
+                yibao_store::account::RESTORATION,
+                amount,
+                claim_id,
+            );
+        }
         self.g.insert_reversal(claim_id, self.msgid);
     }
+}
+
+/// 家庭共济: the holder whose account may pay for `person`'s visit ending `end`, with its
+/// balance, read (and with `lock`, locked as the person's own) in this transaction.
+async fn family_account(
+    g: &mut GatewayTx,
+    policy: &yibao_core::Policy,
+    person: &yibao_core::refdata::Person,
+    end: yibao_core::Date,
+    lock: bool,
+) -> Result<Option<(String, yibao_core::Fen)>, Failure> {
+    let (Some(_), Some(holder)) = (&policy.family_aid, person.aid_holder(end)) else {
+        return Ok(None);
+    };
+    g.accumulators(holder, end.year(), lock).await?;
+    let balance = g.account_balance(holder).await?;
+    Ok(Some((holder.to_string(), balance)))
 }
 
 /// A settlement's refusal is the hospital's to fix; a broken invariant is a system fault.
@@ -265,6 +321,7 @@ pub(super) async fn settlement(
         Some(_) => g.account_balance(&v.psn_no).await?,
         None => 0,
     };
+    let aid = family_account(g, &policy, &person, end, record).await?;
     let (today, stamp) = crate::wire::beijing_now();
     let setl_time = format!(
         "{} {}:{}:{}",
@@ -281,6 +338,8 @@ pub(super) async fn settlement(
             year,
             acc,
             balance,
+            aid: aid.clone(),
+            aid_paid: Vec::new(),
             msgid: &meta.msgid,
             new: None,
             stored: None,
@@ -311,6 +370,8 @@ pub(super) async fn settlement(
         year,
         acc,
         balance,
+        aid,
+        aid_paid: Vec::new(),
         msgid: &meta.msgid,
         new: Some(NewSettlement {
             setl_id: setl_id.clone(),
@@ -373,12 +434,22 @@ pub(super) async fn reversal(
     v.state = step(&v, VisitAction::Reverse)?;
     let acc = g.accumulators(&v.psn_no, s.year, true).await?;
     let balance = g.account_balance(&v.psn_no).await?;
+    // Family members' accounts it drew on (家庭共济), locked as the person's is.
+    let mut aid_paid = Vec::new();
+    for (psn_no, amount) in g.account_payments(&setl_id).await? {
+        if psn_no != v.psn_no {
+            g.accumulators(&psn_no, s.year, true).await?;
+            aid_paid.push((psn_no, amount));
+        }
+    }
     let mut ledger = VisitLedger {
         g,
         visit: &v,
         year: s.year,
         acc,
         balance,
+        aid: None,
+        aid_paid,
         msgid: &meta.msgid,
         new: None,
         stored: Some(&s),

@@ -273,6 +273,23 @@ impl GatewayTx {
         super::rows::r_i64(&row, 0)
     }
 
+    /// The account payments settlement `setl_id` made, `(psn_no, fen paid)` (positive): the
+    /// person's own and a family member's (家庭共济), for its reversal to give back.
+    pub async fn account_payments(&mut self, setl_id: &str) -> Result<Vec<(String, Fen)>> {
+        const SQL: &str = "SELECT psn_no, CAST(-amount_fen AS BIGINT) FROM account_movements \
+             WHERE ref = $1 AND kind = 'payment' ORDER BY id";
+        // Written under the persons' keys, which a setl_id does not name: commit the queue.
+        if let Some(engine) = self.sqlite_ready(None).await? {
+            return engine.read(|c| {
+                sqlite_engine::rows(c, SQL, &[&setl_id], |r| Ok((r.text(0)?, r.int(1)?)))
+            });
+        }
+        let rows = sqlx::query(SQL).bind(setl_id).fetch_all(self.db()?).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, super::rows::r_i64(r, 1)?)))
+            .collect()
+    }
+
     /// Appends a personal-account movement (`crate::account::PAYMENT` or `RESTORATION`).
     pub fn account_movement(
         &mut self,
