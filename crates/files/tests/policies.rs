@@ -280,3 +280,47 @@ fn shape_problems_name_file_line_and_key_each() {
         "{e}"
     );
 }
+
+/// The employee layers' keys are validated like the rest: each problem names its key.
+#[test]
+fn bad_employee_benefit_keys_name_their_key() {
+    let employee =
+        std::fs::read_to_string(root().join("policies/sample-county-employee-2024.toml")).unwrap();
+    let e = policy_error(&employee.replace("ratio_retired = \"0.95\"", "ratio_retired = \"1.95\""));
+    assert!(e.contains("basic.inpatient.rates[0].ratio_retired"), "{e}");
+    let e = policy_error(&employee.replace("factors = [\"0.5\", \"0\"]", "factors = []"));
+    assert!(
+        e.contains("basic.inpatient.repeat_admission.factors"),
+        "{e}"
+    );
+    let e = policy_error(&employee.replace(
+        "annual_deductible = \"200\"",
+        "annual_deductible = \"200\"\nratio = \"0.5\"",
+    ));
+    assert!(
+        e.contains("basic.outpatient") && e.contains("二者只取其一"),
+        "{e}"
+    );
+    let e =
+        policy_error(&employee.replace("chronic_classes = [\"I\"]", "chronic_classes = [\"IX\"]"));
+    assert!(
+        e.contains("over_cap.chronic_classes[0]") && e.contains("IX"),
+        "{e}"
+    );
+    let e = policy_error(&employee.replace(
+        "person_flag = \"civil_servant\"",
+        "person_flag = \"veteran\"",
+    ));
+    assert!(
+        e.contains("subsidy.person_flag") && e.contains("veteran"),
+        "{e}"
+    );
+    let e = policy_error(&employee.replace("interest_rate = \"0.015\"", "interest_rate = \"15%\""));
+    assert!(e.contains("account.interest_rate"), "{e}");
+    // A layer's payer needs its fund pay type.
+    let e = policy_error(&employee.replace(
+        "hifob_pay = { code = \"330100\", name = \"大额医疗费用补助\" }",
+        "",
+    ));
+    assert!(e.contains("fund_pay_types.hifob_pay"), "{e}");
+}
