@@ -16,7 +16,10 @@ fn root() -> PathBuf {
 /// 348.98 in the account on 1 January) registered for 家庭共济 all 2024.
 fn data_with_family_member() -> PathBuf {
     let src = root().join("tests/fixtures/sample-county-employee-2024");
-    let dir = std::env::temp_dir().join(format!("yibao-family-aid-{}", std::process::id()));
+    // One directory a call: tests run in parallel threads of one process.
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("yibao-family-aid-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for f in ["institutions.csv", "catalog.csv", "persons.jsonl"] {
         std::fs::copy(src.join(f), dir.join(f)).unwrap();
