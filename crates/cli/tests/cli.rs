@@ -334,7 +334,11 @@ fn generated_employees_settle_under_both_policies() {
         "1500",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("参保人 2500（其中职工 1500，"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("参保人 2500（其中职工 1500，"),
+        "{}",
+        stderr(&o)
+    );
     let claims = d.join("claims.jsonl");
     let o = yibao(&[
         "settle",
@@ -361,12 +365,18 @@ fn generated_employees_settle_under_both_policies() {
         assert!(!e.contains(code), "{e}");
     }
     let out = String::from_utf8(o.stdout).unwrap();
-    assert!(out.contains("\"acct_pay\":\"") && !out.lines().all(|l| l.contains("\"acct_pay\":\"0.00\"")));
+    assert!(
+        out.contains("\"acct_pay\":\"")
+            && !out.lines().all(|l| l.contains("\"acct_pay\":\"0.00\""))
+    );
     // Out of range: a Chinese message, no files.
     for (args, says) in [
         (&["--employees", "10000001"][..], "职工人数"),
         (&["--persons", "0", "--employees", "0"][..], "参保人数"),
-        (&["--persons", "6000000", "--employees", "6000000"][..], "参保人数"),
+        (
+            &["--persons", "6000000", "--employees", "6000000"][..],
+            "参保人数",
+        ),
     ] {
         let bad = tmp("gen-emp-bad");
         let mut a = vec!["gen", "--out", bad.to_str().unwrap()];
