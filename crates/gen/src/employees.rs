@@ -12,6 +12,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::claims::Levels;
 use crate::rng::{chance, pick_weighted};
 
 /// Men among insured employees, per mille.
@@ -72,25 +73,6 @@ pub(crate) const INPATIENT_MILLI: u64 = 150;
 /// Settlements with `acct_used_flag` `"0"` (the person keeps the account for the
 /// pharmacy), per mille.
 pub(crate) const ACCOUNT_UNUSED_PER_MILLE: u32 = 80;
-
-/// Level shares [1, 2, 3, 3P, OUT] of a scheme's visits.
-pub(crate) struct Levels {
-    pub outpatient: [u32; 5],
-    pub inpatient: [u32; 5],
-    /// Surgical or severe diagnoses.
-    pub inpatient_serious: [u32; 5],
-    pub chronic_two: [u32; 5],
-    pub chronic_one: [u32; 5],
-}
-
-/// Residents: village clinics and township centres first.
-pub(crate) const RESIDENT_LEVELS: Levels = Levels {
-    outpatient: [800, 160, 20, 12, 8],
-    inpatient: [380, 470, 90, 40, 20],
-    inpatient_serious: [80, 500, 230, 140, 50],
-    chronic_two: [550, 380, 40, 20, 10],
-    chronic_one: [30, 470, 260, 200, 40],
-};
 
 /// Employees live in the county town: county hospitals for outpatient care (门诊共济 pays
 /// at levels 1–3), more county and city hospitals for admissions.

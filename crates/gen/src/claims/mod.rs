@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::catalog::{Catalog, Group, Item, Kind, Setting, F_DAY};
 use crate::date::{age_on, format_date, Year};
-use crate::employees::{self, Levels, EMPLOYEE_LEVELS, RESIDENT_LEVELS};
+use crate::employees::{self, EMPLOYEE_LEVELS};
 use crate::institutions::{Institutions, Level};
 use crate::persons::{
     inpatient_weight, outpatient_weight, push_psn_no, ChronicGroup, Person, Persons, CHRONIC_CODES,
@@ -201,6 +201,25 @@ const DIAGS: &[Diag] = &[
     dg("C50.9", Onco, 2, 12).female().ages(30, 120).surgical(),  // 乳腺癌
     dg("N18.5", Renal, 2, 10).ages(20, 120).severe(1),   // 慢性肾脏病5期
 ];
+
+/// Level shares [1, 2, 3, 3P, OUT] of a scheme's visits.
+pub(crate) struct Levels {
+    pub outpatient: [u32; 5],
+    pub inpatient: [u32; 5],
+    /// Surgical or severe diagnoses.
+    pub inpatient_serious: [u32; 5],
+    pub chronic_two: [u32; 5],
+    pub chronic_one: [u32; 5],
+}
+
+/// Residents: village clinics and township centres first.
+const RESIDENT_LEVELS: Levels = Levels {
+    outpatient: [800, 160, 20, 12, 8],
+    inpatient: [380, 470, 90, 40, 20],
+    inpatient_serious: [80, 500, 230, 140, 50],
+    chronic_two: [550, 380, 40, 20, 10],
+    chronic_one: [30, 470, 260, 200, 40],
+};
 
 /// Level shares of a person's visits ([`Levels`]).
 fn levels(p: &Person) -> &'static Levels {
