@@ -159,9 +159,12 @@ struct GenArgs {
     /// 输出目录（写入 institutions.csv、catalog.csv、persons.jsonl、claims.jsonl）
     #[arg(long)]
     out: PathBuf,
-    /// 参保人数
+    /// 城乡居民参保人数（insutype 390）
     #[arg(long, default_value_t = 10_000)]
     persons: usize,
+    /// 城镇职工参保人数（insutype 310，排在居民之后；含退休、公务员、个人账户余额）；缺省 0
+    #[arg(long, default_value_t = 0)]
+    employees: usize,
     /// 结算单条数；缺省按人均就诊率推算
     #[arg(long)]
     claims: Option<usize>,
@@ -312,6 +315,7 @@ fn gen(a: GenArgs) -> Result<()> {
     let cfg = yibao_gen::GenConfig {
         seed: a.seed,
         persons: a.persons,
+        employees: a.employees,
         year: a.year,
         claims: a.claims,
         bad_per_mille: a.bad_per_mille,
@@ -319,8 +323,13 @@ fn gen(a: GenArgs) -> Result<()> {
     };
     let s = yibao_gen::generate(&cfg, &a.out)
         .with_context(|| format!("生成数据到 {} 失败", a.out.display()))?;
+    let employees = if s.employees > 0 {
+        format!("（其中职工 {}，退休 {}）", s.employees, s.retirees)
+    } else {
+        String::new()
+    };
     eprintln!(
-        "已生成到 {}：机构 {}，目录项目 {}，参保人 {}，结算单 {}（其中撤销 {}，错误记录 {}）",
+        "已生成到 {}：机构 {}，目录项目 {}，参保人 {}{employees}，结算单 {}（其中撤销 {}，错误记录 {}）",
         a.out.display(),
         s.institutions,
         s.catalog_items,

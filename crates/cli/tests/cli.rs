@@ -321,6 +321,73 @@ fn generated_data_is_deterministic_and_settles_cleanly() {
     );
 }
 
+#[test]
+fn generated_employees_settle_under_both_policies() {
+    let d = tmp("gen-emp");
+    let o = yibao(&[
+        "gen",
+        "--out",
+        d.to_str().unwrap(),
+        "--persons",
+        "1000",
+        "--employees",
+        "1500",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("参保人 2500（其中职工 1500，"),
+        "{}",
+        stderr(&o)
+    );
+    let claims = d.join("claims.jsonl");
+    let o = yibao(&[
+        "settle",
+        "--policy",
+        POLICY,
+        "--policy",
+        "policies/sample-county-employee-2024.toml",
+        "--data",
+        d.to_str().unwrap(),
+        "--claims",
+        claims.to_str().unwrap(),
+        "--jobs",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    for code in [
+        "INVALID_CLAIM",
+        "UNKNOWN_PERSON",
+        "UNKNOWN_INSTITUTION",
+        "UNKNOWN_ITEM",
+        "NOT_REGISTERED",
+    ] {
+        assert!(!e.contains(code), "{e}");
+    }
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.contains("\"acct_pay\":\"")
+            && !out.lines().all(|l| l.contains("\"acct_pay\":\"0.00\""))
+    );
+    // Out of range: a Chinese message, no files.
+    for (args, says) in [
+        (&["--employees", "10000001"][..], "职工人数"),
+        (&["--persons", "0", "--employees", "0"][..], "参保人数"),
+        (
+            &["--persons", "6000000", "--employees", "6000000"][..],
+            "参保人数",
+        ),
+    ] {
+        let bad = tmp("gen-emp-bad");
+        let mut a = vec!["gen", "--out", bad.to_str().unwrap()];
+        a.extend_from_slice(args);
+        let o = yibao(&a);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+        assert!(!bad.join("persons.jsonl").exists(), "{args:?}");
+    }
+}
+
 /// Runs the binary with stdout going to `stdout`; asserts it neither panicked nor exited 101.
 fn no_panic_writing_to(args: &[&str], stdout: Stdio) -> Output {
     let o = Command::new(env!("CARGO_BIN_EXE_yibao"))

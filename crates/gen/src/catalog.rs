@@ -105,7 +105,7 @@ struct Base {
     name: &'static str,
     kind: Kind,
     group: Group,
-    /// Typical unit price range in fen.
+    /// Typical unit price range in whole yuan (the table's unit; items are priced in fen).
     lo: u32,
     hi: u32,
     flags: u8,
@@ -696,7 +696,7 @@ fn make_item(b: u16, variant: u32, rng: &mut ChaCha8Rng) -> Item {
         (Class::B, _) => [50, 100, 150][pick_weighted(rng, &[20, 60, 20])],
         _ => 0,
     };
-    let ref_fen = log_uniform(rng, base.lo, base.hi);
+    let ref_fen = log_uniform(rng, base.lo * 100, base.hi * 100);
     // About 15% of the catalogue carries a 限价, only on covered (甲/乙) items.
     let limit_fen = if class != Class::C && chance(rng, 170) {
         (u64::from(ref_fen) * rng.gen_range(1000..=1300u64) / 1000) as u32

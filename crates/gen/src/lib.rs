@@ -16,12 +16,14 @@
 //! Files written into the directory:
 //! - `institutions.csv`: `code,name,level`.
 //! - `catalog.csv`: `code,name,kind,class,selfpay_prop,price_limit,sex_limit,age_min,age_max,max_qty_per_day,indication`.
-//! - `persons.jsonl`: one person a line.
+//! - `persons.jsonl`: one person a line: the residents, then the employees (`insutype`
+//!   `"310"`, `retired`, `civil_servant`, `acct_balance`; no `categories`).
 //! - `claims.jsonl`: settlements and reversals in non-decreasing `enddate` order.
 
 mod catalog;
 mod claims;
 mod date;
+mod employees;
 mod idcard;
 mod institutions;
 mod persons;
@@ -37,8 +39,8 @@ pub use claims::BadKind;
 pub use idcard::{certno_check_char, certno_is_valid};
 pub use roster::{write_roster_csv, RosterSummary};
 
-/// Largest number of persons (resident IDs stay unique far beyond; memory is ~20 bytes
-/// a person).
+/// Largest number of persons, residents and employees together (resident IDs stay unique
+/// far beyond; memory is ~20 bytes a person).
 pub const MAX_PERSONS: usize = 10_000_000;
 /// Largest number of institutions (5-digit serial in the code).
 pub const MAX_INSTITUTIONS: usize = 89_999;
@@ -54,8 +56,11 @@ pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2100;
 pub struct GenConfig {
     /// Seed of every random stream.
     pub seed: u64,
-    /// Insured persons (参保人), at least 1.
+    /// Insured residents (城乡居民, insutype 390); with `employees`, at least 1 person.
     pub persons: usize,
+    /// Insured employees (城镇职工, insutype 310), written after the residents; 0 (the
+    /// default) for a residents-only county, whose files are then those of earlier versions.
+    pub employees: usize,
     /// Policy year (calendar year of every visit).
     pub year: i32,
     /// Exact number of records in `claims.jsonl` (settlements + reversals + bad), or
@@ -74,6 +79,7 @@ impl Default for GenConfig {
         GenConfig {
             seed: 2024,
             persons: 10_000,
+            employees: 0,
             year: 2024,
             claims: None,
             bad_per_mille: 0,
@@ -87,10 +93,23 @@ impl GenConfig {
     /// Checks the limits; the error (`InvalidInput`) names the field and value in Chinese.
     pub fn validate(&self) -> io::Result<()> {
         let err = |msg: String| Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
-        if !(1..=MAX_PERSONS).contains(&self.persons) {
+        if self.persons > MAX_PERSONS {
             return err(format!(
-                "人数 persons = {} 无效，应在 1 到 {MAX_PERSONS} 之间",
+                "居民人数 persons = {} 无效，应在 0 到 {MAX_PERSONS} 之间",
                 self.persons
+            ));
+        }
+        if self.employees > MAX_PERSONS {
+            return err(format!(
+                "职工人数 employees = {} 无效，应在 0 到 {MAX_PERSONS} 之间",
+                self.employees
+            ));
+        }
+        let total = self.persons + self.employees;
+        if !(1..=MAX_PERSONS).contains(&total) {
+            return err(format!(
+                "参保人数（居民 {} + 职工 {}）= {total} 无效，应在 1 到 {MAX_PERSONS} 之间",
+                self.persons, self.employees
             ));
         }
         if !(1..=MAX_INSTITUTIONS).contains(&self.institutions) {
@@ -131,8 +150,12 @@ impl GenConfig {
 /// What [`generate`] wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GenSummary {
-    /// Lines of `persons.jsonl`.
+    /// Lines of `persons.jsonl`: residents and employees.
     pub persons: usize,
+    /// Of which employees (insutype 310).
+    pub employees: usize,
+    /// Of the employees, retired (退休).
+    pub retirees: usize,
     /// Rows of `institutions.csv`.
     pub institutions: usize,
     /// Rows of `catalog.csv`.
@@ -162,7 +185,14 @@ pub fn generate(cfg: &GenConfig, dir: &Path) -> io::Result<GenSummary> {
     let level1 = inst.by_level[institutions::Level::L1 as usize].len();
     let mut persons = None;
     write_file(&dir.join("persons.jsonl"), |w| {
-        persons = Some(persons::build(cfg.seed, cfg.persons, &year, level1, w)?);
+        persons = Some(persons::build(
+            cfg.seed,
+            cfg.persons,
+            cfg.employees,
+            &year,
+            level1,
+            w,
+        )?);
         Ok(())
     })?;
     let persons = persons.ok_or_else(|| io::Error::other("参保人生成失败"))?;
@@ -183,6 +213,8 @@ pub fn generate(cfg: &GenConfig, dir: &Path) -> io::Result<GenSummary> {
 
     Ok(GenSummary {
         persons: persons.list.len(),
+        employees: persons.employees,
+        retirees: persons.retirees,
         institutions: inst.codes.len(),
         catalog_items: cat.items.len(),
         claims: counts.records,

@@ -1,5 +1,6 @@
-//! 参保人 (insured residents) of the county: sex, birth date, resident ID, paid
-//! enrolment, poverty categories, 门诊慢特病 registrations and 异地就医备案.
+//! 参保人 (insured residents, then employees) of the county: sex, birth date, resident ID,
+//! paid enrolment, poverty categories (residents), scheme status and personal account
+//! (employees, `employees.rs`), 门诊慢特病 registrations and 异地就医备案.
 
 use std::io::{self, Write};
 
@@ -8,8 +9,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::catalog::Group;
 use crate::date::{days_from_civil, Year};
+use crate::employees::{self, Employee};
 use crate::idcard::make_certno;
-use crate::rng::{chance, pick_weighted, stream, TAG_PERSON};
+use crate::rng::{chance, pick_weighted, stream, TAG_EMPLOYEE, TAG_PERSON};
 use crate::text::{push_padded, push_u64};
 
 /// Region code (统筹区) in every generated resident ID (fictional).
@@ -20,8 +22,15 @@ pub(crate) const REGION: &[u8; 6] = b"990101";
 const AGE_BANDS: [u32; 20] = [
     40, 58, 62, 58, 48, 45, 60, 62, 58, 68, 85, 82, 65, 62, 48, 30, 18, 9, 3, 1,
 ];
-/// Number of (sex, age band) classes used to sample visits.
+/// Number of (sex, age band) classes used to sample visits, per scheme.
 pub(crate) const CLASSES: usize = 40;
+/// Schemes: residents (`390`), employees (`310`).
+pub(crate) const SCHEMES: usize = 2;
+
+/// [`Person::scheme`] bits.
+pub(crate) const EMPLOYEE: u8 = 1;
+pub(crate) const RETIRED: u8 = 2;
+pub(crate) const CIVIL_SERVANT: u8 = 4;
 
 /// Relative ordinary-outpatient (普通门诊) visit rate by sex and age band.
 pub(crate) fn outpatient_weight(sex: u8, band: usize) -> u32 {
@@ -201,12 +210,19 @@ pub(crate) struct Person {
     pub sex: u8,
     /// Paid enrolment (参保缴费) for the policy year.
     pub enrolled: bool,
+    /// [`EMPLOYEE`], [`RETIRED`], [`CIVIL_SERVANT`]; 0 for a resident.
+    pub scheme: u8,
     /// 异地就医备案 window (days of the year); none when `off_from > off_to`.
     pub off_from: u16,
     pub off_to: u16,
 }
 
 impl Person {
+    /// Insured under the employee scheme (`310`).
+    pub(crate) fn is_employee(&self) -> bool {
+        self.scheme & EMPLOYEE != 0
+    }
+
     /// Whether the 异地就医备案 covers day `doy`.
     pub(crate) fn offsite_on(&self, doy: u16) -> bool {
         self.off_from <= doy && doy <= self.off_to
@@ -217,12 +233,16 @@ impl Person {
 pub(crate) struct Persons {
     pub list: Vec<Person>,
     pub registrations: Vec<Registration>,
-    /// Enrolled persons of each (sex, age band) class: `(sex − 1) × 20 + band`.
+    /// Enrolled persons of each scheme and (sex, age band) class:
+    /// `scheme × CLASSES + (sex − 1) × 20 + band` (residents 0, employees 1).
     pub by_class: Vec<Vec<u32>>,
     /// Persons without a paid enrolment for the year.
     pub unenrolled: Vec<u32>,
     /// Persons in a poverty category (counted for the summary and tests).
     pub poor: usize,
+    /// Employees (the last persons of the list), of whom retired.
+    pub employees: usize,
+    pub retirees: usize,
 }
 
 impl Persons {
@@ -322,20 +342,26 @@ fn window(rng: &mut ChaCha8Rng, len: u16, start_pm: u32, end_pm: u32) -> (u16, u
     }
 }
 
-/// Generates `n` persons, writing `persons.jsonl` as it goes.
+/// Generates `residents` residents and then `employees` employees (numbered on after
+/// them, each from its own stream, so adding employees changes no resident), writing
+/// `persons.jsonl` as it goes.
 pub(crate) fn build(
     seed: u64,
-    n: usize,
+    residents: usize,
+    employees: usize,
     year: &Year,
     level1_count: usize,
     w: &mut impl Write,
 ) -> io::Result<Persons> {
+    let n = residents + employees;
     let mut out = Persons {
         list: Vec::with_capacity(n),
         registrations: Vec::new(),
-        by_class: vec![Vec::new(); CLASSES],
+        by_class: vec![Vec::new(); SCHEMES * CLASSES],
         unenrolled: Vec::new(),
         poor: 0,
+        employees,
+        retirees: 0,
     };
     // Resident IDs must be unique: count the IDs issued per (birth date, sex).
     let min_birth = days_from_civil(year.year - 101, 1, 1);
@@ -346,10 +372,21 @@ pub(crate) fn build(
     let mut buf = Vec::with_capacity(512);
 
     for i in 0..n {
-        let mut rng = stream(seed, TAG_PERSON, i as u64);
-        let sex: u8 = if chance(&mut rng, 510) { 1 } else { 2 };
-        let band = pick_weighted(&mut rng, &AGE_BANDS);
-        let age = band as i32 * 5 + rng.gen_range(0..5);
+        let (mut rng, employee) = if i < residents {
+            (stream(seed, TAG_PERSON, i as u64), None)
+        } else {
+            let mut rng = stream(seed, TAG_EMPLOYEE, (i - residents) as u64);
+            let e = employees::draw(&mut rng);
+            (rng, Some(e))
+        };
+        let (sex, band, age) = match employee {
+            Some(e) => (e.sex, e.band, e.age),
+            None => {
+                let sex: u8 = if chance(&mut rng, 510) { 1 } else { 2 };
+                let band = pick_weighted(&mut rng, &AGE_BANDS);
+                (sex, band, band as i32 * 5 + rng.gen_range(0..5))
+            }
+        };
         // Born in the year before the one in which they turn `age`, so they are
         // `age` on 1 January of the policy year.
         let born_year = year.year - age;
@@ -376,9 +413,18 @@ pub(crate) fn build(
         let seq = 2 * j + u32::from(sex == 1);
         let certno = make_certno(REGION, birth, seq);
 
-        // Person 0 is always enrolled so that any run can produce typical claims.
-        let enrolled = i == 0 || chance(&mut rng, 980);
-        let poor = chance(&mut rng, if band >= 12 { 110 } else { 60 });
+        // The first resident and the first employee are always enrolled so that any run
+        // can produce typical claims.
+        let enrolled = i == 0
+            || i == residents
+            || chance(
+                &mut rng,
+                match employee {
+                    Some(_) => employees::ENROLLED_PER_MILLE,
+                    None => 980,
+                },
+            );
+        let poor = employee.is_none() && chance(&mut rng, if band >= 12 { 110 } else { 60 });
         let categories: Vec<(&str, (u16, u16))> = if poor {
             let set = CATEGORY_SETS[pick_weighted(&mut rng, &CATEGORY_SETS.map(|c| c.1))].0;
             set.iter()
@@ -414,7 +460,12 @@ pub(crate) fn build(
             }
         }
         let reg_len = (out.registrations.len() - reg_start as usize) as u8;
-        let (off_from, off_to) = if chance(&mut rng, if (4..12).contains(&band) { 25 } else { 5 }) {
+        let offsite_pm = match employee {
+            Some(e) => employees::OFFSITE_PER_MILLE[usize::from(e.retired)],
+            None if (4..12).contains(&band) => 25,
+            None => 5,
+        };
+        let (off_from, off_to) = if chance(&mut rng, offsite_pm) {
             if chance(&mut rng, 500) {
                 (0, year.len - 1)
             } else {
@@ -431,6 +482,7 @@ pub(crate) fn build(
             reg_len,
             sex,
             enrolled,
+            scheme: employee.map_or(0, scheme_bits),
             off_from,
             off_to,
         };
@@ -447,6 +499,9 @@ pub(crate) fn build(
         buf.push(b'0' + sex);
         buf.extend_from_slice(b"\", \"brdy\": \"");
         crate::date::push_date(&mut buf, birth);
+        if let Some(e) = &employee {
+            push_employee(&mut buf, e);
+        }
         buf.extend_from_slice(b"\", \"enrolments\": [");
         if enrolled {
             push_u64(&mut buf, year.year as u64);
@@ -454,14 +509,16 @@ pub(crate) fn build(
             // Paid last year but not this one (断缴).
             push_u64(&mut buf, (year.year - 1) as u64);
         }
-        buf.extend_from_slice(b"], \"categories\": [");
-        for (k, (code, (from, to))) in categories.iter().enumerate() {
-            if k > 0 {
-                buf.extend_from_slice(b", ");
+        if employee.is_none() {
+            buf.extend_from_slice(b"], \"categories\": [");
+            for (k, (code, (from, to))) in categories.iter().enumerate() {
+                if k > 0 {
+                    buf.extend_from_slice(b", ");
+                }
+                buf.extend_from_slice(b"{\"code\": \"");
+                buf.extend_from_slice(code.as_bytes());
+                push_range(&mut buf, year, *from, *to);
             }
-            buf.extend_from_slice(b"{\"code\": \"");
-            buf.extend_from_slice(code.as_bytes());
-            push_range(&mut buf, year, *from, *to);
         }
         buf.extend_from_slice(b"], \"chronic\": [");
         for (k, r) in out.registrations[reg_start as usize..].iter().enumerate() {
@@ -484,14 +541,31 @@ pub(crate) fn build(
         w.write_all(&buf)?;
 
         if enrolled {
-            out.by_class[usize::from(sex - 1) * 20 + band].push(i as u32);
+            let scheme = usize::from(employee.is_some());
+            out.by_class[scheme * CLASSES + usize::from(sex - 1) * 20 + band].push(i as u32);
         } else {
             out.unenrolled.push(i as u32);
         }
         out.poor += usize::from(poor);
+        out.retirees += usize::from(employee.is_some_and(|e| e.retired));
         out.list.push(person);
     }
     Ok(out)
+}
+
+fn scheme_bits(e: Employee) -> u8 {
+    EMPLOYEE | if e.retired { RETIRED } else { 0 } | if e.civil_servant { CIVIL_SERVANT } else { 0 }
+}
+
+/// Appends the employee fields (`interface.md` §1) after a string field, leaving its
+/// closing quote to the caller: `", "insutype": "310", …, "acct_balance": "1234.56`.
+fn push_employee(buf: &mut Vec<u8>, e: &Employee) {
+    buf.extend_from_slice(b"\", \"insutype\": \"310\", \"retired\": ");
+    buf.extend_from_slice(if e.retired { b"true" } else { b"false" });
+    buf.extend_from_slice(b", \"civil_servant\": ");
+    buf.extend_from_slice(if e.civil_servant { b"true" } else { b"false" });
+    buf.extend_from_slice(b", \"acct_balance\": \"");
+    crate::text::push_fen(buf, e.balance);
 }
 
 /// Appends `", "from": "…", "to": "…"}` closing an object opened with a string field.

@@ -15,10 +15,11 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::catalog::{Catalog, Group, Item, Kind, Setting, F_DAY};
 use crate::date::{age_on, format_date, Year};
+use crate::employees::{self, EMPLOYEE_LEVELS};
 use crate::institutions::{Institutions, Level};
 use crate::persons::{
     inpatient_weight, outpatient_weight, push_psn_no, ChronicGroup, Person, Persons, CHRONIC_CODES,
-    CLASSES,
+    CLASSES, SCHEMES,
 };
 use crate::rng::{
     chance, derive, pick_weighted, search_cumulative, stream, TAG_BAD, TAG_PLAN, TAG_VISIT,
@@ -30,10 +31,11 @@ mod render;
 
 use render::Renderer;
 
-/// Ordinary outpatient (普通门诊) visits per enrolled person per year, in thousandths.
-const OUTPATIENT_MILLI: u64 = 1500;
+/// Ordinary outpatient (普通门诊) visits per enrolled person per year, in thousandths,
+/// residents and employees.
+const OUTPATIENT_MILLI: [u64; SCHEMES] = [1500, employees::OUTPATIENT_MILLI];
 /// Admissions (普通住院) per enrolled person per year, in thousandths.
-const INPATIENT_MILLI: u64 = 190;
+const INPATIENT_MILLI: [u64; SCHEMES] = [190, employees::INPATIENT_MILLI];
 /// Share of records that are 结算撤销 (reversals), per mille.
 const REVERSAL_PER_MILLE: u64 = 5;
 
@@ -200,12 +202,33 @@ const DIAGS: &[Diag] = &[
     dg("N18.5", Renal, 2, 10).ages(20, 120).severe(1),   // 慢性肾脏病5期
 ];
 
-/// Level shares per kind of visit: [1, 2, 3, 3P, OUT].
-const LEVELS_OUTPATIENT: [u32; 5] = [800, 160, 20, 12, 8];
-const LEVELS_INPATIENT: [u32; 5] = [380, 470, 90, 40, 20];
-const LEVELS_INPATIENT_SERIOUS: [u32; 5] = [80, 500, 230, 140, 50];
-const LEVELS_CHRONIC_TWO: [u32; 5] = [550, 380, 40, 20, 10];
-const LEVELS_CHRONIC_ONE: [u32; 5] = [30, 470, 260, 200, 40];
+/// Level shares [1, 2, 3, 3P, OUT] of a scheme's visits.
+pub(crate) struct Levels {
+    pub outpatient: [u32; 5],
+    pub inpatient: [u32; 5],
+    /// Surgical or severe diagnoses.
+    pub inpatient_serious: [u32; 5],
+    pub chronic_two: [u32; 5],
+    pub chronic_one: [u32; 5],
+}
+
+/// Residents: village clinics and township centres first.
+const RESIDENT_LEVELS: Levels = Levels {
+    outpatient: [800, 160, 20, 12, 8],
+    inpatient: [380, 470, 90, 40, 20],
+    inpatient_serious: [80, 500, 230, 140, 50],
+    chronic_two: [550, 380, 40, 20, 10],
+    chronic_one: [30, 470, 260, 200, 40],
+};
+
+/// Level shares of a person's visits ([`Levels`]).
+fn levels(p: &Person) -> &'static Levels {
+    if p.is_employee() {
+        &EMPLOYEE_LEVELS
+    } else {
+        &RESIDENT_LEVELS
+    }
+}
 
 /// Whole yuan in fen.
 const fn yuan(y: u32) -> u32 {
@@ -246,14 +269,22 @@ pub(crate) struct ClaimCounts {
     pub bad: usize,
 }
 
+/// Segments of the plan's draw: (kind, scheme), in this order; chronic visits after.
+const SEGMENTS: [(u8, usize); 4] = [
+    (OUTPATIENT, 0),
+    (OUTPATIENT, 1),
+    (INPATIENT, 0),
+    (INPATIENT, 1),
+];
+
 /// Samplers for visits: who, which kind, which day.
 struct Sampler {
-    /// Kind thresholds in common units (milli-visits × days).
-    w_out: u64,
-    w_in: u64,
+    /// Upper bounds of the [`SEGMENTS`] in common units (milli-visits × days); the
+    /// chronic visits fill the rest up to `w_total`.
+    bounds: [u64; 4],
     w_total: u64,
-    out_cum: Vec<u64>,
-    in_cum: Vec<u64>,
+    /// Cumulative class weights of each segment, over its scheme's classes.
+    cum: [Vec<u64>; 4],
     chronic_cum: Vec<u64>,
     /// (person, registration offset) per chronic cumulative entry.
     chronic_regs: Vec<(u32, u8)>,
@@ -263,16 +294,30 @@ impl Sampler {
     fn new(ctx: &Ctx) -> Sampler {
         let p = ctx.persons;
         let diy = u64::from(ctx.year.len);
-        let enrolled: u64 = p.by_class.iter().map(|c| c.len() as u64).sum();
-        let mut out_cum = Vec::with_capacity(CLASSES);
-        let mut in_cum = Vec::with_capacity(CLASSES);
-        let (mut o, mut i) = (0u64, 0u64);
-        for (c, members) in p.by_class.iter().enumerate() {
-            let (sex, band) = ((c / 20) as u8 + 1, c % 20);
-            o += u64::from(outpatient_weight(sex, band)) * members.len() as u64;
-            i += u64::from(inpatient_weight(sex, band)) * members.len() as u64;
-            out_cum.push(o);
-            in_cum.push(i);
+        let mut cum: [Vec<u64>; 4] = Default::default();
+        let mut bounds = [0u64; 4];
+        let mut bound = 0u64;
+        for (s, &(kind, scheme)) in SEGMENTS.iter().enumerate() {
+            let classes = &p.by_class[scheme * CLASSES..(scheme + 1) * CLASSES];
+            let mut total = 0u64;
+            for (c, members) in classes.iter().enumerate() {
+                let (sex, band) = ((c / 20) as u8 + 1, c % 20);
+                let w = if kind == OUTPATIENT {
+                    outpatient_weight(sex, band)
+                } else {
+                    inpatient_weight(sex, band)
+                };
+                total += u64::from(w) * members.len() as u64;
+                cum[s].push(total);
+            }
+            let enrolled: u64 = classes.iter().map(|c| c.len() as u64).sum();
+            let rate = if kind == OUTPATIENT {
+                OUTPATIENT_MILLI[scheme]
+            } else {
+                INPATIENT_MILLI[scheme]
+            };
+            bound += rate * enrolled * diy;
+            bounds[s] = bound;
         }
         let mut chronic_cum = Vec::new();
         let mut chronic_regs = Vec::new();
@@ -288,14 +333,10 @@ impl Sampler {
                 chronic_regs.push((idx as u32, k as u8));
             }
         }
-        let w_out = OUTPATIENT_MILLI * enrolled * diy;
-        let w_in = INPATIENT_MILLI * enrolled * diy;
         Sampler {
-            w_out,
-            w_in,
-            w_total: w_out + w_in + c,
-            out_cum,
-            in_cum,
+            bounds,
+            w_total: bound + c,
+            cum,
             chronic_cum,
             chronic_regs,
         }
@@ -310,10 +351,13 @@ impl Sampler {
         let p = ctx.persons;
         let r = rng.gen_range(0..self.w_total.max(1));
         let seed = derive(ctx.seed, TAG_VISIT, k);
-        let (kind, cum) = if r < self.w_out {
-            (OUTPATIENT, &self.out_cum)
-        } else if r < self.w_out + self.w_in || self.chronic_cum.is_empty() {
-            (INPATIENT, &self.in_cum)
+        let segment = match self.bounds.iter().position(|&b| r < b) {
+            Some(s) => Some(s),
+            None if self.chronic_cum.is_empty() => Some(2),
+            None => None,
+        };
+        let (kind, scheme, cum) = if let Some(s) = segment {
+            (SEGMENTS[s].0, SEGMENTS[s].1, &self.cum[s])
         } else {
             let total = *self.chronic_cum.last().unwrap_or(&1);
             let i = search_cumulative(&self.chronic_cum, rng.gen_range(0..total));
@@ -330,7 +374,7 @@ impl Sampler {
         };
         let total = *cum.last().unwrap_or(&1);
         let class = search_cumulative(cum, rng.gen_range(0..total.max(1)));
-        let members = &p.by_class[class];
+        let members = &p.by_class[scheme * CLASSES + class];
         // Classes with weight have members; person 0 is the last resort.
         let person = if members.is_empty() {
             0
@@ -389,6 +433,8 @@ struct Claim {
     end: i32,
     diag: &'static str,
     lines: Vec<Line>,
+    /// `acct_used_flag` (employees only): `Some(false)` writes `"0"`.
+    acct: Option<bool>,
 }
 
 // The plan holds one of these per settlement.

@@ -22,11 +22,12 @@ impl<'a> Renderer<'a> {
     pub(super) fn settlement(&self, buf: &mut Vec<u8>, pos: u64, v: &Visit) {
         let mut rng = ChaCha8Rng::seed_from_u64(v.seed);
         let person = &self.ctx.persons.list[v.person as usize];
-        let claim = match v.kind {
+        let mut claim = match v.kind {
             OUTPATIENT => self.outpatient(&mut rng, person, v.day),
             INPATIENT => self.inpatient(&mut rng, person, v.day),
             _ => self.chronic(&mut rng, person, v.day, v.reg),
         };
+        claim.acct = account_flag(&mut rng, person);
         let mut psn = Vec::with_capacity(12);
         push_psn_no(&mut psn, v.person as usize);
         self.push_claim(
@@ -61,6 +62,13 @@ impl<'a> Renderer<'a> {
         buf.extend_from_slice(&self.date(c.end));
         buf.extend_from_slice(b"\", \"dise_codg\": \"");
         buf.extend_from_slice(c.diag.as_bytes());
+        if let Some(used) = c.acct {
+            buf.extend_from_slice(if used {
+                b"\", \"acct_used_flag\": \"1"
+            } else {
+                b"\", \"acct_used_flag\": \"0"
+            });
+        }
         buf.extend_from_slice(b"\", \"lines\": [");
         for (k, l) in c.lines.iter().enumerate() {
             if k > 0 {
@@ -359,7 +367,7 @@ impl<'a> Renderer<'a> {
         let diag = self.pick_diag(rng, false, p.sex, age);
         let level = self.pick_level(
             rng,
-            &LEVELS_OUTPATIENT,
+            &levels(p).outpatient,
             if p.offsite_on(day) { 500 } else { 0 },
         );
         let inst = self.pick_inst(rng, level, p, false);
@@ -397,6 +405,7 @@ impl<'a> Renderer<'a> {
             end: day,
             diag: diag.code,
             lines,
+            acct: None,
         }
     }
 
@@ -408,9 +417,9 @@ impl<'a> Renderer<'a> {
         let code = &CHRONIC_CODES[usize::from(r.code)];
         let class_one = code.group.is_class_one();
         let weights = if class_one {
-            &LEVELS_CHRONIC_ONE
+            &levels(p).chronic_one
         } else {
-            &LEVELS_CHRONIC_TWO
+            &levels(p).chronic_two
         };
         let level = self.pick_level(rng, weights, if p.offsite_on(day) { 500 } else { 0 });
         let inst = self.pick_inst(rng, level, p, true);
@@ -454,6 +463,7 @@ impl<'a> Renderer<'a> {
             end: day,
             diag: code.code,
             lines,
+            acct: None,
         }
     }
 
@@ -464,9 +474,9 @@ impl<'a> Renderer<'a> {
         let diag = self.pick_diag(rng, true, p.sex, age);
         let serious = diag.surgical || diag.severity > 0;
         let weights = if serious {
-            &LEVELS_INPATIENT_SERIOUS
+            &levels(p).inpatient_serious
         } else {
-            &LEVELS_INPATIENT
+            &levels(p).inpatient
         };
         let level = self.pick_level(rng, weights, if p.offsite_on(day) { 600 } else { 0 });
         let inst = self.pick_inst(rng, level, p, true);
@@ -582,6 +592,7 @@ impl<'a> Renderer<'a> {
             end: i32::from(day),
             diag: diag.code,
             lines,
+            acct: None,
         }
     }
 
@@ -658,6 +669,7 @@ impl<'a> Renderer<'a> {
             }
             BadKind::NotJson | BadKind::NotEnrolled => {}
         }
+        claim.acct = account_flag(&mut rng, p);
         let start = buf.len();
         self.push_claim(buf, pos, &psn, &inst, &claim);
         if kind == BadKind::NotJson {
@@ -667,4 +679,11 @@ impl<'a> Renderer<'a> {
             buf.push(b'\n');
         }
     }
+}
+
+/// An employee's `acct_used_flag` (a share of settlements do not use the account);
+/// `None`, drawing nothing, for a resident.
+fn account_flag(rng: &mut ChaCha8Rng, p: &Person) -> Option<bool> {
+    p.is_employee()
+        .then(|| !chance(rng, employees::ACCOUNT_UNUSED_PER_MILLE))
 }
