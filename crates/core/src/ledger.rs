@@ -94,10 +94,9 @@ pub trait LedgerStore {
     fn account_balance(
         &mut self,
         person: &Person,
-        on: crate::date::Date,
+        _on: crate::date::Date,
         acc: &YearAccumulators,
     ) -> Fen {
-        let _ = on;
         person.scheme.acct_balance - acc.account_paid
     }
     /// The balance of the account of `holder` (a family member under 家庭共济) before a visit

@@ -130,13 +130,8 @@ impl Store {
             );
             let reference = format!("{unit} {period}");
             for (psn_no, amount) in credits {
-                if moved(&mut tx, &psn_no, CREDIT, &reference).await? {
-                    report.already += 1;
-                    continue;
-                }
-                insert(&mut tx, &psn_no, as_of, CREDIT, amount, &reference).await?;
-                report.persons += 1;
-                report.total_fen += amount;
+                let m = (as_of, CREDIT, amount, reference.as_str());
+                report.record_once(&mut tx, &psn_no, m).await?;
             }
         }
         let detail = format!(
@@ -190,16 +185,9 @@ impl Store {
         let reference = format!("{year} 年度");
         let mut report = CreditReport::default();
         for (psn_no, movements) in &by_person {
-            if moved(&mut tx, psn_no, INTEREST, &reference).await? {
-                report.already += 1;
-                continue;
-            }
             let amount = yibao_core::account::interest(movements, year, rate);
-            if amount > 0 {
-                insert(&mut tx, psn_no, dec31, INTEREST, amount, &reference).await?;
-                report.persons += 1;
-                report.total_fen += amount;
-            }
+            let m = (dec31, INTEREST, amount, reference.as_str());
+            report.record_once(&mut tx, psn_no, m).await?;
         }
         let detail = format!(
             "年利率 {rate}，计息 {} 人，合计 {} 元；此前已计息 {} 人",
@@ -237,6 +225,26 @@ async fn births<'a>(
         }
     }
     Ok(out)
+}
+
+impl CreditReport {
+    /// Records movement `(on, kind, amount, reference)` of `psn_no` unless one of that kind
+    /// and reference is there already (counted as such); a zero amount records nothing.
+    async fn record_once(
+        &mut self,
+        conn: &mut AnyConnection,
+        psn_no: &str,
+        (on, kind, amount, reference): (Date, &str, Fen, &str),
+    ) -> Result<()> {
+        if moved(conn, psn_no, kind, reference).await? {
+            self.already += 1;
+        } else if amount > 0 {
+            insert(conn, psn_no, on, kind, amount, reference).await?;
+            self.persons += 1;
+            self.total_fen += amount;
+        }
+        Ok(())
+    }
 }
 
 /// Whether `psn_no` has a movement of `kind` with `reference` already.

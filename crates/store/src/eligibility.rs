@@ -470,12 +470,7 @@ fn scheme_on(rows: &PersonRows, as_of: Date) -> yibao_core::refdata::Scheme {
         (None, Some((_, retired, cs))) => (*retired, *cs),
         (None, None) => (false, false),
     };
-    scheme.acct_balance = rows
-        .credits
-        .iter()
-        .filter(|(d, _)| *d <= as_of)
-        .map(|(_, f)| f)
-        .sum();
+    scheme.acct_balance = yibao_core::account::balance_on(&rows.credits, as_of);
     scheme
 }
 

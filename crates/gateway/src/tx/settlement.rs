@@ -17,8 +17,9 @@ struct VisitLedger<'a> {
     balance: yibao_core::Fen,
     /// 家庭共济: the holder and their account's balance as read in this transaction.
     aid: Option<(String, yibao_core::Fen)>,
-    /// For a reversal: the family members' account payments to give back.
-    aid_paid: Vec<(String, yibao_core::Fen)>,
+    /// For a reversal: the account payments the settlement made (the person's own and a
+    /// family member's), to give back.
+    paid_back: Vec<(String, yibao_core::Fen)>,
     /// This message's id (the settlement's or reversal's `msgid`).
     msgid: &'a str,
     /// What a settlement records besides the core's value.
@@ -89,23 +90,13 @@ impl LedgerStore for VisitLedger<'_> {
         let output = (new.render)(s);
         self.g.put_accumulators(&v.psn_no, s.year, after);
         let on = v.enddate.unwrap_or(v.begndate);
-        if s.amounts.acct_pay > 0 {
-            self.g.account_movement(
-                &v.psn_no,
-                on,
-                yibao_store::account::PAYMENT,
-                -s.amounts.acct_pay,
-                &new.setl_id,
-            );
-        }
-        if let Some(aid) = &s.aid {
-            self.g.account_movement(
-                &aid.holder,
-                on,
-                yibao_store::account::PAYMENT,
-                -aid.amount,
-                &new.setl_id,
-            );
+        // The person's own account, and a family member's under 家庭共济.
+        let own = (v.psn_no.as_str(), s.amounts.acct_pay);
+        let aid = s.aid.as_ref().map(|a| (a.holder.as_str(), a.amount));
+        for (psn_no, paid) in std::iter::once(own).chain(aid).filter(|(_, f)| *f > 0) {
+            let payment = yibao_store::account::PAYMENT;
+            self.g
+                .account_movement(psn_no, on, payment, -paid, &new.setl_id);
         }
         self.g.insert_settlement(&SettlementRecord {
             setl_id: new.setl_id.clone(),
@@ -131,23 +122,10 @@ impl LedgerStore for VisitLedger<'_> {
         let v = self.visit;
         self.g.put_accumulators(&v.psn_no, entry.year, after);
         let on = v.enddate.unwrap_or(v.begndate);
-        if entry.delta.account_paid > 0 {
-            self.g.account_movement(
-                &v.psn_no,
-                on,
-                yibao_store::account::RESTORATION,
-                entry.delta.account_paid,
-                claim_id,
-            );
-        }
-        for (holder, amount) in std::mem::take(&mut self.aid_paid) {
-            self.g.account_movement(
-                &holder,
-                on,
-                yibao_store::account::RESTORATION,
-                amount,
-                claim_id,
-            );
+        for (psn_no, amount) in std::mem::take(&mut self.paid_back) {
+            let restoration = yibao_store::account::RESTORATION;
+            self.g
+                .account_movement(&psn_no, on, restoration, amount, claim_id);
         }
         self.g.insert_reversal(claim_id, self.msgid);
     }
@@ -339,7 +317,7 @@ pub(super) async fn settlement(
             acc,
             balance,
             aid: aid.clone(),
-            aid_paid: Vec::new(),
+            paid_back: Vec::new(),
             msgid: &meta.msgid,
             new: None,
             stored: None,
@@ -371,7 +349,7 @@ pub(super) async fn settlement(
         acc,
         balance,
         aid,
-        aid_paid: Vec::new(),
+        paid_back: Vec::new(),
         msgid: &meta.msgid,
         new: Some(NewSettlement {
             setl_id: setl_id.clone(),
@@ -434,13 +412,10 @@ pub(super) async fn reversal(
     v.state = step(&v, VisitAction::Reverse)?;
     let acc = g.accumulators(&v.psn_no, s.year, true).await?;
     let balance = g.account_balance(&v.psn_no).await?;
-    // Family members' accounts it drew on (家庭共济), locked as the person's is.
-    let mut aid_paid = Vec::new();
-    for (psn_no, amount) in g.account_payments(&setl_id).await? {
-        if psn_no != v.psn_no {
-            g.accumulators(&psn_no, s.year, true).await?;
-            aid_paid.push((psn_no, amount));
-        }
+    // The accounts it drew on; a family member's (家庭共济) locked as the person's is.
+    let paid_back = g.account_payments(&setl_id).await?;
+    for (psn_no, _) in paid_back.iter().filter(|(p, _)| *p != v.psn_no) {
+        g.accumulators(psn_no, s.year, true).await?;
     }
     let mut ledger = VisitLedger {
         g,
@@ -449,7 +424,7 @@ pub(super) async fn reversal(
         acc,
         balance,
         aid: None,
-        aid_paid,
+        paid_back,
         msgid: &meta.msgid,
         new: None,
         stored: Some(&s),
