@@ -22,6 +22,7 @@ mod outfile;
 mod bench;
 mod bench_gateway;
 mod demo;
+mod funds;
 mod register;
 mod serve;
 
@@ -88,6 +89,16 @@ enum Command {
     Account {
         #[command(subcommand)]
         command: register::AccountCommand,
+    },
+    /// 基金账簿：核对复式记账分录
+    Ledger {
+        #[command(subcommand)]
+        command: funds::LedgerCommand,
+    },
+    /// 基金报告：收支、结余、受益率、可支付月数（JSON 或 Excel）
+    Fund {
+        #[command(subcommand)]
+        command: funds::FundCommand,
     },
     /// 门诊慢特病、异地就医备案：申请、审核、终止
     Registration {
@@ -216,6 +227,12 @@ fn main() -> ExitCode {
         Command::Employer { command } => register::employer(command),
         Command::Person { command } => register::person(command),
         Command::Account { command } => register::account(command),
+        Command::Ledger { command } => match funds::ledger(command) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
+        Command::Fund { command } => funds::fund(command),
         Command::Category { command } => register::category(command),
         Command::Registration { command } => register::registration(command),
         Command::Policy {

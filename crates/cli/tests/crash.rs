@@ -357,12 +357,92 @@ async fn crash_run(backend: &str, url: &str) {
         off.is_empty(),
         "{backend}: 累计值与结算历史重放不符：{off:?}"
     );
+    // The books: every answered settlement and reversal has its postings exactly once (an
+    // entry's reference is unique, and the check compares each settlement's postings with
+    // what it paid and each reversal's with their mirror) and every entry balances.
+    let violations = store.ledger_check().await.unwrap();
+    assert!(violations.is_empty(), "{backend}: 基金账簿：{violations:?}");
+    yibao(&["ledger", "check", "--database", url]);
+    fund_report_matches(backend, url, &store, &dir).await;
+
     eprintln!(
         "{backend}：SIGKILL {KILLS} 次，无应答后原 msgid 重发 {resent} 笔；已应答结算 {}，撤销 {}，库中逐笔一致，累计值与重放一致",
         all.settled.len(),
         all.reversed.len()
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `yibao fund report` in JSON equals the store's report, and its workbook, read back with a
+/// real reader, has the same totals.
+async fn fund_report_matches(backend: &str, url: &str, store: &Store, dir: &std::path::Path) {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let report = store.fund_report(2024).await.unwrap();
+    let json: Value = serde_json::from_str(&yibao(&[
+        "fund",
+        "report",
+        "--year",
+        "2024",
+        "--database",
+        url,
+    ]))
+    .unwrap();
+    let fen = |v: &Value| yibao_core::money::parse_yuan(v.as_str().unwrap()).unwrap();
+    for (field, amount) in report.expenditure() {
+        assert_eq!(
+            fen(&json["expenditure"][field]),
+            amount,
+            "{backend}: {field}"
+        );
+    }
+    let fund = &report.funds[0];
+    assert!(fund.visits > 0 && fund.spending() > 0, "{backend}");
+    assert_eq!(json["visits"], fund.visits, "{backend}");
+    assert_eq!(
+        fen(&json["balance"]["spending"]),
+        fund.spending(),
+        "{backend}"
+    );
+    let xlsx = dir.join("fund.xlsx");
+    let out = xlsx.to_str().unwrap();
+    yibao(&[
+        "fund",
+        "report",
+        "--year",
+        "2024",
+        "--database",
+        url,
+        "--format",
+        "xlsx",
+        "--out",
+        out,
+    ]);
+    let mut wb: Xlsx<_> = open_workbook(&xlsx).unwrap();
+    let yuan = |d: &Data| match d {
+        Data::Float(f) => (f * 100.0).round() as i64,
+        other => panic!("{backend}: 不是数字：{other:?}"),
+    };
+    let summary = wb.worksheet_range("基金收支总表").unwrap();
+    assert_eq!(
+        summary.get((0, 5)),
+        Some(&Data::String("本年支出（元）".into()))
+    );
+    let total = summary.rows().next_back().unwrap();
+    assert_eq!(total[0], Data::String("合计".into()));
+    assert_eq!(
+        yuan(&total[5]),
+        fen(&json["balance"]["spending"]),
+        "{backend}"
+    );
+    assert_eq!(
+        yuan(&total[6]),
+        fen(&json["balance"]["balance"]),
+        "{backend}"
+    );
+    let spent = wb.worksheet_range("支出明细").unwrap();
+    let total = spent.rows().next_back().unwrap();
+    let all: i64 = report.expenditure().values().sum();
+    assert_eq!(yuan(&total[3]), all, "{backend}: 支出明细合计");
 }
 
 #[test]

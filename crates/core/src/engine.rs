@@ -193,6 +193,8 @@ impl Amounts {
 pub struct Settlement {
     /// The person (index into the reference data's persons).
     pub person: u32,
+    /// The institution (index into the reference data's institutions).
+    pub institution: u32,
     pub amounts: Amounts,
     /// Who pays what, by national fund pay type (from the policy's `[fund_pay_types]`).
     pub funds: crate::funds::FundLines,
@@ -1003,6 +1005,7 @@ impl Run<'_, '_> {
         a.psn_cash_pay = a.psn_part_amt - a.acct_pay - a.acct_mulaid_pay;
         Settlement {
             person: self.claim.person,
+            institution: self.claim.institution,
             funds: self.policy.fund_pay_types.lines(&a),
             amounts: a,
             basic_ratio: self.basic_ratio,

@@ -5,9 +5,11 @@
 //! [`LedgerStore`]. The accumulator arithmetic and the release-build checks
 //! ([`crate::checks`]) happen here, once, for all of them.
 
+use crate::books::Paid;
 use crate::checks::{self, Violation};
 use crate::claim::{shown, validate, ClaimDraft, RejectCode, Rejection};
 use crate::engine::{compute, Settlement, Wallets, YearAccumulators};
+use crate::funds::Payer;
 use crate::money::Fen;
 use crate::policy::Policy;
 use crate::refdata::{Person, RefData};
@@ -22,6 +24,10 @@ pub struct SettledEntry {
     pub delta: YearAccumulators,
     /// 家庭共济: the holder (reference-data index) and what their account paid.
     pub aid: Option<(u32, Fen)>,
+    /// The institution (reference-data index) and what each payer paid: what the books
+    /// posted, for a reversal's mirror entry ([`crate::books::Books::settlement_entry`]).
+    pub institution: u32,
+    pub paid: Paid,
 }
 
 impl Settlement {
@@ -35,6 +41,8 @@ impl Settlement {
                 .aid
                 .as_ref()
                 .and_then(|a| Some((a.holder_index?, a.amount))),
+            institution: self.institution,
+            paid: Paid::of_amounts(&self.amounts),
         }
     }
 }
@@ -121,11 +129,22 @@ pub trait LedgerStore {
     /// What the currently settled `claim_id` added; `None` when it is not settled.
     fn settled(&mut self, claim_id: &str) -> Option<SettledEntry>;
     /// Records `s` as `claim_id`'s settlement; the person-year's accumulators become `after`
-    /// (the ones read plus `s.delta`).
-    fn record_settlement(&mut self, claim_id: &str, s: &Settlement, after: &YearAccumulators);
+    /// (the ones read plus `s.delta`). A ledger that keeps books posts the settlement's
+    /// entry here; an entry that does not balance is a fault, and nothing is recorded.
+    fn record_settlement(
+        &mut self,
+        claim_id: &str,
+        s: &Settlement,
+        after: &YearAccumulators,
+    ) -> Result<(), Violation>;
     /// Records the reversal of `claim_id` (which had added `entry`); the person-year's
     /// accumulators become `after` (the ones read less `entry.delta`).
-    fn record_reversal(&mut self, claim_id: &str, entry: &SettledEntry, after: &YearAccumulators);
+    fn record_reversal(
+        &mut self,
+        claim_id: &str,
+        entry: &SettledEntry,
+        after: &YearAccumulators,
+    ) -> Result<(), Violation>;
 }
 
 /// Computes one record without recording it (预结算): `DUPLICATE_CLAIM` first, then
@@ -192,7 +211,7 @@ pub fn settle<S: LedgerStore + ?Sized>(
     explain: bool,
 ) -> Result<Settlement, SettleError> {
     let (settlement, after) = preview(policy, refdata, store, draft, explain)?;
-    store.record_settlement(draft.claim_id, &settlement, &after);
+    store.record_settlement(draft.claim_id, &settlement, &after)?;
     Ok(settlement)
 }
 
@@ -210,7 +229,7 @@ pub fn reverse<S: LedgerStore + ?Sized>(
     let mut after = store.accumulators(entry.person, entry.year);
     after.subtract(&entry.delta);
     checks::reversal(&after)?;
-    store.record_reversal(target, &entry, &after);
+    store.record_reversal(target, &entry, &after)?;
     Ok(entry)
 }
 
@@ -237,7 +256,12 @@ struct Slot {
     /// 家庭共济: the holder (`u32::MAX`: none) and the amount their account paid.
     aid_holder: u32,
     aid_amount: Fen,
+    institution: u32,
 }
+
+/// Bits of a slot's mask past the delta's counters: the payers' amounts ([`Paid`]).
+const PAID_BIT: usize = YearAccumulators::COUNTERS;
+const _: () = assert!(PAID_BIT + Payer::ALL.len() <= 32);
 
 fn id_hash(claim_id: &str) -> u64 {
     use std::hash::BuildHasher;
@@ -253,8 +277,9 @@ impl SettledClaims {
     fn entry(&self, slot: u32) -> SettledEntry {
         let s = &self.slots[slot as usize];
         let mut counters = [0i64; YearAccumulators::COUNTERS];
+        let mut paid = Paid::default();
         let mut v = s.values_start;
-        for (i, c) in counters.iter_mut().enumerate() {
+        for (i, c) in counters.iter_mut().chain(paid.0.iter_mut()).enumerate() {
             if s.mask & (1 << i) != 0 {
                 *c = self.values[v];
                 v += 1;
@@ -265,6 +290,8 @@ impl SettledClaims {
             year: s.year,
             delta: YearAccumulators::from_array(&counters),
             aid: (s.aid_holder != u32::MAX).then_some((s.aid_holder, s.aid_amount)),
+            institution: s.institution,
+            paid,
         }
     }
 
@@ -295,7 +322,8 @@ impl SettledClaims {
         self.remove(claim_id);
         let values_start = self.values.len();
         let mut mask = 0u32;
-        for (i, v) in entry.delta.to_array().into_iter().enumerate() {
+        let values = entry.delta.to_array().into_iter().chain(entry.paid.0);
+        for (i, v) in values.enumerate() {
             if v != 0 {
                 mask |= 1 << i;
                 self.values.push(v);
@@ -311,6 +339,7 @@ impl SettledClaims {
             values_start,
             aid_holder: entry.aid.map_or(u32::MAX, |(h, _)| h),
             aid_amount: entry.aid.map_or(0, |(_, a)| a),
+            institution: entry.institution,
         });
         self.ids.push_str(claim_id);
         let Self {
@@ -411,21 +440,33 @@ impl LedgerStore for MemLedger {
         self.settled_entry(claim_id)
     }
 
-    fn record_settlement(&mut self, claim_id: &str, s: &Settlement, after: &YearAccumulators) {
+    fn record_settlement(
+        &mut self,
+        claim_id: &str,
+        s: &Settlement,
+        after: &YearAccumulators,
+    ) -> Result<(), Violation> {
         self.put_accumulators(s.person, s.year, after);
         let entry = s.entry();
         if let Some((holder, amount)) = entry.aid {
             self.add_account_paid(holder, s.year, amount);
         }
         self.insert_settled(claim_id, entry);
+        Ok(())
     }
 
-    fn record_reversal(&mut self, claim_id: &str, entry: &SettledEntry, after: &YearAccumulators) {
+    fn record_reversal(
+        &mut self,
+        claim_id: &str,
+        entry: &SettledEntry,
+        after: &YearAccumulators,
+    ) -> Result<(), Violation> {
         self.put_accumulators(entry.person, entry.year, after);
         if let Some((holder, amount)) = entry.aid {
             self.add_account_paid(holder, entry.year, -amount);
         }
         self.take_settled(claim_id);
+        Ok(())
     }
 }
 
@@ -462,6 +503,8 @@ mod tests {
                 year: 2024,
                 delta: delta(i64::from(i)),
                 aid: (i % 7 == 0).then_some((i + 1, i64::from(i) * 3)),
+                institution: i % 5,
+                paid: Paid([0, i64::from(i), 0, 7, 0, 0, i64::from(i) % 3, 0]),
             };
             s.insert(&format!("S{i}"), e);
         }
@@ -475,6 +518,8 @@ mod tests {
             year: 2025,
             delta: delta(3),
             aid: Some((5, 1_234)),
+            institution: 2,
+            paid: Paid([1, 2, 3, 4, 5, 6, 7, 8]),
         };
         s.insert("S17", e);
         assert_eq!(s.get("S17"), Some(e));
@@ -483,6 +528,8 @@ mod tests {
             let e = s.get(&format!("S{i}")).unwrap();
             assert_eq!(e.delta, delta(i.into()));
             assert_eq!(e.aid, (i % 7 == 0).then_some((i + 1, i64::from(i) * 3)));
+            assert_eq!(e.institution, i % 5);
+            assert_eq!(e.paid.0, [0, i64::from(i), 0, 7, 0, 0, i64::from(i) % 3, 0]);
         }
         assert!(s.get("S1000").is_none());
     }

@@ -13,6 +13,8 @@ use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, Write};
 use std::sync::Mutex;
+use yibao_core::books::{EntryKind, Journal};
+use yibao_core::checks::Violation;
 use yibao_core::ledger::{reverse, settle, LedgerStore, MemLedger, SettleError, SettledEntry};
 use yibao_core::money::MAX_LINES_PER_CLAIM;
 use yibao_core::{PolicySet, RefData, Rejection, Settlement, YearAccumulators};
@@ -38,14 +40,16 @@ impl Default for BatchOptions {
     }
 }
 
-/// Counts of a batch run.
+/// Counts of a batch run, and its books: every settlement's entry and every reversal's
+/// mirror of it, posted to an in-memory journal with the entries the store's journal gets.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BatchStats {
+pub struct BatchStats<'a> {
     pub records: u64,
     pub settled: u64,
     pub reversed: u64,
     pub rejected: u64,
     pub rejected_by_code: BTreeMap<&'static str, u64>,
+    pub journal: Journal<'a>,
 }
 
 #[derive(Clone)]
@@ -57,7 +61,7 @@ enum Outcome {
     Fault(String),
 }
 
-impl BatchStats {
+impl BatchStats<'_> {
     /// Counts one outcome; a fault ends the run as an error.
     fn count(&mut self, o: Outcome) -> io::Result<()> {
         self.records += 1;
@@ -79,11 +83,37 @@ impl BatchStats {
     }
 }
 
-/// Settles or reverses one record against `store`, appending its output line to `out`.
-fn process<S: LedgerStore + ?Sized>(
-    policies: &PolicySet,
-    refdata: &RefData,
+/// Posts a settlement's entry (or, for a reversal, its mirror) to the run's journal: the
+/// entry `Books::settlement_entry` derives from what the settlement paid, as the store's.
+fn post<'a>(
+    journal: &mut Journal<'a>,
+    policies: &'a PolicySet,
+    refdata: &'a RefData,
+    kind: EntryKind,
+    e: &SettledEntry,
+) -> Result<(), Violation> {
+    let person = &refdata.persons[e.person as usize];
+    let policy = policies.for_person(refdata, Some(&person.psn_no));
+    let Some(books) = &policy.books else {
+        return Ok(());
+    };
+    let institution = &refdata.institutions()[e.institution as usize].code;
+    let Some(entry) = books.settlement_entry(kind.code(), institution, &e.paid) else {
+        return Ok(());
+    };
+    match kind {
+        EntryKind::Reversal => journal.post(&entry.reversal(kind.code())),
+        _ => journal.post(&entry),
+    }
+}
+
+/// Settles or reverses one record against `store`, appending its output line to `out` and
+/// posting its entry to `journal`.
+fn process<'a, S: LedgerStore + ?Sized>(
+    policies: &'a PolicySet,
+    refdata: &'a RefData,
     store: &mut S,
+    journal: &mut Journal<'a>,
     rec: &Record<'_>,
     explain: bool,
     out: &mut Vec<u8>,
@@ -92,10 +122,22 @@ fn process<S: LedgerStore + ?Sized>(
         Record::Settle(raw) => {
             let draft = raw.draft();
             let policy = policies.for_person(refdata, draft.psn_no.text());
-            settle(policy, refdata, store, &draft, explain).map(Some)
+            settle(policy, refdata, store, &draft, explain).and_then(|s| {
+                post(
+                    journal,
+                    policies,
+                    refdata,
+                    EntryKind::Settlement,
+                    &s.entry(),
+                )?;
+                Ok(Some(s))
+            })
         }
         Record::Reverse { target, .. } => match target.as_str() {
-            Some(t) => reverse(store, t).map(|_| None),
+            Some(t) => reverse(store, t).and_then(|e| {
+                post(journal, policies, refdata, EntryKind::Reversal, &e)?;
+                Ok(None)
+            }),
             None => Err(Rejection::invalid("撤销记录缺少字符串字段 target").into()),
         },
         Record::Invalid { message, .. } => Err(Rejection::invalid(message.clone()).into()),
@@ -173,7 +215,12 @@ impl LedgerStore for &ShardedLedger {
         self.claim_shard(claim_id).settled_entry(claim_id)
     }
 
-    fn record_settlement(&mut self, claim_id: &str, s: &Settlement, after: &YearAccumulators) {
+    fn record_settlement(
+        &mut self,
+        claim_id: &str,
+        s: &Settlement,
+        after: &YearAccumulators,
+    ) -> Result<(), Violation> {
         self.person_shard(s.person)
             .put_accumulators(s.person, s.year, after);
         let entry = s.entry();
@@ -182,9 +229,15 @@ impl LedgerStore for &ShardedLedger {
                 .add_account_paid(holder, s.year, amount);
         }
         self.claim_shard(claim_id).insert_settled(claim_id, entry);
+        Ok(())
     }
 
-    fn record_reversal(&mut self, claim_id: &str, entry: &SettledEntry, after: &YearAccumulators) {
+    fn record_reversal(
+        &mut self,
+        claim_id: &str,
+        entry: &SettledEntry,
+        after: &YearAccumulators,
+    ) -> Result<(), Violation> {
         self.person_shard(entry.person)
             .put_accumulators(entry.person, entry.year, after);
         if let Some((holder, amount)) = entry.aid {
@@ -192,6 +245,7 @@ impl LedgerStore for &ShardedLedger {
                 .add_account_paid(holder, entry.year, -amount);
         }
         self.claim_shard(claim_id).take_settled(claim_id);
+        Ok(())
     }
 }
 
@@ -392,14 +446,17 @@ fn independent_groups<'r>(
     groups
 }
 
+/// A group's results: each record's index, output line and outcome.
+type GroupOutput = Vec<(u32, Vec<u8>, Outcome)>;
+
 /// Runs a whole claims stream. Returns the counts; fails only when reading or writing fails.
-pub fn run_batch<R: BufRead, W: Write>(
-    policies: &PolicySet,
-    refdata: &RefData,
+pub fn run_batch<'a, R: BufRead, W: Write>(
+    policies: &'a PolicySet,
+    refdata: &'a RefData,
     mut input: R,
     mut output: W,
     opts: BatchOptions,
-) -> io::Result<BatchStats> {
+) -> io::Result<BatchStats<'a>> {
     let mut stats = BatchStats::default();
     let mut buf = Vec::new();
     let chunk = opts.chunk_lines.max(1);
@@ -415,7 +472,16 @@ pub fn run_batch<R: BufRead, W: Write>(
             out.clear();
             for slot in &ranges {
                 let rec = slot.record(&buf);
-                let o = process(policies, refdata, &mut ledger, &rec, opts.explain, &mut out);
+                let journal = &mut stats.journal;
+                let o = process(
+                    policies,
+                    refdata,
+                    &mut ledger,
+                    journal,
+                    &rec,
+                    opts.explain,
+                    &mut out,
+                );
                 if let Err(e) = stats.count(o) {
                     output.write_all(&out)?;
                     return Err(e);
@@ -449,11 +515,13 @@ pub fn run_batch<R: BufRead, W: Write>(
                         None => &[],
                     },
                 );
-                let results: Vec<Vec<(u32, Vec<u8>, Outcome)>> = groups
+                let results: Vec<(GroupOutput, Journal<'a>)> = groups
                     .par_iter()
                     .map(|g| {
                         let mut store = &ledger;
-                        g.iter()
+                        let mut journal = Journal::default();
+                        let outs = g
+                            .iter()
                             .map(|&i| {
                                 let mut out = Vec::with_capacity(512);
                                 let rec = &records[i as usize];
@@ -461,21 +529,29 @@ pub fn run_batch<R: BufRead, W: Write>(
                                     policies,
                                     refdata,
                                     &mut store,
+                                    &mut journal,
                                     rec,
                                     opts.explain,
                                     &mut out,
                                 );
                                 (i, out, o)
                             })
-                            .collect()
+                            .collect();
+                        (outs, journal)
                     })
                     .collect();
                 let mut ordered: Vec<Option<(Vec<u8>, Outcome)>> = vec![None; records.len()];
-                for (i, out, o) in results.into_iter().flatten() {
-                    ordered[i as usize] = Some((out, o));
+                let mut journal = Journal::default();
+                for (outs, j) in results {
+                    journal.absorb(j);
+                    for (i, out, o) in outs {
+                        ordered[i as usize] = Some((out, o));
+                    }
                 }
-                ordered
+                (ordered, journal)
             });
+            let (ordered, journal) = ordered;
+            stats.journal.absorb(journal);
             let mut all = Vec::with_capacity(ordered.len() * 512);
             for (out, o) in ordered.into_iter().flatten() {
                 all.extend_from_slice(&out);

@@ -255,6 +255,55 @@ fn expected_step(code: &str, inpatient: bool) -> &'static [&'static str] {
     }
 }
 
+/// What each payer paid over the expected results of the claims that stand settled: every
+/// successful settlement's amounts less those of the settlements successfully reversed.
+fn net_expected(claims: &[Value], expected: &[Value]) -> HashMap<String, i64> {
+    const PAYERS: [&str; 8] = [
+        "hifp_pay",
+        "hifob_pay",
+        "cvlserv_pay",
+        "hifmi_pay",
+        "maf_pay",
+        "oth_pay",
+        "acct_pay",
+        "hosp_part_amt",
+    ];
+    let amounts = |e: &Value| -> Vec<i64> {
+        PAYERS
+            .iter()
+            .map(|f| {
+                e[*f]
+                    .as_str()
+                    .map_or(0, |t| yibao_core::money::parse_yuan(t).unwrap())
+            })
+            .collect()
+    };
+    let mut standing: HashMap<&str, Vec<i64>> = HashMap::new();
+    for (c, e) in claims.iter().zip(expected) {
+        let id = c["claim_id"].as_str().unwrap();
+        if e["ok"] != true {
+            continue;
+        }
+        if c["type"] == "reversal" {
+            standing.remove(c["target"].as_str().unwrap());
+        } else {
+            // 家庭共济's share comes out of an account too.
+            let mut a = amounts(e);
+            a[6] += e["acct_mulaid_pay"]
+                .as_str()
+                .map_or(0, |t| yibao_core::money::parse_yuan(t).unwrap());
+            standing.insert(id, a);
+        }
+    }
+    let mut out: HashMap<String, i64> = PAYERS.iter().map(|f| (f.to_string(), 0)).collect();
+    for a in standing.values() {
+        for (f, v) in PAYERS.iter().zip(a) {
+            *out.get_mut(*f).unwrap() += v;
+        }
+    }
+    out
+}
+
 #[test]
 fn reference_cases_through_http() {
     through_http("gw_reference", RESIDENT);
@@ -398,6 +447,29 @@ fn through_http(name: &str, case: Case) {
             "{}：结算 {n_ok}，撤销 {n_reversed}，拒绝 {n_refused}",
             h.backend
         );
+        // The books: the fund report's spending per payer equals the expected amounts of the
+        // claims that stand settled (net of reversals), and the journal checks.
+        let expected_spent = net_expected(&claims, &expected);
+        assert!(expected_spent["hifp_pay"] > 0);
+        let report = h.store.fund_report(2024).await.unwrap();
+        let spent = report.expenditure();
+        for (field, want) in &expected_spent {
+            let got = spent.get(field.as_str()).copied().unwrap_or_default();
+            assert_eq!(got, *want, "{}: 基金报告 {field}", h.backend);
+        }
+        let fund = report
+            .funds
+            .iter()
+            .find(|f| f.insutype == case.insutype)
+            .unwrap();
+        assert_eq!(
+            fund.visits,
+            n_ok as i64 - n_reversed as i64,
+            "{}",
+            h.backend
+        );
+        let violations = h.store.ledger_check().await.unwrap();
+        assert!(violations.is_empty(), "{}: {violations:?}", h.backend);
         // The stored accumulators equal a replay of what stands settled.
         let off = h.store.accumulator_discrepancies().await.unwrap();
         assert!(off.is_empty(), "{}: 累计值与重放不符：{off:?}", h.backend);

@@ -10,6 +10,7 @@ use crate::{
 };
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use yibao_core::books::EntryKind;
 use yibao_core::contribution::roster_contributions;
 use yibao_core::enrolment::{roster_conflicts, KnownPerson, RosterEntry};
 use yibao_core::Date;
@@ -142,6 +143,7 @@ pub async fn import_roster(
         .try_get(0)?;
     let mut batch = Batch::new();
     let mut households = BTreeSet::new();
+    let mut received: BTreeMap<(u16, String), i64> = BTreeMap::new();
     let paid_on = Value::Int(date_value(opts.paid_on));
     let policies = &store.policies;
     for r in roster.rows.iter().filter(|r| !bad_rows.contains(&r.row)) {
@@ -193,6 +195,7 @@ pub async fn import_roster(
         let cats: Vec<&str> = r.categories.iter().map(String::as_str).collect();
         let rows = roster_contributions(rule.as_ref(), &cats, r.personal_fen, r.subsidy_fen);
         for (source, amount) in rows {
+            *received.entry((r.year, source.clone())).or_default() += amount;
             batch.push(
                 &CONTRIBUTIONS,
                 vec![
@@ -248,6 +251,32 @@ pub async fn import_roster(
     }
     report.households = households.len();
     batch.flush(&mut tx).await?;
+    // The books: one entry a year for the roster's contributions (汇总凭证), under the
+    // newest contribution id, which no other entry has.
+    let last: i64 = sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM contributions")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+    let years: BTreeSet<u16> = received.keys().map(|(y, _)| *y).collect();
+    for year in years {
+        let amounts: Vec<(&str, i64)> = received
+            .iter()
+            .filter(|((y, _), _)| *y == year)
+            .map(|((_, s), a)| (s.as_str(), *a))
+            .collect();
+        let reference = EntryKind::Contribution.reference(&format!("roster-{year}-{last}"));
+        let on = opts.paid_on;
+        crate::journal::post_contributions(
+            &mut tx,
+            policies,
+            &reference,
+            INSUTYPE_RESIDENT,
+            year,
+            on,
+            &amounts,
+        )
+        .await?;
+    }
     let detail = format!(
         "读取 {} 行，导入 {}，拒绝 {}，户数 {}",
         report.rows_read, report.imported, report.rejected, report.households

@@ -123,7 +123,19 @@ impl Store {
     pub async fn record_contribution(&self, op: &Operator, c: &Contribution) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         self.person_exists(&mut tx, &c.psn_no).await?;
-        insert_contribution(&mut tx, c).await?;
+        let id = insert_contribution(&mut tx, c).await?;
+        let reference = yibao_core::books::EntryKind::Contribution.reference(&id.to_string());
+        let amounts = [(c.source.as_str(), c.amount_fen)];
+        crate::journal::post_contributions(
+            &mut tx,
+            &self.policies,
+            &reference,
+            &c.insutype,
+            c.year,
+            c.paid_on,
+            &amounts,
+        )
+        .await?;
         let detail = format!("{} {} {} 分 {}", c.year, c.source, c.amount_fen, c.paid_on);
         append_log(&mut tx, op, &LogLine::done("记录缴费", &c.psn_no, &detail)).await?;
         tx.commit().await?;
@@ -384,10 +396,11 @@ pub(crate) async fn insert_enrolment(
     Ok(())
 }
 
-pub(crate) async fn insert_contribution(conn: &mut AnyConnection, c: &Contribution) -> Result<()> {
-    sqlx::query(
+/// Inserts `c`, returning its id.
+pub(crate) async fn insert_contribution(conn: &mut AnyConnection, c: &Contribution) -> Result<i64> {
+    let row = sqlx::query(
         "INSERT INTO contributions (psn_no, insutype, year, source, amount_fen, paid_on, recorded_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(&c.psn_no)
     .bind(&c.insutype)
@@ -396,9 +409,9 @@ pub(crate) async fn insert_contribution(conn: &mut AnyConnection, c: &Contributi
     .bind(c.amount_fen)
     .bind(date_value(c.paid_on))
     .bind(now_text())
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    Ok(row.try_get(0)?)
 }
 
 pub(crate) async fn insert_category(

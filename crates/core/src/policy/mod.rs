@@ -52,6 +52,8 @@ pub struct Policy {
     pub contribution: Option<crate::contribution::ContributionPolicy>,
     /// The national fund pay type of each payer (`setldetail`).
     pub fund_pay_types: crate::funds::FundPayTypes,
+    /// 基金会计: the chart of accounts and posting rules of this policy's fund.
+    pub books: Option<crate::books::Books>,
 }
 
 #[derive(Clone, Debug)]
@@ -555,6 +557,7 @@ struct RawPolicy {
     family_aid: Option<RawAccount>,
     contribution: Option<crate::contribution::RawContribution>,
     fund_pay_types: Option<crate::funds::RawFundPayTypes>,
+    books: Option<crate::books::RawBooks>,
 }
 
 #[derive(Deserialize)]

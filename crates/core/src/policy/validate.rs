@@ -245,6 +245,14 @@ impl Validator {
             ],
         );
 
+        let books = raw.books.as_ref().map(|b| {
+            let mut payers: Vec<Payer> = fund_pay_types.iter().map(|t| t.payer).collect();
+            // 家庭共济 pays from a family member's personal account, whatever this scheme.
+            if family_aid.is_some() {
+                payers.push(Payer::Account);
+            }
+            crate::books::books(b, &payers, |k, r| self.issue(k, r))
+        });
         let policy = Policy {
             name: m.name.clone(),
             admdvs: m.admdvs.clone(),
@@ -262,6 +270,7 @@ impl Validator {
             family_aid,
             contribution,
             fund_pay_types,
+            books,
         };
         self.check_med_type_overlap(&policy);
         policy

@@ -2,6 +2,9 @@
 
 use super::render::{clr_type, negated, setl_output, SetlContext};
 use super::*;
+use yibao_core::books::{EntryKind, Paid};
+use yibao_core::checks::Violation;
+use yibao_store::journal::StoredEntry;
 
 /// The gateway's ledger for one visit's transaction: the engine reads the person-year's
 /// accumulators as this transaction read them, and records through its typed writes, so the
@@ -26,6 +29,10 @@ struct VisitLedger<'a> {
     new: Option<NewSettlement<'a>>,
     /// The stored settlement a reversal takes back.
     stored: Option<&'a SettlementRecord>,
+    /// The books of the policy settled under (a settlement posts its entry to them).
+    books: Option<&'a yibao_core::books::Books>,
+    /// For a reversal: the settlement's journal entry, which it posts the mirror of.
+    posted: Option<yibao_store::journal::StoredEntry>,
 }
 
 struct NewSettlement<'a> {
@@ -75,18 +82,36 @@ impl LedgerStore for VisitLedger<'_> {
                 person: 0,
                 year: s.year,
                 delta: s.delta,
-                // A family member's account is given back from its movements (`aid_paid`).
+                // A family member's account is given back from its movements (`aid_paid`),
+                // the books from the settlement's stored entry (`posted`).
                 aid: None,
+                institution: 0,
+                paid: Default::default(),
             })
     }
 
-    fn record_settlement(&mut self, _claim_id: &str, s: &Settlement, after: &YearAccumulators) {
+    fn record_settlement(
+        &mut self,
+        _claim_id: &str,
+        s: &Settlement,
+        after: &YearAccumulators,
+    ) -> Result<(), Violation> {
         // Only a ledger built to settle (with `new`) records a settlement; the caller answers
         // a fault when nothing was recorded.
         let Some(new) = self.new.as_mut() else {
-            return;
+            return Ok(());
         };
         let v = self.visit;
+        // The entry first: one that does not balance is a fault, and nothing is queued.
+        if let Some(books) = self.books {
+            let reference = EntryKind::Settlement.reference(&new.setl_id);
+            let paid = Paid::of_amounts(&s.amounts);
+            if let Some(e) = books.settlement_entry(&reference, &v.fixmedins_code, &paid) {
+                e.check()?;
+                self.g
+                    .post(StoredEntry::of(&e, &v.insutype, s.year, new.setl_date));
+            }
+        }
         let output = (new.render)(s);
         self.g.put_accumulators(&v.psn_no, s.year, after);
         let on = v.enddate.unwrap_or(v.begndate);
@@ -110,16 +135,33 @@ impl LedgerStore for VisitLedger<'_> {
             medfee_sumamt: s.amounts.medfee_sumamt,
             fund_pay_sumamt: s.amounts.fund_pay_sumamt,
             acct_pay: s.amounts.acct_pay,
+            hosp_part_amt: s.amounts.hosp_part_amt,
             delta: s.delta,
             output: output.to_string(),
             msgid: self.msgid.to_string(),
             reversed: false,
         });
         new.output = Some(output);
+        Ok(())
     }
 
-    fn record_reversal(&mut self, claim_id: &str, entry: &SettledEntry, after: &YearAccumulators) {
+    fn record_reversal(
+        &mut self,
+        claim_id: &str,
+        entry: &SettledEntry,
+        after: &YearAccumulators,
+    ) -> Result<(), Violation> {
         let v = self.visit;
+        // The mirror of what the settlement posted (a settlement paid wholly in cash posted
+        // nothing, and its reversal posts nothing).
+        if let Some(posted) = self.posted.take() {
+            let reference = EntryKind::Reversal.reference(claim_id);
+            let e = posted.entry().reversal(&reference);
+            e.check()?;
+            let today = crate::wire::beijing_now().0;
+            self.g
+                .post(StoredEntry::of(&e, &v.insutype, entry.year, today));
+        }
         self.g.put_accumulators(&v.psn_no, entry.year, after);
         let on = v.enddate.unwrap_or(v.begndate);
         for (psn_no, amount) in std::mem::take(&mut self.paid_back) {
@@ -128,6 +170,7 @@ impl LedgerStore for VisitLedger<'_> {
                 .account_movement(&psn_no, on, restoration, amount, claim_id);
         }
         self.g.insert_reversal(claim_id, self.msgid);
+        Ok(())
     }
 }
 
@@ -321,6 +364,8 @@ pub(super) async fn settlement(
             msgid: &meta.msgid,
             new: None,
             stored: None,
+            books: None,
+            posted: None,
         };
         let (s, _) =
             preview(&policy, &refdata, &mut ledger, &draft, false).map_err(settle_failure)?;
@@ -358,6 +403,8 @@ pub(super) async fn settlement(
             output: None,
         }),
         stored: None,
+        books: policy.books.as_ref(),
+        posted: None,
     };
     settle(&policy, &refdata, &mut ledger, &draft, false).map_err(settle_failure)?;
     // Recording rendered the answer; without it nothing was recorded, and the transaction is
@@ -417,6 +464,9 @@ pub(super) async fn reversal(
     for (psn_no, _) in paid_back.iter().filter(|(p, _)| *p != v.psn_no) {
         g.accumulators(psn_no, s.year, true).await?;
     }
+    let posted = g
+        .journal_entry(&EntryKind::Settlement.reference(&setl_id))
+        .await?;
     let mut ledger = VisitLedger {
         g,
         visit: &v,
@@ -428,6 +478,8 @@ pub(super) async fn reversal(
         msgid: &meta.msgid,
         new: None,
         stored: Some(&s),
+        books: None,
+        posted,
     };
     reverse(&mut ledger, &setl_id).map_err(settle_failure)?;
     g.update_visit(&v);

@@ -42,7 +42,9 @@ mod writes;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use rows::Cols;
 pub use tx::GatewayTx;
+pub(crate) use writes::bind_params;
 
 use yibao_core::visit::{VisitKind, VisitState};
 use yibao_core::{Date, YearAccumulators};
@@ -151,6 +153,8 @@ pub struct SettlementRecord {
     pub medfee_sumamt: i64,
     pub fund_pay_sumamt: i64,
     pub acct_pay: i64,
+    /// 医院负担 (no fund's money: not in the books).
+    pub hosp_part_amt: i64,
     pub delta: YearAccumulators,
     /// The `output` object answered (JSON).
     pub output: String,

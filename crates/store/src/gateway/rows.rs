@@ -39,7 +39,7 @@ fn opt_date(v: i64) -> Option<Date> {
 
 /// The columns of a row, read alike from sqlx's rows and from SQLite's own (the gateway's
 /// reads ahead), so that each kind of row is decoded in one place.
-pub(super) trait Cols {
+pub(crate) trait Cols {
     fn text(&self, i: usize) -> Result<String>;
     fn opt_text(&self, i: usize) -> Result<Option<String>>;
     fn int(&self, i: usize) -> Result<i64>;
@@ -136,13 +136,14 @@ pub(super) fn settlement_of(r: &impl Cols) -> Result<SettlementRecord> {
         output: r.text(12)?,
         msgid: r.text(13)?,
         reversed: r.int(14)? != 0,
+        hosp_part_amt: r.int(15)?,
     })
 }
 
 pub(super) const SETTLEMENT_SELECT: &str = "SELECT s.setl_id, s.mdtrt_id, s.psn_no, \
      s.fixmedins_code, s.insutype, s.clr_type, s.year, s.setl_date, s.medfee_sumamt, \
      s.fund_pay_sumamt, s.acct_pay, s.delta, s.output, s.msgid, \
-     CASE WHEN r.setl_id IS NULL THEN 0 ELSE 1 END \
+     CASE WHEN r.setl_id IS NULL THEN 0 ELSE 1 END, s.hosp_part_amt \
      FROM settlements s LEFT JOIN settlement_reversals r ON r.setl_id = s.setl_id";
 
 /// A person's (`$1`) accumulators for a year (`$2`).

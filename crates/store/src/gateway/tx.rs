@@ -337,6 +337,36 @@ impl GatewayTx {
         row.as_ref().map(settlement_of).transpose()
     }
 
+    /// Appends a journal entry (checked by the caller, where it was derived).
+    pub fn post(&mut self, entry: crate::journal::StoredEntry) {
+        self.writes.push(GatewayWrite::JournalEntry {
+            entry,
+            at: now_text(),
+        });
+    }
+
+    /// The journal entry `reference` (e.g. a settlement's, for its reversal to take back).
+    pub async fn journal_entry(
+        &mut self,
+        reference: &str,
+    ) -> Result<Option<crate::journal::StoredEntry>> {
+        use crate::journal::{entry_of, entry_row, ENTRY_SELECT};
+        // Written under no key: commit the queue first.
+        if let Some(engine) = self.sqlite_ready(None).await? {
+            let rows = engine
+                .read(|c| sqlite_engine::rows(c, ENTRY_SELECT, &[&reference], |r| entry_row(r)))?;
+            return entry_of(reference, rows);
+        }
+        let rows = sqlx::query(ENTRY_SELECT)
+            .bind(reference)
+            .fetch_all(self.db()?)
+            .await?;
+        entry_of(
+            reference,
+            rows.iter().map(entry_row).collect::<Result<_>>()?,
+        )
+    }
+
     pub fn insert_reversal(&mut self, setl_id: &str, msgid: &str) {
         self.writes.push(GatewayWrite::InsertReversal {
             setl_id: setl_id.into(),

@@ -60,6 +60,11 @@ pub(super) enum GatewayWrite {
         reference: String,
         at: String,
     },
+    /// A journal entry (a settlement's or a reversal's), checked when it was made.
+    JournalEntry {
+        entry: crate::journal::StoredEntry,
+        at: String,
+    },
     /// The message answered (idempotency by msgid, replay by nonce).
     Message {
         fixmedins_code: String,
@@ -99,8 +104,8 @@ const PUT_ACCUMULATORS: &str = "INSERT INTO accumulators (psn_no, year, counters
      ON CONFLICT (psn_no, year) DO UPDATE SET counters = excluded.counters";
 const INSERT_SETTLEMENT: &str = "INSERT INTO settlements (setl_id, mdtrt_id, psn_no, \
      fixmedins_code, insutype, clr_type, year, setl_date, medfee_sumamt, fund_pay_sumamt, \
-     acct_pay, delta, output, settled_at, msgid) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+     acct_pay, delta, output, settled_at, msgid, hosp_part_amt) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
 const INSERT_ACCOUNT_MOVEMENT: &str = "INSERT INTO account_movements (psn_no, on_date, \
      kind, amount_fen, ref, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)";
 const INSERT_REVERSAL: &str =
@@ -159,7 +164,9 @@ impl GatewayWrite {
             }
             // Read in a transaction by `setl_id`, which no key stands for: that read
             // commits what is queued first (`GatewayTx::settlement`).
-            InsertSettlement { .. } | InsertReversal { .. } => None,
+            // Journal entries too: a reversal reads its settlement's by reference
+            // (`GatewayTx::journal_entry`).
+            InsertSettlement { .. } | InsertReversal { .. } | JournalEntry { .. } => None,
             // Not read by transactions (the msgid and nonce are checked before, and again
             // by the commit's unique constraints).
             Message { .. } | OperationLog { .. } => None,
@@ -250,6 +257,11 @@ impl GatewayWrite {
                     Text(at),
                 ],
             ),
+            JournalEntry { entry, at } => {
+                for st in crate::journal::statements(entry, at) {
+                    push(st.sql, st.params);
+                }
+            }
             Message {
                 fixmedins_code,
                 msgid,
@@ -335,6 +347,7 @@ fn settlement_params(s: SettlementRecord, at: String) -> Vec<Param> {
         Text(s.output),
         Text(at),
         Text(s.msgid),
+        Int(s.hosp_part_amt),
     ]
 }
 
@@ -349,6 +362,14 @@ pub(super) fn statements(writes: Vec<GatewayWrite>) -> Vec<Statement> {
 
 /// SQLite binds at most 32,766 values in one statement batch; stay well below.
 const MAX_PARAMS_PER_BATCH: usize = 30_000;
+
+/// Binds `params` to `q`, in order (sqlx's side of a [`Statement`]).
+pub(crate) fn bind_params<'q>(
+    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    params: &'q [Param],
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    bind_all(q, params)
+}
 
 fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
