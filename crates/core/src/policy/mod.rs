@@ -12,6 +12,7 @@ use std::fmt;
 mod shape;
 mod validate;
 
+pub(crate) use shape::{line_of_key, parse as parse_shape};
 pub(crate) use validate::Validator;
 
 /// At most this many 门诊慢特病 classes (accumulator slots are fixed-size).

@@ -12,7 +12,7 @@ struct TiltUse {
 
 #[derive(Default)]
 pub(crate) struct Validator {
-    pub(super) issues: Vec<PolicyIssue>,
+    pub(crate) issues: Vec<PolicyIssue>,
     categories: Vec<String>,
 }
 
@@ -75,7 +75,7 @@ impl Validator {
         }
     }
 
-    fn level(&mut self, key: &str, text: &str) -> Level {
+    pub(crate) fn level(&mut self, key: &str, text: &str) -> Level {
         Level::parse(text).unwrap_or_else(|| {
             self.issue(key, format!("医院等级应为 1、2、3、3P 或 OUT：{text:?}"));
             Level::L1
@@ -106,7 +106,7 @@ impl Validator {
         list.to_vec()
     }
 
-    fn med_types(&mut self, key: &str, list: &[String]) -> Vec<String> {
+    pub(crate) fn med_types(&mut self, key: &str, list: &[String]) -> Vec<String> {
         if list.is_empty() {
             self.issue(key, "至少需要一个医疗类别 (med_type)");
         }
