@@ -31,6 +31,7 @@ per_admission = "1800"
 
 [per_diem]
 med_types = ["21"]
+institutions = ["H1"]
 short_stay_days = 60
 
 [[per_diem.class]]
@@ -42,6 +43,7 @@ per_day = "110"
 [[single_disease]]
 code = "DB01"
 name = "急性阑尾炎"
+med_types = ["21"]
 prefixes = ["K35"]
 
 [[single_disease.standard]]
@@ -241,6 +243,91 @@ fn deductions_must_name_a_settlement_and_stay_within_it() {
     .unwrap_err();
     assert!(err.contains("超过"), "{err}");
     assert!(monthly_statement(&p, "H9", 2024, 3, &visits, &[]).is_err());
+}
+
+#[test]
+fn statement_applies_per_diem_and_single_disease() {
+    let p = agreement();
+    let stay = |id: &str, med: &str, dise: &str, bed_days, a: Amounts| SettledVisit {
+        dise_codg: dise.into(),
+        bed_days,
+        ..visit(id, "H1", med, "2024-03-28", a)
+    };
+    let visits = vec![
+        // 150 天精神分裂症（H1 在 per_diem.institutions）：应付 17,900 元，调整 −2,100 元（见按床日测试）
+        stay(
+            "P1",
+            "21",
+            "F20.0",
+            150,
+            amounts(2_600_000, 2_000_000, 0, 0, 600_000),
+        ),
+        // 30 天：不超过 60 天，按项目
+        stay(
+            "P2",
+            "21",
+            "F20.0",
+            30,
+            amounts(400_000, 300_000, 0, 0, 100_000),
+        ),
+        // 阑尾炎住院：标准 4,500 元，统筹应付 3,375 元，结算 3,800 元，调整 −425 元
+        stay(
+            "D1",
+            "21",
+            "K35.8",
+            6,
+            amounts(520_000, 380_000, 0, 0, 140_000),
+        ),
+        // 门诊不是单病种的就诊类别：按项目
+        stay("O1", "11", "K35.8", 0, amounts(8_000, 5_000, 0, 0, 3_000)),
+    ];
+    let s = monthly_statement(&p, "H1", 2024, 3, &visits, &[]).unwrap();
+    let ids = |v: Vec<&String>| v.into_iter().cloned().collect::<Vec<_>>();
+    assert_eq!(ids(s.per_diem.iter().map(|(id, _)| id).collect()), ["P1"]);
+    assert_eq!(
+        ids(s.single_disease.iter().map(|(id, _)| id).collect()),
+        ["D1"]
+    );
+    // 统筹合计 20,000 + 3,000 + 3,800 + 50 = 26,850 元；调整 −2,100 − 425 = −2,525 元；审核后 24,325 元
+    assert_eq!(s.totals.hifp_pay, 2_685_000);
+    assert_eq!(s.method_adjustment, -252_500);
+    assert_eq!((s.hifp_approved, s.net_payable), (2_432_500, 2_432_500));
+}
+
+#[test]
+fn quarter_quota_counts_the_quarters_admissions() {
+    let p = agreement();
+    let v = |id: &str, med: &str, end: &str, hifp| {
+        visit(id, "H3", med, end, amounts(hifp, hifp, 0, 0, 0))
+    };
+    let mut reversed = v("R1", "21", "2024-05-02", 900_000);
+    reversed.reversed = true;
+    let visits = vec![
+        v("A1", "21", "2024-04-03", 200_000),
+        v("A2", "21", "2024-05-10", 150_000),
+        v("A3", "21", "2024-06-30", 250_000),
+        v("X1", "11", "2024-05-10", 9_000),   // 门诊，不计
+        v("X2", "21", "2024-03-31", 900_000), // 一季度，不计
+        reversed,
+    ];
+    let deductions = vec![Deduction {
+        setl_id: "A3".into(),
+        amount: 20_000,
+        reason: "分解住院".into(),
+    }];
+    // 3 人次 × 1,800 = 5,400 元；实际 2,000 + 1,500 + 2,500 − 核减 200 = 5,800 元；扣减 400 元。
+    let q = institution_quarter_quota(&p, "H3", 2024, 2, &visits, &deductions)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (q.admissions, q.allowed, q.actual, q.deduction),
+        (3, 540_000, 580_000, 40_000)
+    );
+    assert_eq!(
+        institution_quarter_quota(&p, "H1", 2024, 2, &visits, &[]),
+        Ok(None)
+    );
+    assert!(institution_quarter_quota(&p, "H3", 2024, 5, &visits, &[]).is_err());
 }
 
 // ---- 总额控制 -----------------------------------------------------------------------------
@@ -452,8 +539,8 @@ fn per_diem_short_and_long_stays() {
 #[test]
 fn single_disease_over_and_under_the_standard() {
     let p = agreement();
-    let (disease, standard) = p.single_disease_for(Level::L2, "K35.800").unwrap();
-    assert!(p.single_disease_for(Level::L1, "K35.800").is_none());
+    let (disease, standard) = p.single_disease_for(Level::L2, "21", "K35.800").unwrap();
+    assert!(p.single_disease_for(Level::L1, "21", "K35.800").is_none());
     // 标准 4,500 元，个人 25% = 1,125 元，统筹付 3,375 元。
     // 实际 5,200 元：超出 700 元医院承担；结算时统筹 3,800 元，调整 −425 元。
     let s = single_disease_payment(disease, standard, 520_000, 380_000);
@@ -627,4 +714,13 @@ fn institutions_must_fit_their_method() {
         ],
         "{got:?}"
     );
+}
+
+#[test]
+fn per_diem_institutions_must_have_an_agreement() {
+    let text = AGREEMENT.replace("institutions = [\"H1\"]", "institutions = [\"H1\", \"H9\"]");
+    let got = issues(&text);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "per_diem.institutions[1]");
+    assert!(got[0].1.contains("H9"), "{got:?}");
 }

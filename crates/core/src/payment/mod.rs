@@ -26,8 +26,8 @@ pub use settle::{
     BudgetZone, PerDiem, QuotaCheck, SingleDiseasePay, YearEnd,
 };
 pub use statement::{
-    global_budget_advance, monthly_statement, Advance, Deduction, MedTypeTotals, MonthlyStatement,
-    PayerTotals, SettledVisit,
+    global_budget_advance, institution_quarter_quota, monthly_statement, visit_payment, Advance,
+    Deduction, MedTypeTotals, MonthlyStatement, PayerTotals, SettledVisit, VisitPayment,
 };
 
 /// One explained line of a result: what it is, how much, and how it was computed (citing the
@@ -154,6 +154,8 @@ pub struct QuotaRule {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PerDiemRule {
     pub med_types: Vec<String>,
+    /// The institutions (`fixmedins_code`) whose long stays are paid per diem.
+    pub institutions: Vec<String>,
     /// Stays of at most this many bed days are paid fee-for-service; longer stays pay these
     /// days fee-for-service (pro rata) and each later day at its class's `per_day`.
     pub short_stay_days: u32,
@@ -183,6 +185,7 @@ impl PerDiemRule {
 pub struct SingleDisease {
     pub code: String,
     pub name: String,
+    pub med_types: Vec<String>,
     pub prefixes: Vec<String>,
     pub standards: Vec<DiseaseStandard>,
 }
@@ -258,14 +261,17 @@ impl PaymentPolicy {
         q.quotas.iter().find(|(l, _)| *l == level).map(|(_, f)| *f)
     }
 
-    /// The 单病种 a diagnosis falls under, with its standard at `level`.
+    /// The 单病种 a visit of `med_type` with diagnosis `dise_codg` falls under, with its
+    /// standard at `level`; the first listed that matches.
     pub fn single_disease_for(
         &self,
         level: Level,
+        med_type: &str,
         dise_codg: &str,
     ) -> Option<(&SingleDisease, DiseaseStandard)> {
         self.single_disease.iter().find_map(|d| {
-            if !matches_prefix(&d.prefixes, dise_codg) {
+            if !d.med_types.iter().any(|m| m == med_type) || !matches_prefix(&d.prefixes, dise_codg)
+            {
                 return None;
             }
             d.standards

@@ -8,6 +8,10 @@
 //! of the settlement they name. For a 总额控制 institution the 统筹基金 part is replaced by the
 //! month's advance (the actual, net of deductions, is reported and counts toward the year-end
 //! settlement); the other layers are paid at actual.
+//!
+//! A stay paid 按床日 (a long stay of a listed class at a listed institution) or 单病种 (a
+//! listed diagnosis with a standard at the institution's level) has its 统筹基金 replaced by
+//! what that method pays: the difference (`adjustment`) is added to the approved 统筹基金.
 
 use super::*;
 use crate::date::Date;
@@ -71,13 +75,54 @@ pub struct MonthlyStatement {
     pub by_med_type: Vec<MedTypeTotals>,
     pub totals: PayerTotals,
     pub deductions: Fen,
-    /// 统筹基金 net of deductions (`hifp_pay − deductions`): a budget institution's actual.
+    /// The stays paid 按床日 and 单病种, by `setl_id`.
+    pub per_diem: Vec<(String, PerDiem)>,
+    pub single_disease: Vec<(String, SingleDiseasePay)>,
+    /// The sum of their adjustments (what the method pays − the settlement's 统筹基金).
+    pub method_adjustment: Fen,
+    /// 统筹基金 approved: `hifp_pay − deductions + method_adjustment` (a budget institution's actual).
     pub hifp_approved: Fen,
     /// The layers paid at actual besides 统筹基金, and the personal account.
     pub other_layers: Fen,
     pub advance: Option<Advance>,
     pub net_payable: Fen,
     pub lines: Vec<PayLine>,
+}
+
+/// How one settled visit's 统筹基金 is paid under the agreement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VisitPayment {
+    FeeForService,
+    PerDiem(PerDiem),
+    SingleDisease(SingleDiseasePay),
+}
+
+/// 按床日 for a stay longer than the short-stay days of a listed class at a listed
+/// institution; else 单病种 for a listed diagnosis with a standard at the institution's level;
+/// else fee-for-service.
+pub fn visit_payment(
+    policy: &PaymentPolicy,
+    agreement: &Agreement,
+    v: &SettledVisit,
+) -> VisitPayment {
+    if let Some(rule) = &policy.per_diem {
+        let listed = rule.med_types.contains(&v.med_type)
+            && rule.institutions.contains(&agreement.fixmedins_code);
+        if let Some(d) = per_diem_payment(rule, &v.dise_codg, v.bed_days, v.amounts.hifp_pay)
+            .filter(|d| listed && d.long_days > 0)
+        {
+            return VisitPayment::PerDiem(d);
+        }
+    }
+    match policy.single_disease_for(agreement.level, &v.med_type, &v.dise_codg) {
+        Some((d, s)) => VisitPayment::SingleDisease(single_disease_payment(
+            d,
+            s,
+            v.amounts.medfee_sumamt,
+            v.amounts.hifp_pay,
+        )),
+        None => VisitPayment::FeeForService,
+    }
 }
 
 /// `total` spread over twelve months: round(total / 12) each month, December the rest, so
@@ -214,7 +259,19 @@ pub fn monthly_statement(
     by_med_type.sort_by(|a, b| a.med_type.cmp(&b.med_type));
     let deducted = check_deductions(&mine, deductions)?;
     let visits_count = mine.len() as u64 - reversed_visits;
-    let hifp_approved = totals.hifp_pay - deducted;
+    let mut per_diem = Vec::new();
+    let mut single_disease = Vec::new();
+    for v in mine.iter().filter(|v| !v.reversed) {
+        match visit_payment(policy, agreement, v) {
+            VisitPayment::FeeForService => {}
+            VisitPayment::PerDiem(d) => per_diem.push((v.setl_id.clone(), d)),
+            VisitPayment::SingleDisease(d) => single_disease.push((v.setl_id.clone(), d)),
+        }
+    }
+    let per_diem_adjustment: Fen = per_diem.iter().map(|(_, d)| d.adjustment).sum();
+    let single_adjustment: Fen = single_disease.iter().map(|(_, d)| d.adjustment).sum();
+    let method_adjustment = per_diem_adjustment + single_adjustment;
+    let hifp_approved = totals.hifp_pay - deducted + method_adjustment;
     let others = other_layers(&totals);
     let advance = match agreement.method {
         Method::GlobalBudget { budget } => {
@@ -239,9 +296,25 @@ pub fn monthly_statement(
             format!("{} 笔核减之和，从所涉结算的统筹基金中扣除", deductions.len()),
         ),
         PayLine::new(
+            "按床日调整",
+            per_diem_adjustment,
+            format!(
+                "{} 笔长期住院按床日付费（[per_diem]）应付 − 结算时统筹基金",
+                per_diem.len()
+            ),
+        ),
+        PayLine::new(
+            "单病种调整",
+            single_adjustment,
+            format!(
+                "{} 笔单病种（[[single_disease]]）应付 − 结算时统筹基金",
+                single_disease.len()
+            ),
+        ),
+        PayLine::new(
             "统筹基金（审核后）",
             hifp_approved,
-            "统筹基金结算合计 − 审核扣款".to_string(),
+            "统筹基金结算合计 − 审核扣款 + 按床日调整 + 单病种调整".to_string(),
         ),
         PayLine::new(
             "其他支付层与个人账户（按实际）",
@@ -270,6 +343,9 @@ pub fn monthly_statement(
         by_med_type,
         totals,
         deductions: deducted,
+        per_diem,
+        single_disease,
+        method_adjustment,
         hifp_approved,
         other_layers: others,
         advance,
@@ -313,4 +389,56 @@ fn check_deductions(mine: &[&SettledVisit], deductions: &[Deduction]) -> Result<
         }
     }
     Ok(by_setl.iter().map(|(_, f)| f).sum())
+}
+
+/// The 次均定额 check of quarter `quarter` (1–4) for a `per_admission_quota` institution, or
+/// `None` for another method. Counted: this institution's unreversed visits of the quota's
+/// `med_types` ending in the quarter, paid fee-for-service (stays paid 按床日 or 单病种 are
+/// not); their 统筹基金 net of the deductions naming them.
+pub fn institution_quarter_quota(
+    policy: &PaymentPolicy,
+    fixmedins_code: &str,
+    year: u16,
+    quarter: u32,
+    visits: &[SettledVisit],
+    deductions: &[Deduction],
+) -> Result<Option<QuotaCheck>, String> {
+    let agreement = policy.agreement(fixmedins_code).ok_or_else(|| {
+        format!("机构 {fixmedins_code} 没有支付协议（协议文件的 [[institution]]）")
+    })?;
+    if !(1..=4).contains(&quarter) {
+        return Err(format!("季度应为 1 到 4：{quarter}"));
+    }
+    let (Method::PerAdmissionQuota, Some(rule)) = (agreement.method, &policy.quota) else {
+        return Ok(None);
+    };
+    let quota = policy.quota_for(agreement.level).ok_or_else(|| {
+        format!(
+            "[per_admission_quota] 没有等级 {} 的定额",
+            agreement.level.code()
+        )
+    })?;
+    let months = quarter * 3 - 2..=quarter * 3;
+    let counted: Vec<&SettledVisit> = visits
+        .iter()
+        .filter(|v| {
+            v.fixmedins_code == fixmedins_code
+                && !v.reversed
+                && v.enddate.year() == year
+                && months.contains(&v.enddate.month())
+                && rule.med_types.contains(&v.med_type)
+                && visit_payment(policy, agreement, v) == VisitPayment::FeeForService
+        })
+        .collect();
+    let paid: Fen = counted.iter().map(|v| v.amounts.hifp_pay).sum();
+    let deducted: Fen = deductions
+        .iter()
+        .filter(|d| counted.iter().any(|v| v.setl_id == d.setl_id))
+        .map(|d| d.amount)
+        .sum();
+    Ok(Some(quarterly_quota_check(
+        quota,
+        counted.len() as u64,
+        paid - deducted,
+    )))
 }

@@ -55,6 +55,7 @@ struct RawLevelQuota {
 #[serde(deny_unknown_fields)]
 struct RawPerDiem {
     med_types: Vec<String>,
+    institutions: Vec<String>,
     short_stay_days: i64,
     class: Vec<RawPerDiemClass>,
 }
@@ -73,6 +74,7 @@ struct RawPerDiemClass {
 struct RawSingleDisease {
     code: String,
     name: String,
+    med_types: Vec<String>,
     prefixes: Vec<String>,
     standard: Vec<RawStandard>,
 }
@@ -142,6 +144,16 @@ pub(super) fn payment(v: &mut Validator, raw: RawPayment) -> PaymentPolicy {
     for (i, r) in raw.institution.iter().enumerate() {
         let a = institution(v, &format!("institution[{i}]"), r, &policy);
         policy.institutions.push(a);
+    }
+    if let Some(p) = &policy.per_diem {
+        for (i, code) in p.institutions.iter().enumerate() {
+            if policy.agreement(code).is_none() {
+                v.issue(
+                    format!("per_diem.institutions[{i}]"),
+                    format!("机构 {code:?} 没有 [[institution]] 协议"),
+                );
+            }
+        }
     }
     policy
 }
@@ -273,6 +285,7 @@ fn per_diem(v: &mut Validator, p: &RawPerDiem) -> PerDiemRule {
         .collect();
     PerDiemRule {
         med_types,
+        institutions: p.institutions.clone(),
         short_stay_days: p.short_stay_days.clamp(1, 366) as u32,
         classes,
     }
@@ -300,6 +313,7 @@ fn disease(v: &mut Validator, k: &str, d: &RawSingleDisease) -> SingleDisease {
     SingleDisease {
         code: d.code.clone(),
         name: d.name.clone(),
+        med_types: v.med_types(&format!("{k}.med_types"), &d.med_types),
         prefixes: prefixes(v, &format!("{k}.prefixes"), &d.prefixes),
         standards,
     }
