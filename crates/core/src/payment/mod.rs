@@ -1,14 +1,14 @@
 //! 协议与支付方式 (the payment agreement): how the bureau pays each institution (拨付) and
 //! settles with the 大病 insurer, as data in its own TOML file, apart from the benefit policy.
 //!
-//! Loading reuses the benefit policy's machinery: the same shape check (unknown keys, value
-//! types, with lines), the same `Validator` (every bad value named by key path, in Chinese)
-//! and the same `PolicyError`. The calculators (`statement`, `settle`, `insurer`) are pure
+//! Loading reuses the benefit policy's machinery (`policy::load`): the same shape check
+//! (unknown keys, value types, with lines), the same `Validator` (every bad value named by
+//! key path, in Chinese) and the same `PolicyError`. The calculators (`statement`, `settle`, `insurer`) are pure
 //! functions of plain inputs that the store fills; each result explains every line.
 
 use crate::explain::Yuan;
 use crate::money::{parse_scaled, Fen, Ratio};
-use crate::policy::{line_of_key, parse_shape, PolicyError, Validator};
+use crate::policy::{PolicyError, Validator};
 use crate::refdata::Level;
 use serde::Serialize;
 use std::fmt;
@@ -232,21 +232,7 @@ impl PaymentPolicy {
     /// Parses and validates a payment agreement (pure: the caller reads the file). `file`
     /// names the source in error messages, as for [`crate::Policy::from_toml`].
     pub fn from_toml(file: &str, text: &str) -> Result<PaymentPolicy, PolicyError> {
-        let error = |issues| PolicyError {
-            file: file.to_string(),
-            issues,
-        };
-        let raw: validate::RawPayment = parse_shape(text).map_err(error)?;
-        let mut v = Validator::default();
-        let policy = validate::payment(&mut v, raw);
-        if v.issues.is_empty() {
-            return Ok(policy);
-        }
-        let mut issues = v.issues;
-        for i in &mut issues {
-            i.line = line_of_key(text, &i.key);
-        }
-        Err(error(issues))
+        crate::policy::load(file, text, validate::payment)
     }
 
     pub fn agreement(&self, fixmedins_code: &str) -> Option<&Agreement> {

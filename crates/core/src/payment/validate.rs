@@ -111,15 +111,8 @@ struct RawInstitution {
 
 pub(super) fn payment(v: &mut Validator, raw: RawPayment) -> PaymentPolicy {
     let m = &raw.meta;
-    if m.admdvs.len() != 6 || !m.admdvs.bytes().all(|b| b.is_ascii_digit()) {
-        v.issue(
-            "meta.admdvs",
-            format!("统筹区编码应为 6 位数字：{:?}", m.admdvs),
-        );
-    }
-    if !(1990..=2199).contains(&m.year) {
-        v.issue("meta.year", format!("年度不合理：{}", m.year));
-    }
+    v.admdvs(&m.admdvs);
+    v.year(m.year);
     let global_budget = raw.global_budget.as_ref().map(|g| global(v, g));
     let quota = raw.per_admission_quota.as_ref().map(|q| quota(v, q));
     let per_diem = raw.per_diem.as_ref().map(|p| per_diem(v, p));
