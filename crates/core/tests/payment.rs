@@ -349,7 +349,7 @@ fn global_budget_advances_sum_to_the_budget() {
         (8_333_337, 833_337, 7_500_000)
     );
     // 余数过半的预算：100,000,011 ÷ 12 = 8,333,334.25 → 8,333,334；十二个月合计仍恰好相等。
-    for budget in [100_000_000, 100_000_011, 1_234_567_891, 7] {
+    for budget in [100_000_000, 100_000_011, 1_234_567_891, 100_006] {
         let all: Vec<Advance> = (1..=12)
             .map(|m| global_budget_advance(budget, &rule, m))
             .collect();
@@ -723,4 +723,60 @@ fn per_diem_institutions_must_have_an_agreement() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].0, "per_diem.institutions[1]");
     assert!(got[0].1.contains("H9"), "{got:?}");
+}
+
+// ---- 不变量（性质测试）--------------------------------------------------------------------
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Twelve advances sum to the budget and their reserves to the yearly reserve, each
+        /// month's net never negative (for budgets of 100 元 and more: December differs from
+        /// the other months by at most 11 fen, which a budget of a few fen could turn negative).
+        #[test]
+        fn advances_sum_exactly(budget in 10_000i64..10_000_000_000_000) {
+            let rule = budget_rule();
+            let all: Vec<Advance> = (1..=12).map(|m| global_budget_advance(budget, &rule, m)).collect();
+            prop_assert_eq!(all.iter().map(|a| a.gross).sum::<i64>(), budget);
+            let reserve = yibao_core::money::apply_ratio(budget, rule.quality_reserve_share);
+            prop_assert_eq!(all.iter().map(|a| a.reserve_withheld).sum::<i64>(), reserve);
+            prop_assert!(all.iter().all(|a| a.net >= 0 && a.net == a.gross - a.reserve_withheld));
+        }
+
+        /// Instalments sum to the year's premium.
+        #[test]
+        fn premium_instalments_sum_exactly(insured in 0u64..5_000_000) {
+            let rule = insurer_rule();
+            let s = insurer_premium_schedule(&rule, insured, 2024).unwrap();
+            prop_assert_eq!(s.instalments.iter().map(|i| i.amount).sum::<i64>(), s.total);
+        }
+
+        /// The corridor splits the whole result: profit = kept + returned, loss = insurer + fund.
+        #[test]
+        fn corridor_splits_the_result(premium in 1i64..100_000_000_000, claims in 0i64..200_000_000_000) {
+            let rule = insurer_rule();
+            let c = insurer_corridor(premium, claims, rule.admin_cost(premium), &rule);
+            prop_assert_eq!(c.kept_by_insurer + c.returned_to_fund, c.result.max(0));
+            prop_assert_eq!(c.borne_by_insurer + c.borne_by_fund, (-c.result).max(0));
+            prop_assert!(c.kept_by_insurer <= yibao_core::money::apply_ratio(premium, rule.profit_cap));
+            prop_assert!([c.kept_by_insurer, c.returned_to_fund, c.borne_by_insurer, c.borne_by_fund].iter().all(|f| *f >= 0));
+        }
+
+        /// The year end never pays above the budget plus the paid part of the band, and what it
+        /// does not pay of an overrun is the hospital's.
+        #[test]
+        fn year_end_is_bounded(budget in 1i64..10_000_000_000, actual in 0i64..20_000_000_000, tenths in 0i64..=1000) {
+            let rule = budget_rule();
+            let reserve = yibao_core::money::apply_ratio(budget, rule.quality_reserve_share);
+            let score = Score::from_tenths(tenths).unwrap();
+            let y = year_end_global_budget(budget, actual, budget - reserve, reserve, score, &rule);
+            let band = yibao_core::money::apply_ratio(budget, rule.overrun_band);
+            prop_assert!(y.recognized <= budget + yibao_core::money::apply_ratio(band, rule.overrun_paid_ratio));
+            prop_assert_eq!(y.overrun_paid + y.borne_by_hospital, y.overrun);
+            prop_assert!(0 <= y.reserve_returned && y.reserve_returned <= reserve);
+            prop_assert_eq!(y.total_due - y.advances_paid, y.balance);
+        }
+    }
 }

@@ -100,7 +100,8 @@ pub struct Corridor {
 /// is kept by the insurer, the rest returned to the fund. A loss up to round(premium ×
 /// `loss_cap`) is borne by the insurer; of the rest the fund bears round(rest ×
 /// `fund_share_beyond_loss_cap`) and the insurer what remains. The caps are compared as
-/// amounts so that no rounding of the rate moves a fen.
+/// amounts so that no rounding of the rate moves a fen. Panics unless `premium` > 0 (a
+/// corridor without premium is a fault of the caller).
 pub fn insurer_corridor(
     premium: Fen,
     claims: Fen,

@@ -323,6 +323,8 @@ pub fn per_diem_payment(
     let long_actual = fund_paid - short_part;
     let standard = class.per_day * Fen::from(long_days);
     let payable = short_part + standard;
+    let borne_by_hospital = (long_actual - standard).max(0);
+    let kept_by_hospital = (standard - long_actual).max(0);
     let y = |f: Fen| format_fen(f);
     let mut lines = vec![PayLine::new(
         "短期住院部分（按项目）",
@@ -354,7 +356,7 @@ pub fn per_diem_payment(
         ));
         lines.push(PayLine::new(
             "超标准由医院承担",
-            (long_actual - standard).max(0),
+            borne_by_hospital,
             format!(
                 "max(0, 后段实际统筹 {} 元 − 床日标准 {} 元)",
                 y(long_actual),
@@ -363,7 +365,7 @@ pub fn per_diem_payment(
         ));
         lines.push(PayLine::new(
             "结余由医院留用",
-            (standard - long_actual).max(0),
+            kept_by_hospital,
             format!(
                 "max(0, 床日标准 {} 元 − 后段实际统筹 {} 元)",
                 y(standard),
@@ -385,8 +387,8 @@ pub fn per_diem_payment(
         long_actual,
         standard,
         payable,
-        borne_by_hospital: (long_actual - standard).max(0),
-        kept_by_hospital: (standard - long_actual).max(0),
+        borne_by_hospital,
+        kept_by_hospital,
         adjustment: payable - fund_paid,
         lines,
     })

@@ -125,8 +125,9 @@ pub fn visit_payment(
     }
 }
 
-/// `total` spread over twelve months: round(total / 12) each month, December the rest, so
-/// the twelve sum to `total` exactly.
+/// `total` spread over twelve months: round(total / 12) each month (half up), December the
+/// rest, so the twelve sum to `total` exactly; December differs from the others by less than
+/// 12 fen (6 fen less to 5 fen more).
 fn twelfth(total: Fen, month: u32) -> Fen {
     let each = div_round_half_up(i128::from(total), 12) as Fen;
     if month == 12 {
@@ -200,15 +201,17 @@ fn add(t: &mut Amounts, a: &Amounts) {
     t.psn_cash_pay += a.psn_cash_pay;
 }
 
-/// The layers besides 统筹基金 that the bureau pays the institution at actual.
-fn other_layers(a: &Amounts) -> Fen {
-    a.hifob_pay
-        + a.cvlserv_pay
-        + a.hifmi_pay
-        + a.maf_pay
-        + a.oth_pay
-        + a.acct_pay
-        + a.acct_mulaid_pay
+/// The layers besides 统筹基金 that the bureau pays the institution at actual, with their names.
+fn other_layer_parts(a: &Amounts) -> [(&'static str, Fen); 7] {
+    [
+        ("职工大额 hifob_pay", a.hifob_pay),
+        ("公务员补助 cvlserv_pay", a.cvlserv_pay),
+        ("大病保险 hifmi_pay", a.hifmi_pay),
+        ("医疗救助 maf_pay", a.maf_pay),
+        ("其他 oth_pay", a.oth_pay),
+        ("个人账户 acct_pay", a.acct_pay),
+        ("共济账户 acct_mulaid_pay", a.acct_mulaid_pay),
+    ]
 }
 
 /// The statement of institution `fixmedins_code` for `year`-`month`: of `visits`, those of
@@ -272,7 +275,11 @@ pub fn monthly_statement(
     let single_adjustment: Fen = single_disease.iter().map(|(_, d)| d.adjustment).sum();
     let method_adjustment = per_diem_adjustment + single_adjustment;
     let hifp_approved = totals.hifp_pay - deducted + method_adjustment;
-    let others = other_layers(&totals);
+    let others: Fen = other_layer_parts(&totals).iter().map(|(_, f)| f).sum();
+    let others_how: Vec<String> = other_layer_parts(&totals)
+        .iter()
+        .map(|(name, f)| format!("{name} {} 元", format_fen(*f)))
+        .collect();
     let advance = match agreement.method {
         Method::GlobalBudget { budget } => {
             let rule = policy
@@ -319,7 +326,7 @@ pub fn monthly_statement(
         PayLine::new(
             "其他支付层与个人账户（按实际）",
             others,
-            "hifob_pay + cvlserv_pay + hifmi_pay + maf_pay + oth_pay + acct_pay + acct_mulaid_pay".to_string(),
+            others_how.join(" + "),
         ),
     ];
     let pool_how = match &advance {
