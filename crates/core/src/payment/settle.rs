@@ -25,6 +25,9 @@ pub struct YearEnd {
     /// Under budget: budget − actual; the share of it paid (结余留用), capped.
     pub saving: Fen,
     pub saving_bonus: Fen,
+    /// round(budget × overrun_band) and round(budget × saving_cap).
+    pub band: Fen,
+    pub saving_cap: Fen,
     /// Over budget: actual − budget; the part within the band paid at the ratio.
     pub overrun: Fen,
     pub overrun_paid: Fen,
@@ -34,6 +37,7 @@ pub struct YearEnd {
     pub borne_by_hospital: Fen,
     /// 年终认定额: what the year's work earns before the reserve is assessed.
     pub recognized: Fen,
+    pub score: Score,
     pub reserve_withheld: Fen,
     pub reserve_returned: Fen,
     pub reserve_forfeited: Fen,
@@ -92,6 +96,56 @@ pub fn year_end_global_budget(
     };
     let reserve_forfeited = reserve_withheld - reserve_returned;
     let total_due = recognized - reserve_forfeited;
+    let mut e = YearEnd {
+        zone,
+        budget,
+        actual,
+        band,
+        saving_cap,
+        saving,
+        saving_bonus,
+        overrun,
+        overrun_paid,
+        beyond_band,
+        borne_by_hospital,
+        recognized,
+        score,
+        reserve_withheld,
+        reserve_returned,
+        reserve_forfeited,
+        total_due,
+        advances_paid,
+        balance: total_due - advances_paid,
+        lines: Vec::new(),
+    };
+    e.lines = year_end_lines(&e, rule);
+    e
+}
+
+/// The year end's lines, each amount with how it was found.
+fn year_end_lines(e: &YearEnd, rule: &GlobalBudgetRule) -> Vec<PayLine> {
+    let YearEnd {
+        zone,
+        budget,
+        actual,
+        band,
+        saving_cap,
+        saving,
+        saving_bonus,
+        overrun,
+        overrun_paid,
+        beyond_band,
+        borne_by_hospital,
+        recognized,
+        score,
+        reserve_withheld,
+        reserve_returned,
+        reserve_forfeited,
+        total_due,
+        advances_paid,
+        balance,
+        ..
+    } = *e;
     let y = |f: Fen| format_fen(f);
     let mut lines = vec![PayLine::new(
         "年度预算",
@@ -184,7 +238,6 @@ pub fn year_end_global_budget(
         advances_paid,
         "各月预拨净额之和".to_string(),
     ));
-    let balance = total_due - advances_paid;
     lines.push(PayLine::new(
         if balance >= 0 {
             "年终补拨"
@@ -194,25 +247,7 @@ pub fn year_end_global_budget(
         balance.abs(),
         "全年应拨付 − 已预拨".to_string(),
     ));
-    YearEnd {
-        zone,
-        budget,
-        actual,
-        saving,
-        saving_bonus,
-        overrun,
-        overrun_paid,
-        beyond_band,
-        borne_by_hospital,
-        recognized,
-        reserve_withheld,
-        reserve_returned,
-        reserve_forfeited,
-        total_due,
-        advances_paid,
-        balance,
-        lines,
-    }
+    lines
 }
 
 /// 次均定额 quarterly check.

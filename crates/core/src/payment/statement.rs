@@ -180,25 +180,91 @@ pub fn global_budget_advance(budget: Fen, rule: &GlobalBudgetRule, month: u32) -
     }
 }
 
+/// `t += a`, field by field. The pattern names every field, so a field added to [`Amounts`]
+/// does not compile here until it is summed too.
 fn add(t: &mut Amounts, a: &Amounts) {
-    t.medfee_sumamt += a.medfee_sumamt;
-    t.fulamt_ownpay_amt += a.fulamt_ownpay_amt;
-    t.overlmt_selfpay += a.overlmt_selfpay;
-    t.preselfpay_amt += a.preselfpay_amt;
-    t.inscp_scp_amt += a.inscp_scp_amt;
-    t.act_pay_dedc += a.act_pay_dedc;
-    t.hifp_pay += a.hifp_pay;
-    t.hifmi_pay += a.hifmi_pay;
-    t.cvlserv_pay += a.cvlserv_pay;
-    t.hifob_pay += a.hifob_pay;
-    t.maf_pay += a.maf_pay;
-    t.oth_pay += a.oth_pay;
-    t.hosp_part_amt += a.hosp_part_amt;
-    t.fund_pay_sumamt += a.fund_pay_sumamt;
-    t.psn_part_amt += a.psn_part_amt;
-    t.acct_pay += a.acct_pay;
-    t.acct_mulaid_pay += a.acct_mulaid_pay;
-    t.psn_cash_pay += a.psn_cash_pay;
+    let Amounts {
+        medfee_sumamt,
+        fulamt_ownpay_amt,
+        overlmt_selfpay,
+        preselfpay_amt,
+        inscp_scp_amt,
+        act_pay_dedc,
+        hifp_pay,
+        hifmi_pay,
+        cvlserv_pay,
+        hifob_pay,
+        maf_pay,
+        oth_pay,
+        hosp_part_amt,
+        fund_pay_sumamt,
+        psn_part_amt,
+        acct_pay,
+        acct_mulaid_pay,
+        psn_cash_pay,
+    } = *a;
+    t.medfee_sumamt += medfee_sumamt;
+    t.fulamt_ownpay_amt += fulamt_ownpay_amt;
+    t.overlmt_selfpay += overlmt_selfpay;
+    t.preselfpay_amt += preselfpay_amt;
+    t.inscp_scp_amt += inscp_scp_amt;
+    t.act_pay_dedc += act_pay_dedc;
+    t.hifp_pay += hifp_pay;
+    t.hifmi_pay += hifmi_pay;
+    t.cvlserv_pay += cvlserv_pay;
+    t.hifob_pay += hifob_pay;
+    t.maf_pay += maf_pay;
+    t.oth_pay += oth_pay;
+    t.hosp_part_amt += hosp_part_amt;
+    t.fund_pay_sumamt += fund_pay_sumamt;
+    t.psn_part_amt += psn_part_amt;
+    t.acct_pay += acct_pay;
+    t.acct_mulaid_pay += acct_mulaid_pay;
+    t.psn_cash_pay += psn_cash_pay;
+}
+
+/// The unreversed visits' sums, in all and by `med_type` (sorted by code).
+fn tally(visits: &[&SettledVisit]) -> (Amounts, Vec<MedTypeTotals>) {
+    let mut totals = Amounts::default();
+    let mut by_med_type: Vec<MedTypeTotals> = Vec::new();
+    for v in visits.iter().filter(|v| !v.reversed) {
+        add(&mut totals, &v.amounts);
+        let i = match by_med_type.iter().position(|m| m.med_type == v.med_type) {
+            Some(i) => i,
+            None => {
+                by_med_type.push(MedTypeTotals {
+                    med_type: v.med_type.clone(),
+                    visits: 0,
+                    amounts: Amounts::default(),
+                });
+                by_med_type.len() - 1
+            }
+        };
+        by_med_type[i].visits += 1;
+        add(&mut by_med_type[i].amounts, &v.amounts);
+    }
+    by_med_type.sort_by(|a, b| a.med_type.cmp(&b.med_type));
+    (totals, by_med_type)
+}
+
+/// The unreversed visits paid 按床日 and 单病种, by `setl_id`.
+type MethodPaid = (Vec<(String, PerDiem)>, Vec<(String, SingleDiseasePay)>);
+
+fn method_paid(
+    policy: &PaymentPolicy,
+    agreement: &Agreement,
+    visits: &[&SettledVisit],
+) -> MethodPaid {
+    let mut per_diem = Vec::new();
+    let mut single_disease = Vec::new();
+    for v in visits.iter().filter(|v| !v.reversed) {
+        match visit_payment(policy, agreement, v) {
+            VisitPayment::FeeForService => {}
+            VisitPayment::PerDiem(d) => per_diem.push((v.setl_id.clone(), d)),
+            VisitPayment::SingleDisease(d) => single_disease.push((v.setl_id.clone(), d)),
+        }
+    }
+    (per_diem, single_disease)
 }
 
 /// The layers besides 统筹基金 that the bureau pays the institution at actual, with their names.
@@ -240,46 +306,18 @@ pub fn monthly_statement(
                 && v.enddate.month() == month
         })
         .collect();
-    let mut totals = Amounts::default();
-    let mut by_med_type: Vec<MedTypeTotals> = Vec::new();
     let reversed_visits = mine.iter().filter(|v| v.reversed).count() as u64;
-    for v in mine.iter().filter(|v| !v.reversed) {
-        add(&mut totals, &v.amounts);
-        let i = match by_med_type.iter().position(|m| m.med_type == v.med_type) {
-            Some(i) => i,
-            None => {
-                by_med_type.push(MedTypeTotals {
-                    med_type: v.med_type.clone(),
-                    visits: 0,
-                    amounts: Amounts::default(),
-                });
-                by_med_type.len() - 1
-            }
-        };
-        by_med_type[i].visits += 1;
-        add(&mut by_med_type[i].amounts, &v.amounts);
-    }
-    by_med_type.sort_by(|a, b| a.med_type.cmp(&b.med_type));
-    let deducted = check_deductions(&mine, deductions)?;
     let visits_count = mine.len() as u64 - reversed_visits;
-    let mut per_diem = Vec::new();
-    let mut single_disease = Vec::new();
-    for v in mine.iter().filter(|v| !v.reversed) {
-        match visit_payment(policy, agreement, v) {
-            VisitPayment::FeeForService => {}
-            VisitPayment::PerDiem(d) => per_diem.push((v.setl_id.clone(), d)),
-            VisitPayment::SingleDisease(d) => single_disease.push((v.setl_id.clone(), d)),
-        }
-    }
-    let per_diem_adjustment: Fen = per_diem.iter().map(|(_, d)| d.adjustment).sum();
-    let single_adjustment: Fen = single_disease.iter().map(|(_, d)| d.adjustment).sum();
-    let method_adjustment = per_diem_adjustment + single_adjustment;
+    let (totals, by_med_type) = tally(&mine);
+    let deducted = check_deductions(&mine, deductions)?;
+    let (per_diem, single_disease) = method_paid(policy, agreement, &mine);
+    let method_adjustment: Fen = per_diem.iter().map(|(_, d)| d.adjustment).sum::<Fen>()
+        + single_disease
+            .iter()
+            .map(|(_, d)| d.adjustment)
+            .sum::<Fen>();
     let hifp_approved = totals.hifp_pay - deducted + method_adjustment;
     let others: Fen = other_layer_parts(&totals).iter().map(|(_, f)| f).sum();
-    let others_how: Vec<String> = other_layer_parts(&totals)
-        .iter()
-        .map(|(name, f)| format!("{name} {} 元", format_fen(*f)))
-        .collect();
     let advance = match agreement.method {
         Method::GlobalBudget { budget } => {
             let rule = policy
@@ -291,55 +329,7 @@ pub fn monthly_statement(
         _ => None,
     };
     let pool_paid = advance.as_ref().map_or(hifp_approved, |a| a.net);
-    let mut lines = vec![
-        PayLine::new(
-            "统筹基金（结算合计）",
-            totals.hifp_pay,
-            format!("本月 {visits_count} 人次结算的 hifp_pay 之和（另有 {reversed_visits} 笔已冲正，不计）"),
-        ),
-        PayLine::new(
-            "审核扣款",
-            deducted,
-            format!("{} 笔核减之和，从所涉结算的统筹基金中扣除", deductions.len()),
-        ),
-        PayLine::new(
-            "按床日调整",
-            per_diem_adjustment,
-            format!(
-                "{} 笔长期住院按床日付费（[per_diem]）应付 − 结算时统筹基金",
-                per_diem.len()
-            ),
-        ),
-        PayLine::new(
-            "单病种调整",
-            single_adjustment,
-            format!(
-                "{} 笔单病种（[[single_disease]]）应付 − 结算时统筹基金",
-                single_disease.len()
-            ),
-        ),
-        PayLine::new(
-            "统筹基金（审核后）",
-            hifp_approved,
-            "统筹基金结算合计 − 审核扣款 + 按床日调整 + 单病种调整".to_string(),
-        ),
-        PayLine::new(
-            "其他支付层与个人账户（按实际）",
-            others,
-            others_how.join(" + "),
-        ),
-    ];
-    let pool_how = match &advance {
-        Some(_) => "总额控制：统筹基金按月度预拨净额拨付；审核后实际计入年终清算".to_string(),
-        None => format!("{}：统筹基金按审核后实际拨付", agreement.method.name()),
-    };
-    lines.push(PayLine::new("统筹基金本月拨付", pool_paid, pool_how));
-    lines.push(PayLine::new(
-        "本月应拨付",
-        pool_paid + others,
-        "统筹基金本月拨付 + 其他支付层与个人账户".to_string(),
-    ));
-    Ok(MonthlyStatement {
+    let mut s = MonthlyStatement {
         fixmedins_code: fixmedins_code.to_string(),
         name: agreement.name.clone(),
         method: agreement.method,
@@ -357,8 +347,72 @@ pub fn monthly_statement(
         other_layers: others,
         advance,
         net_payable: pool_paid + others,
-        lines,
-    })
+        lines: Vec::new(),
+    };
+    s.lines = statement_lines(&s, deductions.len());
+    Ok(s)
+}
+
+/// The statement's lines, each amount with how it was found.
+fn statement_lines(s: &MonthlyStatement, deduction_count: usize) -> Vec<PayLine> {
+    let per_diem: Fen = s.per_diem.iter().map(|(_, d)| d.adjustment).sum();
+    let single: Fen = s.single_disease.iter().map(|(_, d)| d.adjustment).sum();
+    let others_how: Vec<String> = other_layer_parts(&s.totals)
+        .iter()
+        .map(|(name, f)| format!("{name} {} 元", format_fen(*f)))
+        .collect();
+    let pool_paid = s.net_payable - s.other_layers;
+    let pool_how = match &s.advance {
+        Some(_) => "总额控制：统筹基金按月度预拨净额拨付；审核后实际计入年终清算".to_string(),
+        None => format!("{}：统筹基金按审核后实际拨付", s.method.name()),
+    };
+    vec![
+        PayLine::new(
+            "统筹基金（结算合计）",
+            s.totals.hifp_pay,
+            format!(
+                "本月 {} 人次结算的 hifp_pay 之和（另有 {} 笔已冲正，不计）",
+                s.visits, s.reversed_visits
+            ),
+        ),
+        PayLine::new(
+            "审核扣款",
+            s.deductions,
+            format!("{deduction_count} 笔核减之和，从所涉结算的统筹基金中扣除"),
+        ),
+        PayLine::new(
+            "按床日调整",
+            per_diem,
+            format!(
+                "{} 笔长期住院按床日付费（[per_diem]）应付 − 结算时统筹基金",
+                s.per_diem.len()
+            ),
+        ),
+        PayLine::new(
+            "单病种调整",
+            single,
+            format!(
+                "{} 笔单病种（[[single_disease]]）应付 − 结算时统筹基金",
+                s.single_disease.len()
+            ),
+        ),
+        PayLine::new(
+            "统筹基金（审核后）",
+            s.hifp_approved,
+            "统筹基金结算合计 − 审核扣款 + 按床日调整 + 单病种调整".to_string(),
+        ),
+        PayLine::new(
+            "其他支付层与个人账户（按实际）",
+            s.other_layers,
+            others_how.join(" + "),
+        ),
+        PayLine::new("统筹基金本月拨付", pool_paid, pool_how),
+        PayLine::new(
+            "本月应拨付",
+            s.net_payable,
+            "统筹基金本月拨付 + 其他支付层与个人账户".to_string(),
+        ),
+    ]
 }
 
 /// The deductions' sum, each checked against the settlement it names.
