@@ -135,7 +135,15 @@ fn the_sample_county_agreement_loads() {
             budget: 3_800_000_000 // 3800 万元
         }
     );
-    assert_eq!(p.agreement("H99010110004").unwrap().level, Level::L3);
+    // Every institution of the reference case has an agreement at its level.
+    let csv = include_str!("../../../tests/fixtures/sample-county-2024/institutions.csv");
+    for row in csv.lines().skip(1).filter(|l| !l.is_empty()) {
+        let cols: Vec<&str> = row.split(',').collect();
+        let a = p
+            .agreement(cols[0])
+            .unwrap_or_else(|| panic!("{} 无协议", cols[0]));
+        assert_eq!(a.level, Level::parse(cols[2]).unwrap(), "{row}");
+    }
     assert_eq!(p.quota_for(Level::L3), Some(650_000));
     let insurer = p.insurer.unwrap();
     assert_eq!(insurer.premium_per_insured, 7_000);
