@@ -124,127 +124,106 @@ pub fn year_end_global_budget(
 
 /// The year end's lines, each amount with how it was found.
 fn year_end_lines(e: &YearEnd, rule: &GlobalBudgetRule) -> Vec<PayLine> {
-    let YearEnd {
-        zone,
-        budget,
-        actual,
-        band,
-        saving_cap,
-        saving,
-        saving_bonus,
-        overrun,
-        overrun_paid,
-        beyond_band,
-        borne_by_hospital,
-        recognized,
-        score,
-        reserve_withheld,
-        reserve_returned,
-        reserve_forfeited,
-        total_due,
-        advances_paid,
-        balance,
-        ..
-    } = *e;
     let y = |f: Fen| format_fen(f);
     let mut lines = vec![PayLine::new(
         "年度预算",
-        budget,
+        e.budget,
         "协议文件 [[institution]] 的 budget".to_string(),
     )];
     lines.push(PayLine::new(
         "年度实际（审核后统筹基金）",
-        actual,
+        e.actual,
         "全年各月审核后统筹基金之和".to_string(),
     ));
-    match zone {
+    match e.zone {
         BudgetZone::Under => lines.push(PayLine::new(
             "结余留用",
-            saving_bonus,
+            e.saving_bonus,
             format!(
                 "结余 {} 元 × 留用比例 {}（global_budget.saving_share）= {} 元，上限为预算 × {}（global_budget.saving_cap）= {} 元，取较小者",
-                y(saving),
+                y(e.saving),
                 rule.saving_share,
-                y(apply_ratio(saving, rule.saving_share)),
+                y(apply_ratio(e.saving, rule.saving_share)),
                 rule.saving_cap,
-                y(saving_cap)
+                y(e.saving_cap)
             ),
         )),
         _ => {
             lines.push(PayLine::new(
                 "弹性区间内超支支付",
-                overrun_paid,
+                e.overrun_paid,
                 format!(
                     "超支 {} 元中弹性区间（预算 × {} = {} 元，global_budget.overrun_band）内的 {} 元 × 支付比例 {}（global_budget.overrun_paid_ratio）",
-                    y(overrun),
+                    y(e.overrun),
                     rule.overrun_band,
-                    y(band),
-                    y(overrun.min(band)),
+                    y(e.band),
+                    y(e.overrun.min(e.band)),
                     rule.overrun_paid_ratio
                 ),
             ));
             lines.push(PayLine::new(
                 "医院承担的超支",
-                borne_by_hospital,
+                e.borne_by_hospital,
                 format!(
                     "超支 {} 元 − 弹性区间内支付 {} 元（其中超出弹性区间的 {} 元全部由医院承担）",
-                    y(overrun),
-                    y(overrun_paid),
-                    y(beyond_band)
+                    y(e.overrun),
+                    y(e.overrun_paid),
+                    y(e.beyond_band)
                 ),
             ));
         }
     }
     lines.push(PayLine::new(
         "年终认定额",
-        recognized,
+        e.recognized,
         "min(实际, 预算) + 结余留用 + 弹性区间内超支支付".to_string(),
     ));
-    let how = if score >= rule.reserve_full_score {
+    let how = if e.score >= rule.reserve_full_score {
         format!(
-            "考核得分 {score} ≥ {}（global_budget.reserve_full_score），全额返还",
-            rule.reserve_full_score
+            "考核得分 {} ≥ {}（global_budget.reserve_full_score），全额返还",
+            e.score, rule.reserve_full_score
         )
-    } else if score >= rule.reserve_min_score {
+    } else if e.score >= rule.reserve_min_score {
         format!(
-            "考核得分 {score} 低于全额返还线 {}、不低于 {}（global_budget.reserve_min_score）：保证金 {} 元 × 得分 ÷ 100",
+            "考核得分 {} 低于全额返还线 {}、不低于 {}（global_budget.reserve_min_score）：保证金 {} 元 × 得分 ÷ 100",
+            e.score,
             rule.reserve_full_score,
             rule.reserve_min_score,
-            y(reserve_withheld)
+            y(e.reserve_withheld)
         )
     } else {
         format!(
-            "考核得分 {score} 低于 {}（global_budget.reserve_min_score），不予返还",
-            rule.reserve_min_score
+            "考核得分 {} 低于 {}（global_budget.reserve_min_score），不予返还",
+            e.score, rule.reserve_min_score
         )
     };
-    lines.push(PayLine::new("返还质量保证金", reserve_returned, how));
+    lines.push(PayLine::new("返还质量保证金", e.reserve_returned, how));
     lines.push(PayLine::new(
         "扣留质量保证金",
-        reserve_forfeited,
+        e.reserve_forfeited,
         format!(
             "预留保证金 {} 元 − 返还 {} 元",
-            y(reserve_withheld),
-            y(reserve_returned)
+            y(e.reserve_withheld),
+            y(e.reserve_returned)
         ),
     ));
     lines.push(PayLine::new(
         "全年应拨付",
-        total_due,
+        e.total_due,
         "年终认定额 − 扣留质量保证金".to_string(),
     ));
     lines.push(PayLine::new(
         "已预拨（净额）",
-        advances_paid,
+        e.advances_paid,
         "各月预拨净额之和".to_string(),
     ));
     lines.push(PayLine::new(
-        if balance >= 0 {
+        if e.balance >= 0 {
             "年终补拨"
         } else {
             "年终追回"
         },
-        balance.abs(),
+        e.balance.abs(),
         "全年应拨付 − 已预拨".to_string(),
     ));
     lines
