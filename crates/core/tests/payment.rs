@@ -788,3 +788,31 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn every_result_explains_its_lines_citing_the_parameter() {
+    let rule = budget_rule();
+    let y = year_end_global_budget(
+        100_000_000,
+        125_000_000,
+        90_000_000,
+        10_000_000,
+        Score::parse("80").unwrap(),
+        &rule,
+    );
+    let how = |lines: &[PayLine], item: &str| {
+        lines
+            .iter()
+            .find(|l| l.item == item)
+            .unwrap_or_else(|| panic!("没有「{item}」：{lines:?}"))
+            .how
+            .clone()
+    };
+    assert!(how(&y.lines, "弹性区间内超支支付").contains("global_budget.overrun_band"));
+    assert!(how(&y.lines, "返还质量保证金").contains("80 分"));
+    assert_eq!(y.lines.last().unwrap().item, "年终补拨");
+    let ins = insurer_rule();
+    let c = insurer_corridor(PREMIUM, 1_085_000_000, 35_000_000, &ins);
+    assert!(how(&c.lines, "基金分担").contains("insurer.fund_share_beyond_loss_cap"));
+    assert!(how(&c.lines, "亏损").contains("亏损率 12%"));
+}
