@@ -7,78 +7,7 @@ use yibao_core::payment::*;
 use yibao_core::refdata::Level;
 
 /// A small agreement with round parameters for the hand computations.
-const AGREEMENT: &str = r#"
-[meta]
-name = "测试协议"
-admdvs = "990101"
-year = 2024
-
-[global_budget]
-quality_reserve_share = "0.10"
-overrun_band = "0.10"
-overrun_paid_ratio = "0.50"
-saving_share = "0.50"
-saving_cap = "0.05"
-reserve_full_score = "90"
-reserve_min_score = "60"
-
-[per_admission_quota]
-med_types = ["21"]
-
-[[per_admission_quota.quota]]
-level = "1"
-per_admission = "1800"
-
-[per_diem]
-med_types = ["21"]
-institutions = ["H1"]
-short_stay_days = 60
-
-[[per_diem.class]]
-code = "PSY1"
-name = "重性精神障碍"
-prefixes = ["F20"]
-per_day = "110"
-
-[[single_disease]]
-code = "DB01"
-name = "急性阑尾炎"
-med_types = ["21"]
-prefixes = ["K35"]
-
-[[single_disease.standard]]
-level = "2"
-amount = "4500"
-patient_ratio = "0.25"
-
-[insurer]
-name = "承办机构"
-premium_per_insured = "65.5"
-due_months = [1, 4, 7, 10]
-admin_cost_share = "0.035"
-profit_cap = "0.04"
-loss_cap = "0.05"
-fund_share_beyond_loss_cap = "0.50"
-
-[[institution]]
-fixmedins_code = "H1"
-name = "按项目医院"
-level = "2"
-method = "fee_for_service"
-
-[[institution]]
-fixmedins_code = "H2"
-name = "总额医院"
-level = "2"
-method = "global_budget"
-budget = "1000000"
-
-[[institution]]
-fixmedins_code = "H3"
-name = "定额卫生院"
-level = "1"
-method = "per_admission_quota"
-"#;
+const AGREEMENT: &str = include_str!("data/payment-agreement.toml");
 
 fn agreement() -> PaymentPolicy {
     PaymentPolicy::from_toml("test.toml", AGREEMENT).unwrap()
@@ -731,62 +660,6 @@ fn per_diem_institutions_must_have_an_agreement() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].0, "per_diem.institutions[1]");
     assert!(got[0].1.contains("H9"), "{got:?}");
-}
-
-// ---- 不变量（性质测试）--------------------------------------------------------------------
-
-mod properties {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// Twelve advances sum to the budget and their reserves to the yearly reserve, each
-        /// month's net never negative (for budgets of 100 元 and more: December differs from
-        /// the other months by at most 11 fen, which a budget of a few fen could turn negative).
-        #[test]
-        fn advances_sum_exactly(budget in 10_000i64..10_000_000_000_000) {
-            let rule = budget_rule();
-            let all: Vec<Advance> = (1..=12).map(|m| global_budget_advance(budget, &rule, m)).collect();
-            prop_assert_eq!(all.iter().map(|a| a.gross).sum::<i64>(), budget);
-            let reserve = yibao_core::money::apply_ratio(budget, rule.quality_reserve_share);
-            prop_assert_eq!(all.iter().map(|a| a.reserve_withheld).sum::<i64>(), reserve);
-            prop_assert!(all.iter().all(|a| a.net >= 0 && a.net == a.gross - a.reserve_withheld));
-        }
-
-        /// Instalments sum to the year's premium.
-        #[test]
-        fn premium_instalments_sum_exactly(insured in 0u64..5_000_000) {
-            let rule = insurer_rule();
-            let s = insurer_premium_schedule(&rule, insured, 2024).unwrap();
-            prop_assert_eq!(s.instalments.iter().map(|i| i.amount).sum::<i64>(), s.total);
-        }
-
-        /// The corridor splits the whole result: profit = kept + returned, loss = insurer + fund.
-        #[test]
-        fn corridor_splits_the_result(premium in 1i64..100_000_000_000, claims in 0i64..200_000_000_000) {
-            let rule = insurer_rule();
-            let c = insurer_corridor(premium, claims, rule.admin_cost(premium), &rule);
-            prop_assert_eq!(c.kept_by_insurer + c.returned_to_fund, c.result.max(0));
-            prop_assert_eq!(c.borne_by_insurer + c.borne_by_fund, (-c.result).max(0));
-            prop_assert!(c.kept_by_insurer <= yibao_core::money::apply_ratio(premium, rule.profit_cap));
-            prop_assert!([c.kept_by_insurer, c.returned_to_fund, c.borne_by_insurer, c.borne_by_fund].iter().all(|f| *f >= 0));
-        }
-
-        /// The year end never pays above the budget plus the paid part of the band, and what it
-        /// does not pay of an overrun is the hospital's.
-        #[test]
-        fn year_end_is_bounded(budget in 1i64..10_000_000_000, actual in 0i64..20_000_000_000, tenths in 0i64..=1000) {
-            let rule = budget_rule();
-            let reserve = yibao_core::money::apply_ratio(budget, rule.quality_reserve_share);
-            let score = Score::from_tenths(tenths).unwrap();
-            let y = year_end_global_budget(budget, actual, budget - reserve, reserve, score, &rule);
-            let band = yibao_core::money::apply_ratio(budget, rule.overrun_band);
-            prop_assert!(y.recognized <= budget + yibao_core::money::apply_ratio(band, rule.overrun_paid_ratio));
-            prop_assert_eq!(y.overrun_paid + y.borne_by_hospital, y.overrun);
-            prop_assert!(0 <= y.reserve_returned && y.reserve_returned <= reserve);
-            prop_assert_eq!(y.total_due - y.advances_paid, y.balance);
-        }
-    }
 }
 
 #[test]
