@@ -17,6 +17,7 @@ pub mod explain;
 pub mod funds;
 pub mod ledger;
 pub mod money;
+pub mod payment;
 pub mod policy;
 pub mod refdata;
 pub mod visit;

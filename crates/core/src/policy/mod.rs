@@ -417,25 +417,33 @@ impl Policy {
 
     /// Parses and validates a policy. `file` names the source in error messages.
     pub fn from_toml(file: &str, text: &str) -> Result<Policy, PolicyError> {
-        let raw: RawPolicy = shape::parse(text).map_err(|issues| PolicyError {
-            file: file.to_string(),
-            issues,
-        })?;
-        let mut v = Validator::default();
-        let policy = v.policy(raw);
-        if v.issues.is_empty() {
-            Ok(policy)
-        } else {
-            let mut issues = v.issues;
-            for i in &mut issues {
-                i.line = shape::line_of_key(text, &i.key);
-            }
-            Err(PolicyError {
-                file: file.to_string(),
-                issues,
-            })
-        }
+        load(file, text, |v, raw: RawPolicy| v.policy(raw))
     }
+}
+
+/// Parses `text` as `R`, reporting every shape problem, then validates it with `validate`,
+/// reporting every value problem, each with the line of its key. Every file in the policy's
+/// format goes through here (the benefit policy, the payment agreement).
+pub(crate) fn load<R: serde::de::DeserializeOwned, T>(
+    file: &str,
+    text: &str,
+    validate: impl FnOnce(&mut Validator, R) -> T,
+) -> Result<T, PolicyError> {
+    let error = |issues| PolicyError {
+        file: file.to_string(),
+        issues,
+    };
+    let raw: R = shape::parse(text).map_err(error)?;
+    let mut v = Validator::default();
+    let value = validate(&mut v, raw);
+    if v.issues.is_empty() {
+        return Ok(value);
+    }
+    let mut issues = v.issues;
+    for i in &mut issues {
+        i.line = shape::line_of_key(text, &i.key);
+    }
+    Err(error(issues))
 }
 
 /// The policies of one run, at most one per scheme (`yibao settle --policy` repeated): each

@@ -12,7 +12,7 @@ struct TiltUse {
 
 #[derive(Default)]
 pub(crate) struct Validator {
-    pub(super) issues: Vec<PolicyIssue>,
+    pub(crate) issues: Vec<PolicyIssue>,
     categories: Vec<String>,
 }
 
@@ -46,6 +46,23 @@ impl Validator {
         text.map(|t| self.yuan(key, t))
     }
 
+    /// `meta.admdvs`: a 6-digit 统筹区 code.
+    pub(crate) fn admdvs(&mut self, admdvs: &str) {
+        if admdvs.len() != 6 || !admdvs.bytes().all(|b| b.is_ascii_digit()) {
+            self.issue(
+                "meta.admdvs",
+                format!("统筹区编码应为 6 位数字：{admdvs:?}"),
+            );
+        }
+    }
+
+    /// `meta.year`.
+    pub(crate) fn year(&mut self, year: i64) {
+        if !(1990..=2199).contains(&year) {
+            self.issue("meta.year", format!("年度不合理：{year}"));
+        }
+    }
+
     pub(crate) fn ratio(&mut self, key: &str, text: &str) -> Ratio {
         Ratio::parse(text).unwrap_or_else(|e| {
             self.issue(key, format!("比例应为 0 到 1 之间的小数：{text:?}，{e}"));
@@ -75,7 +92,7 @@ impl Validator {
         }
     }
 
-    fn level(&mut self, key: &str, text: &str) -> Level {
+    pub(crate) fn level(&mut self, key: &str, text: &str) -> Level {
         Level::parse(text).unwrap_or_else(|| {
             self.issue(key, format!("医院等级应为 1、2、3、3P 或 OUT：{text:?}"));
             Level::L1
@@ -106,7 +123,7 @@ impl Validator {
         list.to_vec()
     }
 
-    fn med_types(&mut self, key: &str, list: &[String]) -> Vec<String> {
+    pub(crate) fn med_types(&mut self, key: &str, list: &[String]) -> Vec<String> {
         if list.is_empty() {
             self.issue(key, "至少需要一个医疗类别 (med_type)");
         }
@@ -166,21 +183,14 @@ impl Validator {
 
     pub(super) fn policy(&mut self, raw: RawPolicy) -> Policy {
         let m = &raw.meta;
-        if m.admdvs.len() != 6 || !m.admdvs.bytes().all(|b| b.is_ascii_digit()) {
-            self.issue(
-                "meta.admdvs",
-                format!("统筹区编码应为 6 位数字：{:?}", m.admdvs),
-            );
-        }
+        self.admdvs(&m.admdvs);
         if m.insutype.len() != 3 || !m.insutype.bytes().all(|b| b.is_ascii_digit()) {
             self.issue(
                 "meta.insutype",
                 format!("险种类型应为 3 位数字：{:?}", m.insutype),
             );
         }
-        if !(1990..=2199).contains(&m.year) {
-            self.issue("meta.year", format!("年度不合理：{}", m.year));
-        }
+        self.year(m.year);
         for (i, c) in raw.category.iter().enumerate() {
             if c.code.trim().is_empty() {
                 self.issue(format!("category[{i}].code"), "人员类别编码不能为空");
