@@ -23,6 +23,22 @@ pub enum LedgerCommand {
 
 #[derive(Subcommand)]
 pub enum FundCommand {
+    /// 月度拨付结算单：各定点机构本月（按就诊结束日）的人次、各支付项金额、支付方式调整与应拨付额
+    Statement {
+        /// 月份 YYYY-MM
+        #[arg(long)]
+        month: String,
+        #[command(flatten)]
+        a: crate::payments::AgreementArgs,
+    },
+    /// 月度拨付：按结算单向各机构拨付，结算单与记账分录同一事务记录，同一机构同一月份只拨付一次
+    Pay {
+        /// 月份 YYYY-MM
+        #[arg(long)]
+        month: String,
+        #[command(flatten)]
+        a: crate::payments::AgreementArgs,
+    },
     /// 基金收支报告：收入（按来源）、支出（按支付项，扣除撤销）、上年结余、本年结余、受益率、可支付月数
     Report {
         /// 年度
@@ -66,6 +82,8 @@ pub fn ledger(c: LedgerCommand) -> Result<bool> {
 
 pub fn fund(c: FundCommand) -> Result<()> {
     match c {
+        FundCommand::Statement { month, a } => crate::payments::statement(&month, &a, false),
+        FundCommand::Pay { month, a } => crate::payments::statement(&month, &a, true),
         FundCommand::Report {
             year,
             db,

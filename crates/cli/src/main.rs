@@ -23,6 +23,7 @@ mod bench;
 mod bench_gateway;
 mod demo;
 mod funds;
+mod payments;
 mod register;
 mod serve;
 
@@ -99,6 +100,11 @@ enum Command {
     Fund {
         #[command(subcommand)]
         command: funds::FundCommand,
+    },
+    /// 大病保险承办：保费拨付、赔付结算、年终盈亏调节
+    Insurer {
+        #[command(subcommand)]
+        command: payments::InsurerCommand,
     },
     /// 门诊慢特病、异地就医备案：申请、审核、终止
     Registration {
@@ -233,6 +239,7 @@ fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Fund { command } => funds::fund(command),
+        Command::Insurer { command } => payments::insurer(command),
         Command::Category { command } => register::category(command),
         Command::Registration { command } => register::registration(command),
         Command::Policy {

@@ -819,7 +819,7 @@ pub enum AccountCommand {
 }
 
 /// `--month YYYY-MM` as the month's first day.
-fn parse_month(text: &str) -> Result<Date> {
+pub fn parse_month(text: &str) -> Result<Date> {
     Date::parse(&format!("{}-01", text.trim()))
         .ok_or_else(|| anyhow!("--month={text:?} 不是有效月份（应为 YYYY-MM）"))
 }

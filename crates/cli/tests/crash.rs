@@ -364,6 +364,7 @@ async fn crash_run(backend: &str, url: &str) {
     assert!(violations.is_empty(), "{backend}: 基金账簿：{violations:?}");
     yibao(&["ledger", "check", "--database", url]);
     fund_report_matches(backend, url, &store, &dir).await;
+    pay_and_settle_with_the_insurer(backend, url, &store).await;
 
     eprintln!(
         "{backend}：SIGKILL {KILLS} 次，无应答后原 msgid 重发 {resent} 笔；已应答结算 {}，撤销 {}，库中逐笔一致，累计值与重放一致",
@@ -443,6 +444,64 @@ async fn fund_report_matches(backend: &str, url: &str, store: &Store, dir: &std:
     let total = spent.rows().next_back().unwrap();
     let all: i64 = report.expenditure().values().sum();
     assert_eq!(yuan(&total[3]), all, "{backend}: 支出明细合计");
+}
+
+/// 拨付 of a month to every institution, the 大病 insurer's premium, claims and corridor:
+/// each recorded once with its entry, and the books still check.
+async fn pay_and_settle_with_the_insurer(backend: &str, url: &str, store: &Store) {
+    let agreement = root().join("policies/sample-county-2024-payment.toml");
+    let agreement = agreement.to_str().unwrap();
+    let with = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--agreement", agreement, "--database", url]);
+        all.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        yibao(&args)
+    };
+    let statements = run(&with(&["fund", "statement", "--month", "2024-03"]));
+    let payable: i64 = serde_json::Deserializer::from_str(&statements)
+        .into_iter::<Value>()
+        .map(|v| {
+            yibao_core::money::parse_yuan(v.unwrap()["net_payable"].as_str().unwrap()).unwrap()
+        })
+        .sum();
+    assert!(payable > 0, "{backend}: {statements}");
+    run(&with(&["fund", "pay", "--month", "2024-03"]));
+    let paid: i64 = store
+        .transfers(yibao_core::books::EntryKind::Payment, "390", 2024)
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, _, f)| f)
+        .sum();
+    assert_eq!(paid, payable, "{backend}: 拨付合计与结算单不符");
+    // A month is paid once.
+    let again = Command::new(env!("CARGO_BIN_EXE_yibao"))
+        .args(with(&["fund", "pay", "--month", "2024-03"]))
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "{backend}: 同一月份拨付了两次");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("不能重复"));
+    for i in ["1", "2", "3", "4"] {
+        run(&with(&[
+            "insurer",
+            "premium",
+            "--year",
+            "2024",
+            "--instalment",
+            i,
+        ]));
+    }
+    run(&with(&["insurer", "claims", "--month", "2024-03"]));
+    run(&with(&["insurer", "corridor", "--year", "2024"]));
+    let violations = store.ledger_check().await.unwrap();
+    assert!(
+        violations.is_empty(),
+        "{backend}: 拨付后基金账簿：{violations:?}"
+    );
 }
 
 #[test]

@@ -111,6 +111,8 @@ pub struct Books {
     pub reserve: Option<String>,
     /// 预警: the fund report warns when the balance lasts fewer months than this.
     pub warn_months: Option<i64>,
+    /// 大病保险保费支出, where the fund buys 大病保险 from an insurer.
+    pub premium: Option<String>,
     accounts: BTreeMap<String, AccountDef>,
     /// The account each payer's amount is debited to (`hosp_part_amt` has none: the
     /// hospital bears it, no fund's money moves).
@@ -216,6 +218,33 @@ impl Books {
     }
 }
 
+impl Books {
+    /// A two-line entry of `kind` moving `amount` from `credit` to `debit` (each an account
+    /// and sub-account); a negative amount the other way round; `None` for zero.
+    pub fn transfer<'a>(
+        &'a self,
+        reference: &'a str,
+        kind: EntryKind,
+        debit: (&'a str, &'a str),
+        credit: (&'a str, &'a str),
+        amount: Fen,
+    ) -> Option<Entry<'a>> {
+        let (d, c, amount) = if amount < 0 {
+            (credit, debit, -amount)
+        } else {
+            (debit, credit, amount)
+        };
+        (amount != 0).then(|| Entry {
+            reference,
+            kind,
+            postings: vec![
+                Posting::debit(d.0, d.1, amount),
+                Posting::credit(c.0, c.1, amount),
+            ],
+        })
+    }
+}
+
 /// What an entry records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryKind {
@@ -225,13 +254,25 @@ pub enum EntryKind {
     Reversal,
     /// 缴费与补助收入。
     Contribution,
+    /// 拨付：向定点医药机构支付应付款。
+    Payment,
+    /// 大病保险保费：向承办机构拨付保费。
+    Premium,
+    /// 大病保险赔付结算：承办机构归还基金垫付的大病保险支付（hifmi_pay）。
+    InsurerClaims,
+    /// 大病保险年终盈亏调节：承办机构返还基金，或基金分担亏损。
+    Corridor,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 3] = [
+    pub const ALL: [EntryKind; 7] = [
         EntryKind::Settlement,
         EntryKind::Reversal,
         EntryKind::Contribution,
+        EntryKind::Payment,
+        EntryKind::Premium,
+        EntryKind::InsurerClaims,
+        EntryKind::Corridor,
     ];
 
     pub fn code(self) -> &'static str {
@@ -239,6 +280,10 @@ impl EntryKind {
             EntryKind::Settlement => "settlement",
             EntryKind::Reversal => "reversal",
             EntryKind::Contribution => "contribution",
+            EntryKind::Payment => "payment",
+            EntryKind::Premium => "premium",
+            EntryKind::InsurerClaims => "insurer_claims",
+            EntryKind::Corridor => "corridor",
         }
     }
 
@@ -247,6 +292,10 @@ impl EntryKind {
             EntryKind::Settlement => "结算",
             EntryKind::Reversal => "撤销",
             EntryKind::Contribution => "缴费",
+            EntryKind::Payment => "拨付",
+            EntryKind::Premium => "大病保险保费",
+            EntryKind::InsurerClaims => "大病保险赔付结算",
+            EntryKind::Corridor => "大病保险盈亏调节",
         }
     }
 
@@ -408,6 +457,7 @@ pub(crate) struct RawBooks {
     payable: String,
     reserve: Option<String>,
     warn_months: Option<i64>,
+    premium: Option<String>,
     accounts: BTreeMap<String, RawAccountDef>,
     #[serde(default)]
     payers: BTreeMap<String, String>,
@@ -498,6 +548,9 @@ pub(crate) fn books(
     if let Some(r) = &raw.reserve {
         uses.push(("books.reserve".into(), r.as_str(), &[AccountKind::Equity]));
     }
+    if let Some(p) = &raw.premium {
+        uses.push(("books.premium".into(), p.as_str(), &[AccountKind::Expense]));
+    }
     let mut by_payer = Vec::new();
     for (field, code) in &raw.payers {
         let key = format!("books.payers.{field}");
@@ -511,10 +564,12 @@ pub(crate) fn books(
                 issue(key, format!("应为 {} 之一", fields.join("、")));
             }
             Some(p) => {
+                // A layer the fund pays on another's behalf and recovers (大病保险, from its
+                // insurer) posts to a receivable (asset).
                 let kinds: &[AccountKind] = if p == Payer::Account {
                     &[AccountKind::Liability]
                 } else {
-                    &[AccountKind::Expense]
+                    &[AccountKind::Expense, AccountKind::Asset]
                 };
                 uses.push((key, code.as_str(), kinds));
                 by_payer.push((p, code.clone()));
@@ -540,6 +595,7 @@ pub(crate) fn books(
         payable: raw.payable.clone(),
         reserve: raw.reserve.clone(),
         warn_months: raw.warn_months,
+        premium: raw.premium.clone(),
         accounts,
         payers: by_payer,
         income: raw.income.clone(),

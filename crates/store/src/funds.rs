@@ -30,6 +30,10 @@ pub struct FundStatement {
     /// Persons with at least one settlement, and persons enrolled (受益率 = their ratio).
     pub beneficiaries: i64,
     pub enrolled: i64,
+    /// What the fund spent: the year's net debits to its expense accounts (待遇支出, 保费…);
+    /// a layer it only advances (a receivable: 大病, 医疗救助) and the personal account (the
+    /// insured's own money) are not its spending.
+    pub spending: Fen,
     /// Income less spending of the years before.
     pub prior_balance: Fen,
     /// The risk reserve's balance at year end (shown apart from the balance).
@@ -41,14 +45,8 @@ impl FundStatement {
         self.income.values().sum()
     }
 
-    /// What the fund spent: every payer but the personal account, which is the insured's
-    /// own money (a liability of the fund, not its spending).
     pub fn spending(&self) -> Fen {
-        self.expenditure
-            .iter()
-            .filter(|(f, _)| **f != Payer::Account.field())
-            .map(|(_, v)| v)
-            .sum()
+        self.spending
     }
 
     pub fn available(&self) -> Fen {
@@ -208,6 +206,17 @@ impl Store {
                 // Income accounts have credit balances.
                 *f.income.entry(source.to_string()).or_default() -= net("contribution", account);
             }
+            f.spending = nets
+                .of_year
+                .iter()
+                .filter(|((i, _, a), _)| {
+                    *i == p.insutype
+                        && books
+                            .account(a)
+                            .is_some_and(|a| a.kind == AccountKind::Expense)
+                })
+                .map(|(_, v)| *v)
+                .sum();
             f.prior_balance = prior_balance(books, &p.insutype, &nets);
             if let Some(reserve) = &books.reserve {
                 let before = nets
@@ -390,6 +399,40 @@ impl Store {
         {
             let reference: String = r.try_get(0)?;
             out.push(format!("分录 {reference} 没有对应的结算或撤销记录"));
+        }
+        // Each payment out or recovery: its entry moves its amount, and no such entry
+        // stands without its record.
+        for r in q(
+            "SELECT t.reference, t.amount_fen, CAST(COALESCE(j.debits, -1) AS BIGINT) \
+             FROM fund_transfers t LEFT JOIN (SELECT reference, SUM(debit_fen) AS debits \
+                 FROM journal_postings GROUP BY reference) j ON j.reference = t.reference \
+             WHERE t.amount_fen <> 0 AND COALESCE(j.debits, -1) <> ABS(t.amount_fen) \
+             ORDER BY t.reference",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let (reference, amount, posted): (String, i64, i64) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            out.push(if posted < 0 {
+                format!("{reference} 没有记账分录（{} 元）", format_fen(amount))
+            } else {
+                format!(
+                    "{reference} 的分录记 {} 元，与记录的 {} 元不符",
+                    format_fen(posted),
+                    format_fen(amount)
+                )
+            });
+        }
+        for r in q("SELECT e.reference FROM journal_entries e WHERE e.kind IN \
+             ('payment', 'premium', 'insurer_claims', 'corridor') AND NOT EXISTS \
+             (SELECT 1 FROM fund_transfers t WHERE t.reference = e.reference) \
+             ORDER BY e.reference")
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let reference: String = r.try_get(0)?;
+            out.push(format!("分录 {reference} 没有对应的拨付或结算记录"));
         }
         self.check_accounts(&mut out).await?;
         self.check_contributions(&mut out).await?;

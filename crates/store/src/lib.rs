@@ -19,6 +19,7 @@ mod load;
 mod register;
 mod sqlite_engine;
 pub mod testing;
+pub mod transfers;
 
 pub use account::{Account, AccountMovement};
 pub use duplicates::{DuplicateFinding, DuplicateKind};

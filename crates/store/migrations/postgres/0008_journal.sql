@@ -23,3 +23,18 @@ CREATE TABLE journal_postings (
 
 -- 医院负担（hosp_part_amt）不动用基金、不记账；基金报告从结算记录读它。
 ALTER TABLE settlements ADD COLUMN hosp_part_amt BIGINT NOT NULL DEFAULT 0;
+
+-- 基金的对外支付与收回：向定点机构拨付（payment）、大病保险保费（premium）、大病保险赔付结算
+-- （insurer_claims）、年终盈亏调节（corridor）。每行与它的分录（reference 相同）同一事务写入；
+-- reference 唯一，同一机构同一月份不会拨付两次；document 是当时的结算单（JSON），可复核。
+CREATE TABLE fund_transfers (
+    reference TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    insutype TEXT NOT NULL,
+    party TEXT NOT NULL,
+    year BIGINT NOT NULL,
+    period TEXT NOT NULL,
+    amount_fen BIGINT NOT NULL,
+    document TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
