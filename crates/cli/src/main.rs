@@ -20,6 +20,7 @@ mod out;
 mod outfile;
 
 mod bench;
+mod bench_fund;
 mod bench_gateway;
 mod demo;
 mod funds;
@@ -120,6 +121,8 @@ enum Command {
     },
     /// 性能基准：医院网关结算（2207）每秒笔数与延迟，可对照 pgbench
     BenchGateway(bench_gateway::BenchGatewayArgs),
+    /// 性能基准：一个县一年的基金账簿（批量结算写入库中后，fund report 与 ledger check 的用时）
+    BenchFund(bench_fund::BenchFundArgs),
     /// 性能基准：数据库资格查询每秒次数
     BenchStore(bench::BenchStoreArgs),
     /// 政策文件操作
@@ -221,6 +224,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),
         Command::BenchStore(a) => bench::run_store(a),
+        Command::BenchFund(a) => bench_fund::run(a),
         Command::BenchGateway(a) => bench_gateway::run(a),
         Command::Load(a) => register::load(a),
         Command::Serve(a) => serve::serve(a),

@@ -470,6 +470,25 @@ fn through_http(name: &str, case: Case) {
         );
         let violations = h.store.ledger_check().await.unwrap();
         assert!(violations.is_empty(), "{}: {violations:?}", h.backend);
+        // The check sees a settlement whose entry is gone and a reversal whose mirror is.
+        for kind in ["settlement", "reversal"] {
+            sqlx::query(
+                "DELETE FROM journal_postings WHERE reference = \
+                 (SELECT MIN(reference) FROM journal_entries WHERE kind = $1)",
+            )
+            .bind(kind)
+            .execute(h.store.pool())
+            .await
+            .unwrap();
+        }
+        let violations = h.store.ledger_check().await.unwrap();
+        for want in ["借贷不平", "没有记账分录", "没有冲销分录"] {
+            assert!(
+                violations.iter().any(|v| v.contains(want)),
+                "{}: 应查出“{want}”：{violations:?}",
+                h.backend
+            );
+        }
         // The stored accumulators equal a replay of what stands settled.
         let off = h.store.accumulator_discrepancies().await.unwrap();
         assert!(off.is_empty(), "{}: 累计值与重放不符：{off:?}", h.backend);

@@ -334,16 +334,15 @@ impl Store {
         }
         // Each settlement: its entry's credits are what the funds and the accounts paid.
         for r in q(
-            "SELECT s.setl_id, CAST(s.fund_pay_sumamt + COALESCE(a.paid, 0) AS BIGINT), \
-             CAST(COALESCE(j.credits, 0) AS BIGINT), \
-             CASE WHEN j.reference IS NULL THEN 0 ELSE 1 END \
-             FROM settlements s \
-             LEFT JOIN (SELECT ref, -SUM(amount_fen) AS paid FROM account_movements \
-                 WHERE kind = 'payment' GROUP BY ref) a ON a.ref = s.setl_id \
-             LEFT JOIN (SELECT reference, SUM(credit_fen) AS credits FROM journal_postings \
-                 GROUP BY reference) j ON j.reference = 'settlement:' || s.setl_id \
-             WHERE s.fund_pay_sumamt + COALESCE(a.paid, 0) <> COALESCE(j.credits, 0) \
-             ORDER BY s.setl_id",
+            "SELECT setl_id, CAST(paid AS BIGINT), CAST(COALESCE(credits, 0) AS BIGINT), \
+             CASE WHEN credits IS NULL THEN 0 ELSE 1 END FROM \
+             (SELECT s.setl_id, s.fund_pay_sumamt + COALESCE(a.paid, 0) AS paid, \
+                 (SELECT SUM(p.credit_fen) FROM journal_postings p \
+                     WHERE p.reference = 'settlement:' || s.setl_id) AS credits \
+              FROM settlements s \
+              LEFT JOIN (SELECT ref, -SUM(amount_fen) AS paid FROM account_movements \
+                  WHERE kind = 'payment' GROUP BY ref) a ON a.ref = s.setl_id) x \
+             WHERE paid <> COALESCE(credits, 0) ORDER BY setl_id",
         )
         .fetch_all(&self.pool)
         .await?
@@ -364,13 +363,16 @@ impl Store {
             });
         }
         // Each reversal of a settlement with postings: the mirror of them.
-        for r in q("SELECT r.setl_id, CAST(j.credits AS BIGINT), \
-             CAST(COALESCE(k.debits, -1) AS BIGINT) FROM settlement_reversals r \
-             JOIN (SELECT reference, SUM(credit_fen) AS credits FROM journal_postings \
-                 GROUP BY reference) j ON j.reference = 'settlement:' || r.setl_id \
-             LEFT JOIN (SELECT reference, SUM(debit_fen) AS debits FROM journal_postings \
-                 GROUP BY reference) k ON k.reference = 'reversal:' || r.setl_id \
-             WHERE COALESCE(k.debits, -1) <> j.credits ORDER BY r.setl_id")
+        for r in q(
+            "SELECT setl_id, CAST(credits AS BIGINT), CAST(COALESCE(debits, -1) AS BIGINT) \
+             FROM (SELECT r.setl_id, \
+                 (SELECT SUM(p.credit_fen) FROM journal_postings p \
+                     WHERE p.reference = 'settlement:' || r.setl_id) AS credits, \
+                 (SELECT SUM(p.debit_fen) FROM journal_postings p \
+                     WHERE p.reference = 'reversal:' || r.setl_id) AS debits \
+              FROM settlement_reversals r) x \
+             WHERE credits IS NOT NULL AND COALESCE(debits, -1) <> credits ORDER BY setl_id",
+        )
         .fetch_all(&self.pool)
         .await?
         {
@@ -391,9 +393,9 @@ impl Store {
         }
         for r in q("SELECT e.reference FROM journal_entries e WHERE \
              (e.kind = 'settlement' AND NOT EXISTS (SELECT 1 FROM settlements s \
-                 WHERE 'settlement:' || s.setl_id = e.reference)) OR \
+                 WHERE s.setl_id = SUBSTR(e.reference, 12))) OR \
              (e.kind = 'reversal' AND NOT EXISTS (SELECT 1 FROM settlement_reversals r \
-                 WHERE 'reversal:' || r.setl_id = e.reference)) ORDER BY e.reference")
+                 WHERE r.setl_id = SUBSTR(e.reference, 10))) ORDER BY e.reference")
         .fetch_all(&self.pool)
         .await?
         {
