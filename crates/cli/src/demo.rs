@@ -137,6 +137,24 @@ pub fn run(a: DemoArgs) -> Result<()> {
         );
     }
 
+    // The same settlements on the books (the batch's in-memory journal, as the store keeps it).
+    if let Some(books) = &policy.books {
+        let j = &stats.journal;
+        println!(
+            "      基金账簿：{} 笔分录，借贷{}；应付定点医药机构款 {} 元",
+            j.entries,
+            if j.balances() { "平衡" } else { "不平" },
+            yibao_core::format_fen(-j.net_debit(&books.payable))
+        );
+        for (_, account) in books.payers() {
+            let name = books.account(account).map_or("", |a| a.name.as_str());
+            println!(
+                "        {account} {name}：借方 {} 元",
+                yibao_core::format_fen(j.net_debit(account))
+            );
+        }
+    }
+
     // One patient's statement: the first settled admission that reached 大病保险.
     let card = settled
         .values()

@@ -113,6 +113,9 @@ pub struct Books {
     pub warn_months: Option<i64>,
     /// 大病保险保费支出, where the fund buys 大病保险 from an insurer.
     pub premium: Option<String>,
+    /// What the personal account's openings, credits and interest are debited to
+    /// (`[books.account_movements]`: opening, credit, interest).
+    account_movements: BTreeMap<String, String>,
     accounts: BTreeMap<String, AccountDef>,
     /// The account each payer's amount is debited to (`hosp_part_amt` has none: the
     /// hospital bears it, no fund's money moves).
@@ -219,6 +222,26 @@ impl Books {
 }
 
 impl Books {
+    /// The entry of personal-account movements of `kind` (`opening`, `credit`, `interest`)
+    /// totalling `amount`: its account debited, the personal account credited. `None` where
+    /// the chart does not post that kind, or nothing moves.
+    pub fn account_movement_entry<'a>(
+        &'a self,
+        reference: &'a str,
+        kind: &str,
+        amount: Fen,
+    ) -> Option<Entry<'a>> {
+        let entry_kind = EntryKind::of_account_movement(kind)?;
+        let from = self.account_movements.get(kind)?;
+        let account = self.payer_account(Payer::Account)?;
+        self.transfer(reference, entry_kind, (from, ""), (account, ""), amount)
+    }
+
+    /// Whether the chart posts personal-account movements of `kind`.
+    pub fn posts_account_movement(&self, kind: &str) -> bool {
+        self.account_movements.contains_key(kind)
+    }
+
     /// A two-line entry of `kind` moving `amount` from `credit` to `debit` (each an account
     /// and sub-account); a negative amount the other way round; `None` for zero.
     pub fn transfer<'a>(
@@ -262,10 +285,14 @@ pub enum EntryKind {
     InsurerClaims,
     /// 大病保险年终盈亏调节：承办机构返还基金，或基金分担亏损。
     Corridor,
+    /// 个人账户期初余额（参考数据）、按月划入、年度计息：记入个人账户科目的贷方。
+    AccountOpening,
+    AccountCredit,
+    AccountInterest,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 7] = [
+    pub const ALL: [EntryKind; 10] = [
         EntryKind::Settlement,
         EntryKind::Reversal,
         EntryKind::Contribution,
@@ -273,6 +300,9 @@ impl EntryKind {
         EntryKind::Premium,
         EntryKind::InsurerClaims,
         EntryKind::Corridor,
+        EntryKind::AccountOpening,
+        EntryKind::AccountCredit,
+        EntryKind::AccountInterest,
     ];
 
     pub fn code(self) -> &'static str {
@@ -284,6 +314,9 @@ impl EntryKind {
             EntryKind::Premium => "premium",
             EntryKind::InsurerClaims => "insurer_claims",
             EntryKind::Corridor => "corridor",
+            EntryKind::AccountOpening => "account_opening",
+            EntryKind::AccountCredit => "account_credit",
+            EntryKind::AccountInterest => "account_interest",
         }
     }
 
@@ -296,6 +329,19 @@ impl EntryKind {
             EntryKind::Premium => "大病保险保费",
             EntryKind::InsurerClaims => "大病保险赔付结算",
             EntryKind::Corridor => "大病保险盈亏调节",
+            EntryKind::AccountOpening => "个人账户期初余额",
+            EntryKind::AccountCredit => "个人账户划入",
+            EntryKind::AccountInterest => "个人账户计息",
+        }
+    }
+
+    /// The entry kind of a personal-account movement kind (`opening`, `credit`, `interest`).
+    pub fn of_account_movement(kind: &str) -> Option<EntryKind> {
+        match kind {
+            "opening" => Some(EntryKind::AccountOpening),
+            "credit" => Some(EntryKind::AccountCredit),
+            "interest" => Some(EntryKind::AccountInterest),
+            _ => None,
         }
     }
 
@@ -458,6 +504,8 @@ pub(crate) struct RawBooks {
     reserve: Option<String>,
     warn_months: Option<i64>,
     premium: Option<String>,
+    #[serde(default)]
+    account_movements: BTreeMap<String, String>,
     accounts: BTreeMap<String, RawAccountDef>,
     #[serde(default)]
     payers: BTreeMap<String, String>,
@@ -577,6 +625,23 @@ pub(crate) fn books(
         }
     }
     by_payer.sort_by_key(|(p, _)| Payer::ALL.iter().position(|q| q == p));
+    for (kind, code) in &raw.account_movements {
+        let key = format!("books.account_movements.{kind}");
+        match kind.as_str() {
+            "opening" => uses.push((key, code.as_str(), &[AccountKind::Equity])),
+            "credit" | "interest" => uses.push((key, code.as_str(), &[AccountKind::Expense])),
+            _ => issue(
+                key,
+                "应为 opening（期初余额）、credit（划入）、interest（计息）之一".into(),
+            ),
+        }
+    }
+    if !raw.account_movements.is_empty() && !raw.payers.contains_key("acct_pay") {
+        issue(
+            "books.account_movements".into(),
+            "个人账户的变动需要 [books.payers] 给出 acct_pay 的科目".into(),
+        );
+    }
     for (source, code) in &raw.income {
         uses.push((
             format!("books.income.{source}"),
@@ -596,6 +661,7 @@ pub(crate) fn books(
         reserve: raw.reserve.clone(),
         warn_months: raw.warn_months,
         premium: raw.premium.clone(),
+        account_movements: raw.account_movements.clone(),
         accounts,
         payers: by_payer,
         income: raw.income.clone(),

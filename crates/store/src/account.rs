@@ -134,6 +134,15 @@ impl Store {
                 report.record_once(&mut tx, &psn_no, m).await?;
             }
         }
+        crate::journal::post_account_movements(
+            &mut tx,
+            &self.policies,
+            year,
+            CREDIT,
+            as_of,
+            report.total_fen,
+        )
+        .await?;
         let detail = format!(
             "单位 {}，划入 {} 人，合计 {} 元；此前已划入 {} 人",
             units.len(),
@@ -189,6 +198,15 @@ impl Store {
             let m = (dec31, INTEREST, amount, reference.as_str());
             report.record_once(&mut tx, psn_no, m).await?;
         }
+        crate::journal::post_account_movements(
+            &mut tx,
+            &self.policies,
+            year,
+            INTEREST,
+            dec31,
+            report.total_fen,
+        )
+        .await?;
         let detail = format!(
             "年利率 {rate}，计息 {} 人，合计 {} 元；此前已计息 {} 人",
             report.persons,

@@ -137,7 +137,7 @@ impl Store {
         Ok(())
     }
 
-    /// Records a unit's payment (applied to its oldest dues first).
+    /// Records a unit's payment (applied to its oldest dues first), with its entry.
     pub async fn record_unit_payment(
         &self,
         op: &Operator,
@@ -148,14 +148,29 @@ impl Store {
         rule(rules::check_unit_payment(amount_fen))?;
         let mut tx = self.pool.begin().await?;
         employer_exists(&mut tx, unit_no).await?;
-        sqlx::query(
-            "INSERT INTO unit_payments (unit_no, amount_fen, paid_on, recorded_at) VALUES ($1, $2, $3, $4)",
+        let id: i64 = sqlx::query(
+            "INSERT INTO unit_payments (unit_no, amount_fen, paid_on, recorded_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(unit_no)
         .bind(amount_fen)
         .bind(date_value(paid_on))
         .bind(now_text())
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        // The books: the whole remittance (the unit's share and the staff's withheld) as
+        // income of the year it was paid in.
+        let reference = yibao_core::books::EntryKind::Contribution.reference(&format!("unit-{id}"));
+        crate::journal::post_contributions(
+            &mut tx,
+            &self.policies,
+            &reference,
+            crate::register::INSUTYPE_EMPLOYEE,
+            paid_on.year(),
+            paid_on,
+            &[(UNIT_SOURCE, amount_fen)],
+        )
         .await?;
         let detail = format!("{amount_fen} 分 {paid_on}");
         append_log(&mut tx, op, &LogLine::done("单位缴款", unit_no, &detail)).await?;
@@ -289,3 +304,6 @@ pub(crate) async fn unit_facts(
     }
     Ok(facts)
 }
+
+/// The contribution source of a unit's remittance in the books (`[books.income]`).
+pub const UNIT_SOURCE: &str = "unit";

@@ -455,7 +455,9 @@ impl Store {
         let mut received: BTreeMap<Key, Fen> = BTreeMap::new();
         for r in sqlx::query(
             "SELECT insutype, year, source, CAST(SUM(amount_fen) AS BIGINT) FROM contributions \
-             WHERE source <> 'reference' GROUP BY insutype, year, source",
+             WHERE source <> 'reference' GROUP BY insutype, year, source \
+             UNION ALL SELECT '310', paid_on / 10000, 'unit', CAST(SUM(amount_fen) AS BIGINT) \
+             FROM unit_payments GROUP BY paid_on / 10000",
         )
         .fetch_all(&self.pool)
         .await?
@@ -514,38 +516,57 @@ impl Store {
     /// The personal account in the books moves exactly as its movements at settlements and
     /// reversals do.
     async fn check_accounts(&self, out: &mut Vec<String>) -> Result<()> {
-        let codes: BTreeSet<String> = self
-            .all_policies()
-            .await?
+        let policies = self.all_policies().await?;
+        let codes: BTreeSet<String> = policies
             .iter()
             .filter_map(|p| p.books.as_ref()?.payer_account(Payer::Account))
             .map(str::to_string)
             .collect();
-        let mut posted: Fen = 0;
-        for code in &codes {
-            let r = sqlx::query(
-                "SELECT CAST(COALESCE(SUM(p.debit_fen) - SUM(p.credit_fen), 0) AS BIGINT) \
-                 FROM journal_postings p JOIN journal_entries e ON e.reference = p.reference \
-                 WHERE p.account = $1 AND e.kind IN ('settlement', 'reversal')",
-            )
-            .bind(code)
-            .fetch_one(&self.pool)
-            .await?;
-            posted += r.try_get::<i64, _>(0)?;
+        let posts = |kind: &str| {
+            policies
+                .iter()
+                .filter_map(|p| p.books.as_ref())
+                .any(|b| b.posts_account_movement(kind))
+        };
+        // (movement kinds, the entry kinds that post them, what they are): settlements and
+        // reversals always; openings, credits and interest where a chart posts them.
+        let mut groups = vec![(
+            "'payment', 'restoration'",
+            "'settlement', 'reversal'",
+            "结算支付与撤销退回",
+        )];
+        for (kind, movements, entries, what) in [
+            ("opening", "'opening'", "'account_opening'", "期初余额"),
+            ("credit", "'credit'", "'account_credit'", "划入"),
+            ("interest", "'interest'", "'account_interest'", "计息"),
+        ] {
+            if posts(kind) {
+                groups.push((movements, entries, what));
+            }
         }
-        let moved: i64 = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM account_movements \
-             WHERE kind IN ('payment', 'restoration')",
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_get(0)?;
-        if posted != -moved {
-            out.push(format!(
-                "个人账户科目借方净额 {} 元，与账户流水中结算支付与撤销退回的净额 {} 元不符",
-                format_fen(posted),
-                format_fen(-moved)
-            ));
+        for (movements, entries, what) in groups {
+            let mut posted: Fen = 0;
+            for code in &codes {
+                let sql = format!(
+                    "SELECT CAST(COALESCE(SUM(p.credit_fen) - SUM(p.debit_fen), 0) AS BIGINT) \
+                     FROM journal_postings p JOIN journal_entries e ON e.reference = p.reference \
+                     WHERE p.account = $1 AND e.kind IN ({entries})"
+                );
+                let r = sqlx::query(&sql).bind(code).fetch_one(&self.pool).await?;
+                posted += r.try_get::<i64, _>(0)?;
+            }
+            let sql = format!(
+                "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM account_movements \
+                 WHERE kind IN ({movements})"
+            );
+            let moved: i64 = sqlx::query(&sql).fetch_one(&self.pool).await?.try_get(0)?;
+            if posted != moved {
+                out.push(format!(
+                    "个人账户科目{what}记 {} 元，与账户流水中{what}合计 {} 元不符",
+                    format_fen(posted),
+                    format_fen(moved)
+                ));
+            }
         }
         Ok(())
     }

@@ -232,6 +232,39 @@ pub(crate) async fn post_contributions(
     post(conn, entry).await
 }
 
+/// Posts personal-account movements of `kind` (`opening`, `credit`, `interest`) totalling
+/// `amount`, recorded in the caller's transaction, where `year`'s employee policy posts that
+/// kind. `id` is unique for the run (its period and the newest movement's id).
+pub(crate) async fn post_account_movements(
+    conn: &mut AnyConnection,
+    policies: &crate::contribution::PolicyCache,
+    year: u16,
+    kind: &str,
+    on_date: Date,
+    amount: Fen,
+) -> Result<()> {
+    let insutype = crate::register::INSUTYPE_EMPLOYEE;
+    let (Some(policy), Some(entry_kind)) = (
+        policies.get(conn, year, insutype).await?,
+        EntryKind::of_account_movement(kind),
+    ) else {
+        return Ok(());
+    };
+    let Some(books) = &policy.books else {
+        return Ok(());
+    };
+    let last: i64 =
+        sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM account_movements")
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+    let reference = entry_kind.reference(&format!("{year}:{last}"));
+    match books.account_movement_entry(&reference, kind, amount) {
+        Some(e) => post(conn, StoredEntry::of(&e, insutype, year, on_date)).await,
+        None => Ok(()),
+    }
+}
+
 impl Store {
     /// Every policy loaded, the newest for each year and 险种, oldest year first.
     pub async fn all_policies(&self) -> Result<Vec<Arc<Policy>>> {

@@ -100,6 +100,7 @@ pub async fn load_reference(
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
+    let mut openings: i64 = 0;
     for p in &data.persons {
         batch.maybe_flush(&mut tx).await?;
         if existing.contains(&p.psn_no) {
@@ -171,6 +172,7 @@ pub async fn load_reference(
         }
         // The personal account's balance on 1 January of the policy year.
         if insutype == INSUTYPE_EMPLOYEE && p.scheme.acct_balance > 0 {
+            openings += p.scheme.acct_balance;
             let jan1 =
                 yibao_core::Date::from_ymd(u32::from(policy.year), 1, 1).unwrap_or(far_future());
             batch.push(
@@ -240,6 +242,12 @@ pub async fn load_reference(
         }
     }
     batch.flush(&mut tx).await?;
+    if let Some(jan1) = yibao_core::Date::from_ymd(u32::from(policy.year), 1, 1) {
+        let opening = crate::account::OPENING;
+        let (policies, year) = (&store.policies, policy.year);
+        crate::journal::post_account_movements(&mut tx, policies, year, opening, jan1, openings)
+            .await?;
+    }
     let detail = format!(
         "政策《{}》；机构 {}，目录 {}，新增人员 {}，已有人员 {}",
         report.policy,

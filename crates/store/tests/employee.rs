@@ -308,6 +308,12 @@ fn monthly_credits_and_interest_go_to_the_account_once() {
         assert_eq!((r.persons, r.total_fen), (2, 164 + 72), "{backend}: {r:?}");
         let again = store.credit_interest(&op(), 2024).await.unwrap();
         assert_eq!((again.persons, again.already), (0, 2), "{backend}");
+        // The books: the credits and the interest each posted once, to the personal account.
+        let v = store.ledger_check().await.unwrap();
+        assert!(v.is_empty(), "{backend}: {v:?}");
+        let report = store.fund_report(2024).await.unwrap();
+        let employee = report.funds.iter().find(|f| f.insutype == "310").unwrap();
+        assert_eq!(employee.spending(), 14_000 + 6_000 + 164 + 72, "{backend}");
 
         // The engine's person: 公务员, retired or not, and the credited balance.
         let p = store
