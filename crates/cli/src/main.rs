@@ -19,6 +19,7 @@ macro_rules! eprintln {
 mod out;
 mod outfile;
 
+mod audit;
 mod bench;
 mod bench_gateway;
 mod demo;
@@ -56,6 +57,11 @@ enum Command {
     Settle(SettleArgs),
     /// 生成可复现的合成数据（参考数据目录 + 结算单）
     Gen(GenArgs),
+    /// 智能审核：规则筛查（screen）、按标注评估（eval）
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
     /// 生成可复现的参保登记名册（CSV，§4 格式）
     GenRoster(GenRosterArgs),
     /// 演示：生成示范县数据、结算、打印汇总和一张明白卡
@@ -200,6 +206,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Settle(a) => settle(a),
         Command::Gen(a) => gen(a),
+        Command::Audit { command } => audit::run(command),
         Command::GenRoster(a) => gen_roster(a),
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),

@@ -9,7 +9,7 @@ use crate::refdata::Level;
 use serde::Deserialize;
 use std::fmt;
 
-mod shape;
+pub(crate) mod shape;
 mod validate;
 
 pub(crate) use validate::Validator;
