@@ -34,19 +34,25 @@ fn same_day_groups(rules: &AuditRules, refdata: &RefData, c: &ScreenClaim, out: 
         .map(|(i, l)| (l.item, l.date.map(|d| d.as_u32()), i))
         .collect();
     keyed.sort_unstable();
+    let catalog = refdata.catalog();
     let mut start = 0;
     while start < keyed.len() {
+        let (item, date, _) = keyed[start];
         let mut end = start + 1;
-        while end < keyed.len() && keyed[end].0 == keyed[start].0 && keyed[end].1 == keyed[start].1
-        {
+        while end < keyed.len() && (keyed[end].0, keyed[end].1) == (item, date) {
             end += 1;
         }
-        let group: Vec<usize> = keyed[start..end].iter().map(|k| k.2).collect();
-        if group.len() > 1 && rules.rule(Family::DuplicateCharge).is_some() {
-            duplicate(refdata, c, &group, out);
-        }
-        if rules.rule(Family::OverQuantity).is_some() {
-            over_quantity(refdata, c, &group, keyed[start].1.is_none(), out);
+        let repeated = end - start > 1 && rules.rule(Family::DuplicateCharge).is_some();
+        let limited = catalog[item as usize].max_qty_per_day.is_some()
+            && rules.rule(Family::OverQuantity).is_some();
+        if repeated || limited {
+            let group: Vec<usize> = keyed[start..end].iter().map(|k| k.2).collect();
+            if repeated {
+                duplicate(refdata, c, &group, out);
+            }
+            if limited {
+                over_quantity(refdata, c, &group, date.is_none(), out);
+            }
         }
         start = end;
     }
@@ -192,11 +198,12 @@ fn restrictions(
         );
     }
     if !it.indication.is_empty() {
-        let diag = c.dise_codg.to_uppercase();
-        let fits = it
-            .indication
-            .iter()
-            .any(|p| !diag.is_empty() && diag.starts_with(&p.to_uppercase()));
+        let diag = &c.dise_codg;
+        let fits = it.indication.iter().any(|p| {
+            !diag.is_empty()
+                && diag.len() >= p.len()
+                && diag.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+        });
         if !fits {
             push(
                 Family::OutOfIndication,

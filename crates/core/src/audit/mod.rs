@@ -35,10 +35,11 @@ pub enum Family {
     SplitAdmission,
     OverlappingStay,
     HighCostOutlier,
+    MinorAdmission,
 }
 
 impl Family {
-    pub const COUNT: usize = 9;
+    pub const COUNT: usize = 10;
     pub const ALL: [Family; Family::COUNT] = [
         Family::DuplicateCharge,
         Family::OverQuantity,
@@ -49,6 +50,7 @@ impl Family {
         Family::SplitAdmission,
         Family::OverlappingStay,
         Family::HighCostOutlier,
+        Family::MinorAdmission,
     ];
 
     /// The code in findings and labels.
@@ -63,6 +65,7 @@ impl Family {
             Family::SplitAdmission => "SPLIT_ADMISSION",
             Family::OverlappingStay => "OVERLAPPING_STAY",
             Family::HighCostOutlier => "HIGH_COST_OUTLIER",
+            Family::MinorAdmission => "MINOR_ADMISSION",
         }
     }
 
@@ -78,6 +81,7 @@ impl Family {
             Family::SplitAdmission => "分解住院",
             Family::OverlappingStay => "就诊时间重叠",
             Family::HighCostOutlier => "高额费用异常",
+            Family::MinorAdmission => "小病大治",
         }
     }
 
@@ -93,6 +97,7 @@ impl Family {
             Family::SplitAdmission => "split_admission",
             Family::OverlappingStay => "overlapping_stay",
             Family::HighCostOutlier => "high_cost_outlier",
+            Family::MinorAdmission => "minor_admission",
         }
     }
 
@@ -249,6 +254,7 @@ impl<'a> Screener<'a> {
         for c in claims {
             lines::claim_findings(self.rules, self.refdata, c, &mut out);
             self.peers.outlier(self.rules, self.refdata, c, &mut out);
+            visits::minor_admission(self.rules, c, &mut out);
         }
         visits::person_findings(self.rules, self.refdata, claims, &mut out);
         out.sort_by_key(Finding::order);

@@ -42,6 +42,8 @@ pub struct AuditRules {
     pub prescription_limit: Fen,
     /// PRESCRIPTION_LIMIT: the `med_type`s it applies to (普通门诊).
     pub prescription_med_types: Vec<String>,
+    /// MINOR_ADMISSION: ICD-10 prefixes of diagnoses normally treated as outpatients.
+    pub outpatient_diagnoses: Vec<String>,
 }
 
 impl AuditRules {
@@ -80,24 +82,7 @@ pub struct RulesError {
 
 impl fmt::Display for RulesError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "审核规则文件 {} 有 {} 处错误：",
-            self.file,
-            self.issues.len()
-        )?;
-        for i in &self.issues {
-            write!(f, "\n  ")?;
-            if let Some(line) = i.line {
-                write!(f, "第 {line} 行 ")?;
-            }
-            if i.key.is_empty() {
-                write!(f, "{}", i.reason)?;
-            } else {
-                write!(f, "{}：{}", i.key, i.reason)?;
-            }
-        }
-        Ok(())
+        crate::policy::write_issues(f, "审核规则文件", &self.file, &self.issues)
     }
 }
 
@@ -117,6 +102,15 @@ struct RawRules {
     overlapping_stay: Option<RawRule>,
     high_cost_outlier: Option<RawOutlier>,
     prescription_limit: Option<RawPrescription>,
+    minor_admission: Option<RawMinor>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMinor {
+    id: String,
+    severity: String,
+    diagnoses: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -360,6 +354,35 @@ fn validate(raw: RawRules, issues: &mut Vec<PolicyIssue>) -> AuditRules {
             issues,
         );
     }
+    let mut outpatient_diagnoses = Vec::new();
+    if let Some(m) = raw.minor_admission {
+        if m.diagnoses.is_empty() {
+            issue(
+                issues,
+                "minor_admission.diagnoses",
+                "至少列出一个诊断编码前缀",
+            );
+        }
+        for (i, d) in m.diagnoses.iter().enumerate() {
+            let d = d.trim().to_uppercase();
+            if d.is_empty() {
+                issue(
+                    issues,
+                    format!("minor_admission.diagnoses[{i}]"),
+                    "诊断编码前缀不能为空",
+                );
+            }
+            outpatient_diagnoses.push(d);
+        }
+        plain(
+            Family::MinorAdmission,
+            Some(RawRule {
+                id: m.id,
+                severity: m.severity,
+            }),
+            issues,
+        );
+    }
     AuditRules {
         name: raw.meta.name.trim().to_string(),
         inpatient_med_types: inpatient,
@@ -372,5 +395,6 @@ fn validate(raw: RawRules, issues: &mut Vec<PolicyIssue>) -> AuditRules {
         outlier_min_peers: min_peers,
         prescription_limit,
         prescription_med_types,
+        outpatient_diagnoses,
     }
 }

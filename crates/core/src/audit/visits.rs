@@ -217,3 +217,32 @@ fn times(a: Fen, b: Fen) -> String {
     let tenths = crate::money::div_round_half_up(i128::from(a) * 10, i128::from(b));
     format!("{}.{}", tenths / 10, tenths % 10)
 }
+
+/// MINOR_ADMISSION (小病大治): a stay for a diagnosis the rules list as treated as outpatients.
+pub(super) fn minor_admission(rules: &AuditRules, c: &ScreenClaim, out: &mut Vec<Finding>) {
+    if rules.rule(Family::MinorAdmission).is_none() || !c.inpatient(rules) {
+        return;
+    }
+    let diag = c.dise_codg.to_uppercase();
+    let Some(prefix) = rules
+        .outpatient_diagnoses
+        .iter()
+        .find(|p| diag.starts_with(p.as_str()))
+    else {
+        return;
+    };
+    let total = c.total();
+    out.push(Finding {
+        claim: c.seq,
+        family: Family::MinorAdmission,
+        detail: 0,
+        amount: total,
+        message: format!(
+            "住院 {} 至 {} 的诊断 dise_codg={} 属于通常门诊治疗的病种（diagnoses 含 {prefix}），住院费用 {} 元",
+            c.begndate,
+            c.enddate,
+            super::quoted(&c.dise_codg),
+            format_fen(total)
+        ),
+    });
+}

@@ -6,7 +6,8 @@
 //! an item are left out, no stay is catastrophic, and a stay that would overlap another, re-admit
 //! within a month for the same diagnosis group, or cost more than three times its peers'
 //! median (same diagnosis group and level) is planned as an outpatient visit instead; an
-//! outpatient visit planned inside a stay moves to the discharge day. Diagnosis groups are
+//! outpatient visit planned inside a stay moves to the discharge day; natural stays never have
+//! an outpatient-only diagnosis (小病大治 is injected only). Diagnosis groups are
 //! ICD-10 categories (three characters), as in the reference rules. With the option off
 //! nothing here runs and the files are those of earlier versions.
 
@@ -38,7 +39,11 @@ pub(super) enum Pattern {
     Split,
     Overlap,
     Outlier,
+    Minor,
 }
+
+/// 小病大治: respiratory stays re-diagnosed as these (normally outpatient) diagnoses.
+const MINOR_DIAGNOSES: [&str; 2] = ["J06.9", "J02.9"];
 
 const LINE_PATTERNS: [Pattern; 5] = [
     Pattern::Duplicate,
@@ -59,6 +64,7 @@ impl Pattern {
             Pattern::Split => "SPLIT_ADMISSION",
             Pattern::Overlap => "OVERLAPPING_STAY",
             Pattern::Outlier => "HIGH_COST_OUTLIER",
+            Pattern::Minor => "MINOR_ADMISSION",
         }
     }
 }
@@ -157,11 +163,13 @@ pub(super) fn plan(r: &Renderer, visits: &mut Vec<Visit>, ppm: u32) -> AuditPlan
         if let Some(s) = stay {
             eligible.push(Pattern::Split);
             eligible.push(Pattern::Overlap);
-            if medians
-                .get(&(s.group, s.level))
-                .is_some_and(|m| m.1 >= MIN_PEERS)
-            {
+            let peers = medians.get(&(s.group, s.level));
+            if peers.is_some_and(|m| m.1 >= MIN_PEERS) {
                 eligible.push(Pattern::Outlier);
+            }
+            // Cheap respiratory stays, so the re-diagnosed ones stay alike in cost.
+            if s.group[0] == b'J' && peers.is_some_and(|m| s.total <= m.0) {
+                eligible.push(Pattern::Minor);
             }
         }
         let u = rng.gen_range(0..1_000_000u64);
@@ -320,6 +328,11 @@ impl AuditPlan {
         let age = age_on(person.birth, ctx.year.jan1 + c.begn);
         let injected = match pattern {
             Pattern::Outlier => self.outlier(r, &mut c),
+            Pattern::Minor => {
+                c.diag = MINOR_DIAGNOSES[rng.gen_range(0..MINOR_DIAGNOSES.len())];
+                clean(ctx.cat, &mut c, person.sex, age);
+                true
+            }
             _ => inject_line(ctx.cat, &mut rng, &mut c, pattern, person.sex, age),
         };
         (c, injected.then(|| pattern.family()))
@@ -399,14 +412,7 @@ pub(super) fn clean(cat: &Catalog, c: &mut Claim, sex: u8, age: u32) {
         }
     }
     if c.lines.is_empty() {
-        let i = cat.consult_pool()[0];
-        let price = i64::from(cat.items[i as usize].ref_fen).max(1);
-        c.lines.push(Line {
-            item: Some(i),
-            price,
-            qty: 1000,
-            amount: amount_fen(price, 1000),
-        });
+        add_line(cat, c, cat.consult_pool()[0], 1000);
     }
 }
 
@@ -424,14 +430,14 @@ fn find_item(
         .find(|&i| ok(&cat.items[i as usize]) && !c.lines.iter().any(|l| l.item == Some(i)))
 }
 
-/// Adds item `i` once (quantity 1) at its reference price.
-fn add_line(cat: &Catalog, c: &mut Claim, i: u32) {
+/// Adds item `i` (quantity in thousandths) at its reference price.
+fn add_line(cat: &Catalog, c: &mut Claim, i: u32, qty: u32) {
     let price = i64::from(cat.items[i as usize].ref_fen).max(1);
     c.lines.push(Line {
         item: Some(i),
         price,
-        qty: 1000,
-        amount: amount_fen(price, 1000),
+        qty,
+        amount: amount_fen(price, qty),
     });
 }
 
@@ -477,15 +483,8 @@ fn inject_line(
                 it.max_qty > 0 && clean(it) && affordable(it, limit(it) + 3000)
             });
             let Some(i) = i else { return false };
-            let it = &cat.items[i as usize];
-            let qty = limit(it) + rng.gen_range(1..=3) * 1000;
-            let price = i64::from(it.ref_fen).max(1);
-            c.lines.push(Line {
-                item: Some(i),
-                price,
-                qty,
-                amount: amount_fen(price, qty),
-            });
+            let qty = limit(&cat.items[i as usize]) + rng.gen_range(1..=3) * 1000;
+            add_line(cat, c, i, qty);
             return true;
         }
         Pattern::Sex => find_item(cat, rng, c, |it| {
@@ -508,7 +507,7 @@ fn inject_line(
     };
     match item {
         Some(i) => {
-            add_line(cat, c, i);
+            add_line(cat, c, i, 1000);
             true
         }
         None => false,
