@@ -67,8 +67,10 @@ pub fn read_claims<R: BufRead>(
         .build()
         .map_err(io::Error::other)?;
     let mut stats = ReadStats::default();
-    let mut slots: Vec<Option<ScreenClaim>> = Vec::new();
-    let mut present: FxHashMap<Box<str>, usize> = FxHashMap::default();
+    // Claims by chunk (no vector regrown and copied as the year's claims accumulate), and
+    // where each claim id present is.
+    let mut chunks: Vec<Vec<Option<ScreenClaim>>> = Vec::new();
+    let mut present: FxHashMap<Box<str>, (u32, u32)> = FxHashMap::default();
     let mut buf = Vec::new();
     let mut at_start = true;
     loop {
@@ -83,17 +85,22 @@ pub fn read_claims<R: BufRead>(
                 .map(|slot| parse(refdata, &slot.record(buf), 0))
                 .collect()
         });
+        let mut kept = Vec::with_capacity(parsed.len());
         for p in parsed {
             stats.records += 1;
             match p {
                 Parsed::Claim(c) if present.contains_key(&c.claim_id) => stats.ignored += 1,
                 Parsed::Claim(c) => {
-                    present.insert(c.claim_id.clone(), slots.len());
-                    slots.push(Some(c));
+                    let at = (chunks.len() as u32, kept.len() as u32);
+                    present.insert(c.claim_id.clone(), at);
+                    kept.push(Some(c));
                 }
                 Parsed::Reverse(target) => match present.remove(target.as_str()) {
-                    Some(i) => {
-                        slots[i] = None;
+                    Some((k, i)) => {
+                        match chunks.get_mut(k as usize) {
+                            Some(earlier) => earlier[i as usize] = None,
+                            None => kept[i as usize] = None,
+                        }
                         stats.reversed += 1;
                     }
                     None => stats.ignored += 1,
@@ -109,8 +116,13 @@ pub fn read_claims<R: BufRead>(
                 }
             }
         }
+        chunks.push(kept);
     }
-    let mut claims: Vec<ScreenClaim> = slots.into_iter().flatten().collect();
+    let count = chunks.iter().flatten().filter(|c| c.is_some()).count();
+    let mut claims: Vec<ScreenClaim> = Vec::with_capacity(count);
+    for chunk in chunks {
+        claims.extend(chunk.into_iter().flatten());
+    }
     for (i, c) in claims.iter_mut().enumerate() {
         c.seq = i as u32;
     }
