@@ -30,6 +30,8 @@ pub struct ReadStats {
 }
 
 const EXAMPLES: usize = 5;
+/// Lines parsed per chunk.
+const CHUNK_LINES: usize = 32_768;
 
 enum Parsed {
     Claim(ScreenClaim),
@@ -71,20 +73,26 @@ pub fn read_claims<R: BufRead>(
     // where each claim id present is.
     let mut chunks: Vec<Vec<Option<ScreenClaim>>> = Vec::new();
     let mut present: FxHashMap<Box<str>, (u32, u32)> = FxHashMap::default();
-    let mut buf = Vec::new();
+    // Two buffers: the next chunk is read on this thread while the pool parses this one.
+    let (mut buf, mut next_buf) = (Vec::new(), Vec::new());
     let mut at_start = true;
-    loop {
-        let chunk = read_chunk(&mut input, &mut buf, 32_768, &mut at_start)?;
-        if chunk.is_empty() {
-            break;
-        }
-        let buf = &buf;
-        let parsed: Vec<Parsed> = pool.install(|| {
-            chunk
-                .par_iter()
-                .map(|slot| parse(refdata, &slot.record(buf), 0))
-                .collect()
+    let mut chunk = read_chunk(&mut input, &mut buf, CHUNK_LINES, &mut at_start)?;
+    while !chunk.is_empty() {
+        let mut parsed: Vec<Parsed> = Vec::new();
+        let mut next = Ok(Vec::new());
+        pool.in_place_scope(|scope| {
+            let (this, this_buf) = (&chunk, &buf);
+            let parsed = &mut parsed;
+            scope.spawn(move |_| {
+                *parsed = this
+                    .par_iter()
+                    .map(|slot| parse(refdata, &slot.record(this_buf), 0))
+                    .collect();
+            });
+            next = read_chunk(&mut input, &mut next_buf, CHUNK_LINES, &mut at_start);
         });
+        std::mem::swap(&mut buf, &mut next_buf);
+        chunk = next?;
         let mut kept = Vec::with_capacity(parsed.len());
         for p in parsed {
             stats.records += 1;
