@@ -7,7 +7,8 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use yibao_core::audit::eval::{ratio_text, score};
-use yibao_core::audit::{AuditRules, Family};
+use yibao_core::audit::{AuditRules, Family, ScreenClaim};
+use yibao_core::RefData;
 use yibao_files::audit::{read_claims, read_flags, read_labels, screen_claims, write_findings};
 use yibao_files::load_dir;
 
@@ -21,6 +22,8 @@ pub enum AuditCommand {
     Screen(ScreenArgs),
     /// 评估：按标注文件计算各规则族的精确率与召回率
     Eval(EvalArgs),
+    /// 机构指标（JSON）：次均住院费用、药占比、自费（丙类）占比、每百门诊人次住院数、再入院率
+    Indicators(ScreenArgs),
 }
 
 #[derive(clap::Args)]
@@ -67,6 +70,7 @@ pub fn run(command: AuditCommand) -> Result<()> {
     match command {
         AuditCommand::Screen(a) => screen(a),
         AuditCommand::Eval(a) => eval(a),
+        AuditCommand::Indicators(a) => indicators(a),
     }
 }
 
@@ -85,8 +89,8 @@ fn load_rules(path: Option<&Path>) -> Result<AuditRules> {
     AuditRules::from_toml(&name, &text).map_err(anyhow::Error::msg)
 }
 
-/// Reads the inputs and screens; returns the findings JSONL.
-fn screen_to<W: Write>(input: &Input, out: W) -> Result<()> {
+/// The rules, reference data and claims of `input`, with the reading's counts reported.
+fn read_input(input: &Input) -> Result<(AuditRules, RefData, Vec<ScreenClaim>)> {
     if input.jobs == 0 || input.jobs > 256 {
         bail!("--jobs={} 无效：应为 1 到 256 之间的整数", input.jobs);
     }
@@ -103,25 +107,32 @@ fn screen_to<W: Write>(input: &Input, out: W) -> Result<()> {
         Box::new(BufReader::with_capacity(1 << 20, f))
     };
     let (claims, stats) = read_claims(&refdata, reader, input.jobs).context("读取结算单失败")?;
-    let findings = screen_claims(&rules, &refdata, &claims, input.jobs)?;
-    write_findings(&rules, &claims, &findings, out).context("写出审核结果失败")?;
     eprintln!(
-        "已读 {} 条记录：筛查结算单 {}，撤销 {}，不能筛查 {}，忽略 {}；疑点 {} 条（规则《{}》）",
+        "已读 {} 条记录：结算单 {}，撤销 {}，不能筛查 {}，忽略 {}（规则《{}》）",
         stats.records,
         claims.len(),
         stats.reversed,
         stats.unreadable,
         stats.ignored,
-        findings.len(),
         rules.name
     );
     for e in &stats.examples {
         eprintln!("  不能筛查：{e}");
     }
+    Ok((rules, refdata, claims))
+}
+
+/// Reads the inputs and screens; writes the findings JSONL to `out`.
+fn screen_to<W: Write>(input: &Input, out: W) -> Result<()> {
+    let (rules, refdata, claims) = read_input(input)?;
+    let findings = screen_claims(&rules, &refdata, &claims, input.jobs)?;
+    write_findings(&rules, &claims, &findings, out).context("写出审核结果失败")?;
+    eprintln!("疑点 {} 条", findings.len());
     Ok(())
 }
 
-fn screen(a: ScreenArgs) -> Result<()> {
+/// Runs `fill` into `--out` (written whole or not at all) or standard output.
+fn to_out(a: &ScreenArgs, fill: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
     match &a.out {
         Some(p) => {
             let inputs: Vec<&Path> = a
@@ -133,14 +144,26 @@ fn screen(a: ScreenArgs) -> Result<()> {
                 .filter(|p| p.as_os_str() != "-")
                 .collect();
             let mut f = OutFile::create(p, &inputs)?;
-            screen_to(&a.input, &mut f)?;
+            fill(&mut f)?;
             f.commit()
         }
-        None => screen_to(
-            &a.input,
-            BufWriter::with_capacity(1 << 20, io::stdout().lock()),
-        ),
+        None => fill(&mut BufWriter::with_capacity(1 << 20, io::stdout().lock())),
     }
+}
+
+fn indicators(a: ScreenArgs) -> Result<()> {
+    to_out(&a, |out| {
+        let (rules, refdata, claims) = read_input(&a.input)?;
+        let list = yibao_core::audit::indicators::indicators(&rules, &refdata, &claims);
+        let json = yibao_files::audit::indicators_json(&refdata, &list);
+        writeln!(out, "{json}")?;
+        out.flush()?;
+        Ok(())
+    })
+}
+
+fn screen(a: ScreenArgs) -> Result<()> {
+    to_out(&a, |out| screen_to(&a.input, out))
 }
 
 fn eval(a: EvalArgs) -> Result<()> {

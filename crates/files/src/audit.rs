@@ -250,3 +250,33 @@ pub fn read_labels<R: BufRead>(input: R) -> Result<Vec<(String, String)>, String
     }
     Ok(pairs)
 }
+
+/// `{"institutions":[…]}`: each institution's indicators, amounts as yuan strings with two
+/// decimals, ratios with four (`null` where there is no denominator).
+pub fn indicators_json(
+    refdata: &RefData,
+    list: &[yibao_core::audit::indicators::InstitutionIndicators],
+) -> serde_json::Value {
+    let ratio = |v: Option<i64>| v.map(|p| yibao_core::audit::eval::ratio_text(Some(p)));
+    let rows: Vec<serde_json::Value> = list
+        .iter()
+        .map(|i| {
+            let inst = &refdata.institutions()[i.institution as usize];
+            serde_json::json!({
+                "fixmedins_code": inst.code,
+                "name": inst.name,
+                "level": inst.level.code(),
+                "admissions": i.admissions,
+                "outpatient_visits": i.outpatient_visits,
+                "medfee_sumamt": format_fen(i.total),
+                "cost_per_admission": i.cost_per_admission().map(format_fen),
+                "drug_share": ratio(i.drug_share_ppm()),
+                "selfpay_share": ratio(i.selfpay_share_ppm()),
+                "admissions_per_100_outpatient": ratio(i.admissions_per_100_outpatient_ppm()),
+                "readmissions": i.readmissions,
+                "readmission_rate": ratio(i.readmission_rate_ppm()),
+            })
+        })
+        .collect();
+    serde_json::json!({ "institutions": rows })
+}

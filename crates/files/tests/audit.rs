@@ -43,6 +43,8 @@ fn county() -> RefData {
         .unwrap();
     r.add_catalog_item(item("I1", "drug", "B", ["", "", "", "", "I10;I11"]))
         .unwrap();
+    r.add_catalog_item(item("X1", "service", "C", none))
+        .unwrap();
     for (psn, gend, brdy) in [
         ("P1", "1", "1980-03-01"),
         ("P2", "2", "1990-05-01"),
@@ -466,4 +468,57 @@ fn minor_admission_for_an_outpatient_diagnosis() {
     let outpatient = out("C", "P3", "2024-02-01", "J06.9", &[("S1", "10", "1", "")]);
     let f = flagged(&[hit, miss, outpatient], Family::MinorAdmission);
     assert_eq!(f, ["A"]);
+}
+
+#[test]
+fn institution_indicators() {
+    let records = [
+        stay("A", "P1", "H1", "2024-01-01", "2024-01-05", "J18.9", "1000"),
+        stay("B", "P1", "H1", "2024-01-10", "2024-01-12", "K29.7", "500"),
+        claim(
+            "C",
+            "P2",
+            "H1",
+            "11",
+            ("2024-02-01", "2024-02-01"),
+            "I10",
+            &[("D1", "5", "2", "")],
+        ),
+        claim(
+            "D",
+            "P3",
+            "H1",
+            "11",
+            ("2024-02-01", "2024-02-01"),
+            "J06.9",
+            &[("X1", "20", "1", "")],
+        ),
+        stay("E", "P2", "H2", "2024-03-01", "2024-03-05", "J18.9", "800"),
+    ]
+    .join("\n");
+    let r = county();
+    let (claims, _) = read_claims(&r, records.as_bytes(), 1).unwrap();
+    let list = yibao_core::audit::indicators::indicators(&rules(), &r, &claims);
+    let json = yibao_files::audit::indicators_json(&r, &list);
+    let rows = json["institutions"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{json}");
+    let h1 = &rows[0];
+    assert_eq!(h1["fixmedins_code"], "H1");
+    assert_eq!(
+        (h1["admissions"].as_u64(), h1["outpatient_visits"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(h1["medfee_sumamt"], "1530.00");
+    assert_eq!(h1["cost_per_admission"], "750.00");
+    assert_eq!(h1["drug_share"], "0.0065");
+    assert_eq!(h1["selfpay_share"], "0.0130");
+    assert_eq!(h1["admissions_per_100_outpatient"], "100.0000");
+    assert_eq!(
+        (h1["readmissions"].as_u64(), &h1["readmission_rate"]),
+        (Some(1), &serde_json::json!("0.5000"))
+    );
+    let h2 = &rows[1];
+    assert_eq!(h2["cost_per_admission"], "800.00");
+    assert!(h2["admissions_per_100_outpatient"].is_null(), "{json}");
+    assert_eq!(h2["readmission_rate"], "0.0000");
 }

@@ -8,6 +8,7 @@
 //! settlement: it reads claims and reference data and returns findings.
 
 pub mod eval;
+pub mod indicators;
 mod lines;
 pub mod rules;
 mod visits;
