@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{root, DATA, POLICY};
+use common::{root, yibao as ok, DATA, POLICY};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -12,16 +12,6 @@ fn yibao(args: &[&str]) -> Output {
         .current_dir(root())
         .output()
         .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = yibao(args);
-    assert!(
-        o.status.success(),
-        "yibao {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
 }
 
 fn tmp(name: &str) -> PathBuf {
