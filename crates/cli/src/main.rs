@@ -19,6 +19,7 @@ macro_rules! eprintln {
 mod out;
 mod outfile;
 
+mod audit;
 mod bench;
 mod bench_fund;
 mod bench_gateway;
@@ -59,6 +60,11 @@ enum Command {
     Settle(SettleArgs),
     /// 生成可复现的合成数据（参考数据目录 + 结算单）
     Gen(GenArgs),
+    /// 智能审核：规则筛查（screen）、按标注评估（eval）
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
     /// 生成可复现的参保登记名册（CSV，§4 格式）
     GenRoster(GenRosterArgs),
     /// 演示：生成示范县数据、结算、打印汇总和一张明白卡
@@ -197,6 +203,10 @@ struct GenArgs {
     /// 每千条中故意注入的错误记录数（演示拒付用）；缺省 0
     #[arg(long, default_value_t = 0)]
     bad_per_mille: u32,
+    /// 智能审核真值：每个疑点规则族注入的比例（小数，如 0.005 = 每族约千分之五的结算单），
+    /// 并写出标注文件 audit-labels.csv；缺省不注入（生成的文件与不带此项时逐字节相同）
+    #[arg(long)]
+    audit_rate: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -220,6 +230,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Settle(a) => settle(a),
         Command::Gen(a) => gen(a),
+        Command::Audit { command } => audit::run(command),
         Command::GenRoster(a) => gen_roster(a),
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),
@@ -340,7 +351,15 @@ fn settle(a: SettleArgs) -> Result<()> {
 }
 
 fn gen(a: GenArgs) -> Result<()> {
+    let audit_ppm = match &a.audit_rate {
+        None => 0,
+        Some(t) => match yibao_core::money::parse_scaled(t, 6) {
+            Ok(v) if (1..=100_000).contains(&v) => v as u32,
+            _ => bail!("--audit-rate={t:?} 无效：应为 0.000001 到 0.1 之间的小数"),
+        },
+    };
     let cfg = yibao_gen::GenConfig {
+        audit_ppm,
         seed: a.seed,
         persons: a.persons,
         employees: a.employees,
@@ -366,6 +385,9 @@ fn gen(a: GenArgs) -> Result<()> {
         s.reversals,
         s.bad
     );
+    if audit_ppm > 0 {
+        eprintln!("审核疑点标注 {} 条：audit-labels.csv", s.audit_labels);
+    }
     Ok(())
 }
 

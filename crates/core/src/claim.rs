@@ -165,7 +165,7 @@ pub fn shown(text: &str) -> String {
     }
 }
 
-fn require<'a>(field: impl std::fmt::Display, v: Val<'a>) -> Result<&'a str, Rejection> {
+pub(crate) fn require<'a>(field: impl std::fmt::Display, v: Val<'a>) -> Result<&'a str, Rejection> {
     match v {
         Val::Text(t) => Ok(t),
         Val::Missing => Err(Rejection::invalid(format!("缺少字段 {field}"))),
@@ -184,23 +184,8 @@ pub fn validate<'a>(
     refdata: &RefData,
     draft: &ClaimDraft<'a>,
 ) -> Result<Claim<'a>, Rejection> {
-    let psn_no = require("psn_no", draft.psn_no)?;
-    let person = refdata.person(psn_no).ok_or_else(|| {
-        Rejection::new(
-            RejectCode::UnknownPerson,
-            format!("人员编号 psn_no={} 不存在", shown(psn_no)),
-        )
-    })?;
-    let fixmedins_code = require("fixmedins_code", draft.fixmedins_code)?;
-    let institution = refdata.institution(fixmedins_code).ok_or_else(|| {
-        Rejection::new(
-            RejectCode::UnknownInstitution,
-            format!(
-                "定点医药机构编码 fixmedins_code={} 不存在",
-                shown(fixmedins_code)
-            ),
-        )
-    })?;
+    let (psn_no, person) = person_of(refdata, draft)?;
+    let institution = institution_of(refdata, draft)?;
 
     let med_type = require("med_type", draft.med_type)?;
     let kind = policy.visit_kind(med_type).ok_or_else(|| {
@@ -210,35 +195,14 @@ pub fn validate<'a>(
             policy.name
         ))
     })?;
-    let date = |field: &str, v: Val<'a>| -> Result<Date, Rejection> {
-        let t = require(field, v)?;
-        Date::parse(t).ok_or_else(|| {
-            Rejection::invalid(format!(
-                "{field}={} 不是有效日期（应为 YYYY-MM-DD）",
-                shown(t)
-            ))
-        })
-    };
-    let begndate = date("begndate", draft.begndate)?;
-    let enddate = date("enddate", draft.enddate)?;
-    if begndate > enddate {
-        return Err(Rejection::invalid(format!(
-            "开始日期 begndate={begndate} 晚于结束日期 enddate={enddate}"
-        )));
-    }
+    let (begndate, enddate) = visit_dates(draft)?;
     if enddate.year() != policy.year {
         return Err(Rejection::invalid(format!(
             "结束日期 enddate={enddate} 不在政策《{}》的年度 {} 内",
             policy.name, policy.year
         )));
     }
-    let dise_codg = match draft.dise_codg {
-        Val::Text(t) => t.trim(),
-        Val::Missing => "",
-        Val::WrongType => {
-            return Err(Rejection::invalid("字段 dise_codg 的类型错误：应为字符串"));
-        }
-    };
+    let dise_codg = diagnosis(draft)?;
     let use_account = match draft.acct_used_flag {
         Val::Missing => true,
         Val::Text(t) => match t.trim() {
@@ -257,21 +221,11 @@ pub fn validate<'a>(
             ))
         }
     };
-    let count = line_count(&draft.lines)?;
+    line_count(&draft.lines)?;
 
     covered(policy, &refdata.persons[person as usize], psn_no, enddate)?;
 
-    let lines = match &draft.lines {
-        LinesDraft::List(drafts) => {
-            let mut lines = Vec::with_capacity(count);
-            for (i, l) in drafts.iter().enumerate() {
-                lines.push(validate_line(refdata, i + 1, l, &LineFieldNames::BATCH)?);
-            }
-            lines
-        }
-        LinesDraft::Checked(lines) => lines.clone(),
-        LinesDraft::Missing | LinesDraft::WrongType => Vec::new(),
-    };
+    let lines = checked_lines(refdata, draft)?;
 
     let chronic_group = if kind == VisitKind::Chronic {
         Some(chronic_registration(
@@ -294,6 +248,85 @@ pub fn validate<'a>(
         lines,
         use_account,
     })
+}
+
+/// The person of a draft (`psn_no`): its text and reference-data index, or `UNKNOWN_PERSON`.
+pub(crate) fn person_of<'a>(
+    refdata: &RefData,
+    draft: &ClaimDraft<'a>,
+) -> Result<(&'a str, u32), Rejection> {
+    let psn_no = require("psn_no", draft.psn_no)?;
+    let person = refdata.person(psn_no).ok_or_else(|| {
+        Rejection::new(
+            RejectCode::UnknownPerson,
+            format!("人员编号 psn_no={} 不存在", shown(psn_no)),
+        )
+    })?;
+    Ok((psn_no, person))
+}
+
+/// The institution of a draft (`fixmedins_code`), or `UNKNOWN_INSTITUTION`.
+pub(crate) fn institution_of(refdata: &RefData, draft: &ClaimDraft<'_>) -> Result<u32, Rejection> {
+    let fixmedins_code = require("fixmedins_code", draft.fixmedins_code)?;
+    refdata.institution(fixmedins_code).ok_or_else(|| {
+        Rejection::new(
+            RejectCode::UnknownInstitution,
+            format!(
+                "定点医药机构编码 fixmedins_code={} 不存在",
+                shown(fixmedins_code)
+            ),
+        )
+    })
+}
+
+/// `begndate` and `enddate` of a draft: valid dates, the first not after the second.
+pub(crate) fn visit_dates(draft: &ClaimDraft<'_>) -> Result<(Date, Date), Rejection> {
+    let date = |field: &str, v: Val<'_>| -> Result<Date, Rejection> {
+        let t = require(field, v)?;
+        Date::parse(t).ok_or_else(|| {
+            Rejection::invalid(format!(
+                "{field}={} 不是有效日期（应为 YYYY-MM-DD）",
+                shown(t)
+            ))
+        })
+    };
+    let begndate = date("begndate", draft.begndate)?;
+    let enddate = date("enddate", draft.enddate)?;
+    if begndate > enddate {
+        return Err(Rejection::invalid(format!(
+            "开始日期 begndate={begndate} 晚于结束日期 enddate={enddate}"
+        )));
+    }
+    Ok((begndate, enddate))
+}
+
+/// The lines of a draft, each checked against the catalog ([`validate_line`]), once their
+/// number is ([`line_count`]).
+pub(crate) fn checked_lines(
+    refdata: &RefData,
+    draft: &ClaimDraft<'_>,
+) -> Result<Vec<Line>, Rejection> {
+    let count = line_count(&draft.lines)?;
+    Ok(match &draft.lines {
+        LinesDraft::List(drafts) => {
+            let mut lines = Vec::with_capacity(count);
+            for (i, l) in drafts.iter().enumerate() {
+                lines.push(validate_line(refdata, i + 1, l, &LineFieldNames::BATCH)?);
+            }
+            lines
+        }
+        LinesDraft::Checked(lines) => lines.clone(),
+        LinesDraft::Missing | LinesDraft::WrongType => Vec::new(),
+    })
+}
+
+/// `dise_codg` of a draft, trimmed (missing: empty).
+pub(crate) fn diagnosis<'a>(draft: &ClaimDraft<'a>) -> Result<&'a str, Rejection> {
+    match draft.dise_codg {
+        Val::Text(t) => Ok(t.trim()),
+        Val::Missing => Ok(""),
+        Val::WrongType => Err(Rejection::invalid("字段 dise_codg 的类型错误：应为字符串")),
+    }
 }
 
 /// The number of lines of a draft, refused when there are none, too many, or no list.

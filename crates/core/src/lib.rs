@@ -5,6 +5,7 @@
 //! they never decide a benefit themselves.
 
 pub mod account;
+pub mod audit;
 pub mod books;
 pub mod checks;
 pub mod claim;

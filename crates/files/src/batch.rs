@@ -260,7 +260,7 @@ pub const MAX_LINE_BYTES: usize = MAX_LINES_PER_CLAIM * 512 + 65_536;
 const MAX_CHUNK_BYTES: usize = 64 << 20;
 
 /// One input line of a chunk.
-enum Slot {
+pub(crate) enum Slot {
     /// `buf[start..end]`, without its line ending.
     Line(usize, usize),
     /// Longer than [`MAX_LINE_BYTES`]: its length and the claim id when it opens the record.
@@ -271,7 +271,7 @@ enum Slot {
 }
 
 impl Slot {
-    fn record<'b>(&self, buf: &'b [u8]) -> Record<'b> {
+    pub(crate) fn record<'b>(&self, buf: &'b [u8]) -> Record<'b> {
         match self {
             Slot::Line(s, e) => parse_line(&buf[*s..*e]),
             Slot::TooLong { bytes, claim_id } => Record::Invalid {
@@ -310,7 +310,7 @@ fn leading_claim_id(line: &[u8]) -> Option<String> {
 /// Reads up to `max` lines into `buf` (fewer once it holds [`MAX_CHUNK_BYTES`]). A final
 /// line without a newline counts; `\r\n` endings are accepted; a UTF-8 byte order mark at
 /// the very start of the stream (`at_start`) is not part of the first line.
-fn read_chunk<R: BufRead>(
+pub(crate) fn read_chunk<R: BufRead>(
     input: &mut R,
     buf: &mut Vec<u8>,
     max: usize,

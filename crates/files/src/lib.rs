@@ -1,6 +1,7 @@
 //! yibao-files: the file adapters around the core — the reference data directory, the claims
 //! JSONL format and the batch settlement runner behind `yibao settle`.
 
+pub mod audit;
 pub mod batch;
 pub mod output;
 pub mod record;

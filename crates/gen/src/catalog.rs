@@ -70,7 +70,7 @@ const GROUPS: usize = 16;
 
 impl Group {
     /// ICD-10 prefixes a 乙类 drug of this area may be limited to (`indication`).
-    fn indication(self) -> Option<&'static str> {
+    pub(crate) fn indication(self) -> Option<&'static str> {
         Some(match self {
             Group::Resp => "J",
             Group::Card => "I10;I11;I12;I13;I15;I20;I21;I25;I50;I63",

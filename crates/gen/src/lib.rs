@@ -19,6 +19,8 @@
 //! - `persons.jsonl`: one person a line: the residents, then the employees (`insutype`
 //!   `"310"`, `retired`, `civil_servant`, `acct_balance`; no `categories`).
 //! - `claims.jsonl`: settlements and reversals in non-decreasing `enddate` order.
+//! - `audit-labels.csv` (only with [`GenConfig::audit_ppm`]): `claim_id,family` of each
+//!   injected audit pattern.
 
 mod catalog;
 mod claims;
@@ -72,6 +74,10 @@ pub struct GenConfig {
     pub institutions: usize,
     /// Catalogue items, at least 1.
     pub catalog_items: usize,
+    /// Audit patterns (智能审核 ground truth) injected per million eligible claims and
+    /// family, labelled in `audit-labels.csv`; 0 (the default) for none, and then the files
+    /// are those of earlier versions.
+    pub audit_ppm: u32,
 }
 
 impl Default for GenConfig {
@@ -85,6 +91,7 @@ impl Default for GenConfig {
             bad_per_mille: 0,
             institutions: 60,
             catalog_items: 3_000,
+            audit_ppm: 0,
         }
     }
 }
@@ -137,6 +144,12 @@ impl GenConfig {
                 return err(format!("结算单数量 claims = {n} 无效，上限为 {MAX_CLAIMS}"));
             }
         }
+        if self.audit_ppm > 100_000 {
+            return err(format!(
+                "审核疑点注入率 audit_ppm = {} 无效，应在 0 到 100000（每族 10%）之间",
+                self.audit_ppm
+            ));
+        }
         if self.bad_per_mille > 1000 {
             return err(format!(
                 "错误记录千分比 bad_per_mille = {} 无效，应在 0 到 1000 之间",
@@ -166,6 +179,8 @@ pub struct GenSummary {
     pub reversals: usize,
     /// Of which malformed records ([`BadKind`]).
     pub bad: usize,
+    /// Audit mode: lines of `audit-labels.csv` (injected patterns).
+    pub audit_labels: usize,
 }
 
 /// Writes `institutions.csv`, `catalog.csv`, `persons.jsonl` and `claims.jsonl` into
@@ -206,10 +221,25 @@ pub fn generate(cfg: &GenConfig, dir: &Path) -> io::Result<GenSummary> {
     };
     let mut counts = None;
     write_file(&dir.join("claims.jsonl"), |w| {
-        counts = Some(claims::write(&ctx, cfg.claims, cfg.bad_per_mille, w)?);
+        counts = Some(claims::write(
+            &ctx,
+            cfg.claims,
+            cfg.bad_per_mille,
+            cfg.audit_ppm,
+            w,
+        )?);
         Ok(())
     })?;
     let counts = counts.ok_or_else(|| io::Error::other("结算单生成失败"))?;
+    if cfg.audit_ppm > 0 {
+        write_file(&dir.join("audit-labels.csv"), |w| {
+            w.write_all(b"claim_id,family\n")?;
+            for (pos, family) in &counts.labels {
+                writeln!(w, "S{:08},{family}", pos + 1)?;
+            }
+            Ok(())
+        })?;
+    }
 
     Ok(GenSummary {
         persons: persons.list.len(),
@@ -220,6 +250,7 @@ pub fn generate(cfg: &GenConfig, dir: &Path) -> io::Result<GenSummary> {
         claims: counts.records,
         reversals: counts.reversals,
         bad: counts.bad,
+        audit_labels: counts.labels.len(),
     })
 }
 

@@ -14,6 +14,8 @@ pub(crate) const TAG_BAD: u64 = 5;
 pub(crate) const TAG_WRITE: u64 = 6;
 // 7 is the roster's (`roster.rs`).
 pub(crate) const TAG_EMPLOYEE: u64 = 8;
+/// Audit-mode planning and injection (`claims/audit.rs`).
+pub(crate) const TAG_AUDIT: u64 = 9;
 
 /// SplitMix64 finaliser: a bijective, well-mixing step.
 fn splitmix(mut z: u64) -> u64 {

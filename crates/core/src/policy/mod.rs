@@ -9,7 +9,7 @@ use crate::refdata::Level;
 use serde::Deserialize;
 use std::fmt;
 
-mod shape;
+pub(crate) mod shape;
 mod validate;
 
 pub(crate) use validate::Validator;
@@ -520,25 +520,30 @@ pub struct PolicyError {
 
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "政策文件 {} 有 {} 处错误：",
-            self.file,
-            self.issues.len()
-        )?;
-        for i in &self.issues {
-            write!(f, "\n  ")?;
-            if let Some(line) = i.line {
-                write!(f, "第 {line} 行 ")?;
-            }
-            if i.key.is_empty() {
-                write!(f, "{}", i.reason)?;
-            } else {
-                write!(f, "{}：{}", i.key, i.reason)?;
-            }
-        }
-        Ok(())
+        write_issues(f, "政策文件", &self.file, &self.issues)
     }
+}
+
+/// `{what} {file} 有 N 处错误：` and one line per issue (line, key path, reason).
+pub(crate) fn write_issues(
+    f: &mut fmt::Formatter<'_>,
+    what: &str,
+    file: &str,
+    issues: &[PolicyIssue],
+) -> fmt::Result {
+    write!(f, "{what} {file} 有 {} 处错误：", issues.len())?;
+    for i in issues {
+        write!(f, "\n  ")?;
+        if let Some(line) = i.line {
+            write!(f, "第 {line} 行 ")?;
+        }
+        if i.key.is_empty() {
+            write!(f, "{}", i.reason)?;
+        } else {
+            write!(f, "{}：{}", i.key, i.reason)?;
+        }
+    }
+    Ok(())
 }
 
 impl std::error::Error for PolicyError {}

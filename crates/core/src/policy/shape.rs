@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 const MAX_ISSUES: usize = 50;
 
 /// Parses `text` as `T`, or every shape problem found.
-pub(super) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Vec<PolicyIssue>> {
+pub(crate) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Vec<PolicyIssue>> {
     let mut current = text.to_string();
     let mut issues: Vec<PolicyIssue> = Vec::new();
     loop {
@@ -327,7 +327,7 @@ fn blank(text: &mut String, at: usize) -> bool {
 /// The line (1-based) of key path `key` (as the validator names it:
 /// `basic.inpatient.rates[2].ratio`, `critical.tilts[0].categories[1]`) in `text`: the
 /// line of the key, or of the nearest enclosing key or table found. `None` when none is.
-pub(super) fn line_of_key(text: &str, key: &str) -> Option<usize> {
+pub(crate) fn line_of_key(text: &str, key: &str) -> Option<usize> {
     let lines: Vec<&str> = text.split('\n').collect();
     // Every line's full key path: a header's table, or the table and the key before `=`.
     let mut table = String::new();

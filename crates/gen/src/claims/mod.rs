@@ -22,11 +22,12 @@ use crate::persons::{
     CLASSES, SCHEMES,
 };
 use crate::rng::{
-    chance, derive, pick_weighted, search_cumulative, stream, TAG_BAD, TAG_PLAN, TAG_VISIT,
-    TAG_WRITE,
+    chance, derive, pick_weighted, search_cumulative, stream, TAG_AUDIT, TAG_BAD, TAG_PLAN,
+    TAG_VISIT, TAG_WRITE,
 };
 use crate::text::{amount_fen, push_fen, push_padded, push_qty};
 
+mod audit;
 mod render;
 
 use render::Renderer;
@@ -267,6 +268,8 @@ pub(crate) struct ClaimCounts {
     pub records: usize,
     pub reversals: usize,
     pub bad: usize,
+    /// Audit mode: (claim_id number, family) of each injected pattern, in file order.
+    pub labels: Vec<(u64, &'static str)>,
 }
 
 /// Segments of the plan's draw: (kind, scheme), in this order; chronic visits after.
@@ -471,6 +474,7 @@ pub(crate) fn write(
     ctx: &Ctx,
     claims: Option<usize>,
     bad_per_mille: u32,
+    audit_ppm: u32,
     w: &mut impl Write,
 ) -> io::Result<ClaimCounts> {
     let sampler = Sampler::new(ctx);
@@ -493,7 +497,12 @@ pub(crate) fn write(
     // full-key sort makes equal days deterministic too.
     visits.sort_unstable();
 
-    let r = Renderer::new(ctx);
+    let r = Renderer::new(ctx, audit_ppm > 0);
+    let audit_plan = (audit_ppm > 0).then(|| audit::plan(&r, &mut visits, audit_ppm));
+    // Audit mode adds the re-admissions and overlapping visits it injects.
+    let settle = visits.len();
+    let mut labels = Vec::new();
+    let mut reversals_written = 0;
     let mut plan = stream(ctx.seed, TAG_WRITE, 0);
     let mut buf = Vec::with_capacity(16 * 1024);
     let mut pos: u64 = 0; // record number: claim_id suffix
@@ -515,10 +524,16 @@ pub(crate) fn write(
             let i = next_visit;
             next_visit += 1;
             let v = visits[i];
-            r.settlement(&mut buf, pos, &v);
+            if let Some(family) = r.settlement(&mut buf, pos, &v, audit_plan.as_ref()) {
+                labels.push((pos, family));
+            }
             last_day = v.day;
-            // Reverse this one later? (selection sampling over the settlements)
-            if plan.gen_range(0..(settle - i) as u64) < rev_left {
+            // Reverse this one later? (selection sampling over the settlements; never
+            // a claim an audit label depends on)
+            let involved = audit_plan
+                .as_ref()
+                .is_some_and(|p| p.involved.contains(&v.seed));
+            if plan.gen_range(0..(settle - i) as u64) < rev_left && !involved {
                 rev_left -= 1;
                 let delay = plan.gen_range(0..=40usize);
                 pending.push(Reverse(((i + delay).min(settle - 1), pos)));
@@ -530,6 +545,7 @@ pub(crate) fn write(
                 }
                 pending.pop();
                 push_reversal(&mut buf, pos, target);
+                reversals_written += 1;
                 pos += 1;
             }
         }
@@ -538,8 +554,9 @@ pub(crate) fn write(
     }
     Ok(ClaimCounts {
         records: pos as usize,
-        reversals,
+        reversals: reversals_written,
         bad,
+        labels,
     })
 }
 

@@ -5,21 +5,25 @@ use super::*;
 
 /// Renders claims from visits.
 pub(super) struct Renderer<'a> {
-    ctx: &'a Ctx<'a>,
+    pub(super) ctx: &'a Ctx<'a>,
     w11: Vec<u32>,
     w21: Vec<u32>,
+    /// Audit mode (`--audit-rate`): natural claims without audit findings.
+    audit: bool,
 }
 
 impl<'a> Renderer<'a> {
-    pub(super) fn new(ctx: &'a Ctx<'a>) -> Renderer<'a> {
+    pub(super) fn new(ctx: &'a Ctx<'a>, audit: bool) -> Renderer<'a> {
         Renderer {
             ctx,
             w11: DIAGS.iter().map(|d| d.w11).collect(),
             w21: DIAGS.iter().map(|d| d.w21).collect(),
+            audit,
         }
     }
 
-    pub(super) fn settlement(&self, buf: &mut Vec<u8>, pos: u64, v: &Visit) {
+    /// The claim of a planned visit (in audit mode, cleaned of natural findings).
+    pub(super) fn claim_of(&self, v: &Visit) -> Claim {
         let mut rng = ChaCha8Rng::seed_from_u64(v.seed);
         let person = &self.ctx.persons.list[v.person as usize];
         let mut claim = match v.kind {
@@ -28,6 +32,25 @@ impl<'a> Renderer<'a> {
             _ => self.chronic(&mut rng, person, v.day, v.reg),
         };
         claim.acct = account_flag(&mut rng, person);
+        if self.audit {
+            let age = age_on(person.birth, self.ctx.year.jan1 + claim.begn);
+            audit::clean(self.ctx.cat, &mut claim, person.sex, age);
+        }
+        claim
+    }
+
+    /// Writes visit `v` as settlement `pos`; returns the audit label's family, if any.
+    pub(super) fn settlement(
+        &self,
+        buf: &mut Vec<u8>,
+        pos: u64,
+        v: &Visit,
+        plan: Option<&audit::AuditPlan>,
+    ) -> Option<&'static str> {
+        let (claim, label) = match plan {
+            Some(p) => p.claim(self, v),
+            None => (self.claim_of(v), None),
+        };
         let mut psn = Vec::with_capacity(12);
         push_psn_no(&mut psn, v.person as usize);
         self.push_claim(
@@ -37,6 +60,7 @@ impl<'a> Renderer<'a> {
             self.ctx.inst.codes[claim.inst as usize].as_bytes(),
             &claim,
         );
+        label
     }
 
     /// Serialises a settlement in the example file's spacing.
@@ -506,7 +530,7 @@ impl<'a> Renderer<'a> {
         self.add_from(rng, &mut lines, cat.ward_pool(), &v, ward, Some(los * 1000));
         // A few serious stays turn catastrophic: intensive care throughout and costly
         // rescue drugs, the bills of hundreds of thousands that reach every cap.
-        let catastrophic = diag.severity > 0 && los >= 10 && chance(rng, 60);
+        let catastrophic = diag.severity > 0 && los >= 10 && chance(rng, 60) && !self.audit;
         if catastrophic {
             v.cheap = false;
             v.damp_pm = 0;
