@@ -256,51 +256,53 @@ pub fn report_xlsx(r: &FundReport) -> Result<Vec<u8>> {
         }
         ws.autofit();
     }
-    {
-        let ws = wb.add_worksheet().set_name("收入明细")?;
-        header(ws, &["基金", "来源", "科目名称", "金额（元）"], &head)?;
-        let mut row = 1u32;
-        let mut total = 0;
-        for f in &r.funds {
-            for (source, v) in &f.income {
-                ws.write_string(row, 0, &f.fund)?;
-                ws.write_string(row, 1, source)?;
-                ws.write_string(row, 2, f.names.get(source).map_or("", String::as_str))?;
-                ws.write_number_with_format(row, 3, cell_yuan(*v), &money)?;
-                total += v;
-                row += 1;
-            }
-        }
-        ws.write_string_with_format(row, 0, "合计", &head)?;
-        total_formula(ws, row, 3, total, &money)?;
-        ws.autofit();
-    }
-    {
-        let ws = wb.add_worksheet().set_name("支出明细")?;
-        header(ws, &["基金", "支付项", "科目名称", "金额（元）"], &head)?;
-        let mut row = 1u32;
-        let mut total = 0;
-        for f in &r.funds {
-            let hosp = ("hosp_part_amt", &f.hosp_part_amt);
-            let lines = f.expenditure.iter().map(|(k, v)| (*k, v)).chain([hosp]);
-            for (field, v) in lines {
-                ws.write_string(row, 0, &f.fund)?;
-                ws.write_string(row, 1, field)?;
-                let name = match field {
-                    "hosp_part_amt" => "医院负担（不动用基金）",
-                    f_ => f.names.get(f_).map_or("", String::as_str),
-                };
-                ws.write_string(row, 2, name)?;
-                ws.write_number_with_format(row, 3, cell_yuan(*v), &money)?;
-                total += v;
-                row += 1;
-            }
-        }
-        ws.write_string_with_format(row, 0, "合计", &head)?;
-        total_formula(ws, row, 3, total, &money)?;
-        ws.autofit();
-    }
+    let income = r.funds.iter().flat_map(|f| {
+        let name = |k: &str| f.names.get(k).cloned().unwrap_or_default();
+        f.income
+            .iter()
+            .map(move |(k, v)| (f.fund.as_str(), k.clone(), name(k), *v))
+    });
+    detail_sheet(&mut wb, "收入明细", "来源", income, (&head, &money))?;
+    let spent = r.funds.iter().flat_map(|f| {
+        let name = |k: &str| f.names.get(k).cloned().unwrap_or_default();
+        let hosp = (
+            f.fund.as_str(),
+            "hosp_part_amt".to_string(),
+            "医院负担（不动用基金）".to_string(),
+            f.hosp_part_amt,
+        );
+        f.expenditure
+            .iter()
+            .map(move |(k, v)| (f.fund.as_str(), k.to_string(), name(k), *v))
+            .chain([hosp])
+    });
+    detail_sheet(&mut wb, "支出明细", "支付项", spent, (&head, &money))?;
     wb.save_to_buffer().context("无法生成 xlsx")
+}
+
+/// A sheet of (fund, key, account name, fen) rows under `key_title`, with a total.
+fn detail_sheet<'a>(
+    wb: &mut Workbook,
+    name: &str,
+    key_title: &str,
+    rows: impl Iterator<Item = (&'a str, String, String, i64)>,
+    (head, money): (&Format, &Format),
+) -> Result<()> {
+    let ws = wb.add_worksheet().set_name(name)?;
+    header(ws, &["基金", key_title, "科目名称", "金额（元）"], head)?;
+    let (mut row, mut total) = (1u32, 0);
+    for (fund, key, account, v) in rows {
+        ws.write_string(row, 0, fund)?;
+        ws.write_string(row, 1, &key)?;
+        ws.write_string(row, 2, &account)?;
+        ws.write_number_with_format(row, 3, cell_yuan(v), money)?;
+        total += v;
+        row += 1;
+    }
+    ws.write_string_with_format(row, 0, "合计", head)?;
+    total_formula(ws, row, 3, total, money)?;
+    ws.autofit();
+    Ok(())
 }
 
 fn header(ws: &mut Worksheet, cols: &[&str], head: &Format) -> Result<()> {
