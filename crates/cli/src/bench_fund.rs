@@ -127,6 +127,7 @@ pub fn run(a: BenchFundArgs) -> Result<()> {
         });
     }
     let _ = std::fs::remove_file(&out_path);
+
     if rows.is_empty() {
         bail!("没有结算成功的结算单");
     }

@@ -151,29 +151,30 @@ impl Store {
             .into_iter()
             .filter(|p| p.year == year && p.books.is_some())
             .collect();
-        let nets = self.nets(year).await?;
+        // The three scans are independent: run them at once, each on a connection of its own.
+        // The two over settlements read only the index `settlements_report` (migration 0008).
+        let y = i64::from(year);
         let visits = sqlx::query(
-            "SELECT s.insutype, v.med_type, COUNT(*), CAST(SUM(s.hosp_part_amt) AS BIGINT) \
-             FROM settlements s JOIN visits v ON v.mdtrt_id = s.mdtrt_id \
-             WHERE s.year = $1 AND NOT EXISTS \
+            "SELECT s.insutype, s.med_type, COUNT(*), CAST(SUM(s.hosp_part_amt) AS BIGINT) \
+             FROM settlements s WHERE s.year = $1 AND NOT EXISTS \
              (SELECT 1 FROM settlement_reversals r WHERE r.setl_id = s.setl_id) \
-             GROUP BY s.insutype, v.med_type",
+             GROUP BY s.insutype, s.med_type",
         )
-        .bind(i64::from(year))
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(y)
+        .fetch_all(&self.pool);
         let persons = sqlx::query(
             "SELECT s.insutype, COUNT(DISTINCT s.psn_no) FROM settlements s WHERE s.year = $1 \
              AND NOT EXISTS (SELECT 1 FROM settlement_reversals r WHERE r.setl_id = s.setl_id) \
              GROUP BY s.insutype",
         )
-        .bind(i64::from(year))
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(y)
+        .fetch_all(&self.pool);
+        let (nets, visits, persons) = tokio::join!(self.nets(year), visits, persons);
+        let (nets, visits, persons) = (nets?, visits?, persons?);
         let enrolled = sqlx::query(
             "SELECT insutype, COUNT(*) FROM enrolments WHERE year = $1 GROUP BY insutype",
         )
-        .bind(i64::from(year))
+        .bind(y)
         .fetch_all(&self.pool)
         .await?;
         let mut report = FundReport {

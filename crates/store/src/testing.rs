@@ -148,6 +148,7 @@ pub async fn load_settled(store: &Store, rows: &[SettledRow]) -> crate::Result<(
                 text(&now),
                 text(&format!("M{}", r.setl_id)),
                 Value::Int(a.hosp_part_amt),
+                text(&r.med_type),
             ]);
             if let Some(e) = &r.entry {
                 entries.push(vec![
@@ -214,6 +215,7 @@ pub async fn load_settled(store: &Store, rows: &[SettledRow]) -> crate::Result<(
                 "settled_at",
                 "msgid",
                 "hosp_part_amt",
+                "med_type",
             ],
             &settlements,
         )

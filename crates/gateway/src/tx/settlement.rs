@@ -136,6 +136,7 @@ impl LedgerStore for VisitLedger<'_> {
             fund_pay_sumamt: s.amounts.fund_pay_sumamt,
             acct_pay: s.amounts.acct_pay,
             hosp_part_amt: s.amounts.hosp_part_amt,
+            med_type: v.med_type.clone(),
             delta: s.delta,
             output: output.to_string(),
             msgid: self.msgid.to_string(),

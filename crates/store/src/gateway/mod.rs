@@ -155,6 +155,8 @@ pub struct SettlementRecord {
     pub acct_pay: i64,
     /// 医院负担 (no fund's money: not in the books).
     pub hosp_part_amt: i64,
+    /// The visit's 医疗类别 (for the fund report's counts).
+    pub med_type: String,
     pub delta: YearAccumulators,
     /// The `output` object answered (JSON).
     pub output: String,

@@ -137,13 +137,14 @@ pub(super) fn settlement_of(r: &impl Cols) -> Result<SettlementRecord> {
         msgid: r.text(13)?,
         reversed: r.int(14)? != 0,
         hosp_part_amt: r.int(15)?,
+        med_type: r.text(16)?,
     })
 }
 
 pub(super) const SETTLEMENT_SELECT: &str = "SELECT s.setl_id, s.mdtrt_id, s.psn_no, \
      s.fixmedins_code, s.insutype, s.clr_type, s.year, s.setl_date, s.medfee_sumamt, \
      s.fund_pay_sumamt, s.acct_pay, s.delta, s.output, s.msgid, \
-     CASE WHEN r.setl_id IS NULL THEN 0 ELSE 1 END, s.hosp_part_amt \
+     CASE WHEN r.setl_id IS NULL THEN 0 ELSE 1 END, s.hosp_part_amt, s.med_type \
      FROM settlements s LEFT JOIN settlement_reversals r ON r.setl_id = s.setl_id";
 
 /// A person's (`$1`) accumulators for a year (`$2`).

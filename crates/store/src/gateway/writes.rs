@@ -104,8 +104,8 @@ const PUT_ACCUMULATORS: &str = "INSERT INTO accumulators (psn_no, year, counters
      ON CONFLICT (psn_no, year) DO UPDATE SET counters = excluded.counters";
 const INSERT_SETTLEMENT: &str = "INSERT INTO settlements (setl_id, mdtrt_id, psn_no, \
      fixmedins_code, insutype, clr_type, year, setl_date, medfee_sumamt, fund_pay_sumamt, \
-     acct_pay, delta, output, settled_at, msgid, hosp_part_amt) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+     acct_pay, delta, output, settled_at, msgid, hosp_part_amt, med_type) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
 const INSERT_ACCOUNT_MOVEMENT: &str = "INSERT INTO account_movements (psn_no, on_date, \
      kind, amount_fen, ref, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)";
 const INSERT_REVERSAL: &str =
@@ -348,6 +348,7 @@ fn settlement_params(s: SettlementRecord, at: String) -> Vec<Param> {
         Text(at),
         Text(s.msgid),
         Int(s.hosp_part_amt),
+        Text(s.med_type),
     ]
 }
 
