@@ -209,7 +209,16 @@ fn detail_reports_missing_extra_and_differing_settlements() {
             rows.iter().all(|r| r[2] != a.setl_id && r[2] != d.setl_id),
             "{text}"
         );
-        // The same msgid again gets the same answer (nothing made twice).
+        // The same msgid again gets the same answer (no second result file).
+        let msgid = h.msgid(INST);
+        let first = detail(&h, &msgid, &no).await;
+        let again = detail(&h, &msgid, &no).await;
+        assert!(ok(&first), "{first}");
+        assert_eq!(first["output"], again["output"]);
+        assert_eq!(
+            first["output"]["fileinfo"]["file_qury_no"],
+            format!("FR{msgid}").as_str()
+        );
         h
     });
 }
@@ -358,6 +367,7 @@ fn clearing_application_checks_totals_and_cancels_once() {
             sum(|s| s.acct),
             sum(|s| s.cash),
         );
+        let agreeing = application(&setlym, 2, medfee, fund, acct, cash);
         let v = h
             .call(
                 INST,
@@ -376,25 +386,13 @@ fn clearing_application_checks_totals_and_cancels_once() {
                 )),
             "{e}"
         );
-        let v = h
-            .call(
-                INST,
-                "3203",
-                application(&setlym, 2, medfee, fund, acct, cash),
-            )
-            .await;
+        let v = h.call(INST, "3203", agreeing.clone()).await;
         assert!(ok(&v), "{}: {v}", h.backend);
         let id = v["output"]["result"]["clr_appy_evt_id"]
             .as_str()
             .unwrap()
             .to_string();
-        let v = h
-            .call(
-                INST,
-                "3203",
-                application(&setlym, 2, medfee, fund, acct, cash),
-            )
-            .await;
+        let v = h.call(INST, "3203", agreeing.clone()).await;
         assert!(!ok(&v) && err(&v).contains(&id), "{v}");
         // Only its institution cancels it, once; then the month may be applied for again.
         let cancel = json!({"data": {"clr_appy_evt_id": id}});
@@ -413,13 +411,7 @@ fn clearing_application_checks_totals_and_cancels_once() {
         assert_eq!(v["output"]["result"]["clr_appy_evt_id"], id.as_str());
         let v = h.call(INST, "3204", cancel.clone()).await;
         assert!(!ok(&v) && err(&v).contains("已撤销"), "{v}");
-        let v = h
-            .call(
-                INST,
-                "3203",
-                application(&setlym, 2, medfee, fund, acct, cash),
-            )
-            .await;
+        let v = h.call(INST, "3203", agreeing.clone()).await;
         assert!(ok(&v), "{}: {v}", h.backend);
         h
     });

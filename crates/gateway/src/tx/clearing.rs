@@ -368,6 +368,8 @@ pub(super) async fn apply(
     };
     let med_sumfee = data.fen("med_sumfee")?;
     meta.target = format!("{setlym} {clr_type}");
+    g.lock_clearing(&format!("{}/{setlym}/{clr_type}", meta.fixmedins_code))
+        .await?;
     if let Some(open) = g
         .clearing_applications(&meta.fixmedins_code, &setlym, &clr_type)
         .await?
@@ -449,6 +451,7 @@ pub(super) async fn cancel(
     let data = object(input, "data")?;
     let id = data.text("clr_appy_evt_id")?;
     meta.target = id.clone();
+    g.lock_clearing(&id).await?;
     let a = g
         .clearing_application(&id)
         .await?
@@ -467,4 +470,93 @@ pub(super) async fn cancel(
     }
     g.insert_clearing_cancellation(&id, &meta.msgid);
     Ok(json!({"result": {"clr_appy_evt_id": id}}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn done<T>(r: Result<T, Failure>) -> T {
+        match r {
+            Ok(v) => v,
+            Err(_) => panic!("refused or failed"),
+        }
+    }
+
+    fn settled(setl_id: &str, medfee: i64, reversed: bool) -> SettlementRecord {
+        SettlementRecord {
+            setl_id: setl_id.into(),
+            mdtrt_id: format!("MD{setl_id}"),
+            psn_no: "P1".into(),
+            fixmedins_code: "H1".into(),
+            insutype: "390".into(),
+            clr_type: "11".into(),
+            year: 2024,
+            setl_date: yibao_core::Date::from_ymd(2024, 3, 1).unwrap(),
+            medfee_sumamt: medfee,
+            fund_pay_sumamt: medfee / 2,
+            acct_pay: 0,
+            hosp_part_amt: 0,
+            delta: Default::default(),
+            output: "{}".into(),
+            msgid: format!("M{setl_id}"),
+            reversed,
+        }
+    }
+
+    fn listed(setl_id: &str, medfee: &str, fund: &str, flag: &str) -> String {
+        format!("{setl_id}\tMD{setl_id}\tP1\t{medfee}\t{fund}\t0.00\t{flag}")
+    }
+
+    #[test]
+    fn only_differing_settlements_are_reported() {
+        let text = [
+            listed("S1", "10.00", "5.00", "0"),
+            // A reversal listed with negative amounts is the same reversal.
+            listed("S2", "-20.00", "-10.00", "1"),
+            listed("S3", "30.00", "15.00", "1"),
+            listed("S9", "1.00", "0.50", "0"),
+        ]
+        .join("\r\n");
+        let rows = compare(
+            done(parse_listed("F", &text)),
+            vec![
+                settled("S1", 1000, false),
+                settled("S2", 2000, true),
+                settled("S3", 3000, false),
+                settled("S4", 4000, false),
+            ],
+        );
+        let got: Vec<(&str, &str)> = rows.iter().map(|d| (d.setl_id.as_str(), d.rslt)).collect();
+        assert_eq!(got, [("S3", "3"), ("S4", "1"), ("S9", "2")]);
+        assert!(
+            rows[0]
+                .memo
+                .contains("退费结算标志 refd_setl_flag 机构 1 / 中心 0"),
+            "{}",
+            rows[0].memo
+        );
+        let text = result_text(&rows);
+        assert_eq!(text.matches("\r\n").count(), 4);
+        assert!(text.starts_with("psn_no\tmdtrt_id\tsetl_id\tmsgid\tstmt_rslt\t"));
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        let e = |text: &str| match parse_listed("F", text) {
+            Err(Failure::Refused(r)) => r.0,
+            _ => panic!("not refused"),
+        };
+        let dup = [listed("S1", "1", "1", "0"), listed("S1", "1", "1", "0")].join("\n");
+        assert!(e(&dup).contains("第 2 行第 1 列 setl_id=\"S1\" 与第 1 行重复"));
+        assert!(e("\tMD\tP\t1\t1\t0\t0").contains("第 1 行第 1 列 setl_id="));
+        assert!(e(&listed("S1", "1", "abc", "0")).contains("第 1 行第 5 列 fund_pay_sumamt="));
+        // Trailing blank lines and a line of column names are no settlements.
+        let ok = format!(
+            "{}\r\n{}\r\n\r\n",
+            FILE_COLUMNS.join("\t"),
+            listed("S1", "1", "1", "0")
+        );
+        assert_eq!(done(parse_listed("F", &ok)).len(), 1);
+    }
 }

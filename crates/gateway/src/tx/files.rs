@@ -280,3 +280,33 @@ pub(super) fn zip_text(name: &str, text: &str) -> Result<Vec<u8>, Failure> {
     w.write_all(text.as_bytes()).map_err(|e| fault(&e))?;
     Ok(w.finish().map_err(|e| fault(&e))?.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn done<T>(r: Result<T, Failure>) -> T {
+        match r {
+            Ok(v) => v,
+            Err(_) => panic!("refused or failed"),
+        }
+    }
+
+    #[test]
+    fn beijing_times_order_as_text() {
+        assert_eq!(beijing_time(0), "1970-01-01 08:00:00");
+        assert_eq!(beijing_time(16 * 3600 + 59), "1970-01-02 00:00:59");
+        // Download deadlines are compared as text: the format orders as time does.
+        assert!(beijing_time(1_700_000_000) < beijing_time(1_700_000_000 + 86_400));
+    }
+
+    #[test]
+    fn zipped_text_comes_back_and_other_bytes_are_refused() {
+        let z = done(zip_text("a.txt", "一\t二\r\n"));
+        assert_eq!(done(unzip_text("F", &z)), "一\t二\r\n");
+        match unzip_text("F", b"PK not a zip") {
+            Err(Failure::Refused(r)) => assert!(r.0.contains("不是有效的 zip"), "{}", r.0),
+            _ => panic!("not refused"),
+        }
+    }
+}

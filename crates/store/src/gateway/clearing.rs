@@ -193,6 +193,20 @@ impl GatewayTx {
         rows.iter().map(postgres).collect()
     }
 
+    /// Serialises this transaction with every other that takes the same `key` until it
+    /// ends (an institution's month of clearing, an application): PostgreSQL through a
+    /// transaction-scoped advisory lock; SQLite's transactions are serialised by the
+    /// writer's turn already.
+    pub async fn lock_clearing(&mut self, key: &str) -> Result<()> {
+        if let crate::Backend::Postgres = self.backend() {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(format!("clearing:{key}"))
+                .execute(self.db()?)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Keeps file `f` (it commits with the message).
     pub fn insert_file(&mut self, f: &GatewayFile) {
         self.push_write(GatewayWrite::Clearing(ClearingWrite::File(f.clone())));

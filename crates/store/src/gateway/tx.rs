@@ -149,6 +149,10 @@ impl GatewayTx {
         visit_in(self.db()?, mdtrt_id, lock).await
     }
 
+    pub(super) fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// Keeps `w` to be written at [`finish`](Self::finish).
     pub(super) fn push_write(&mut self, w: GatewayWrite) {
         self.writes.push(w);
