@@ -163,6 +163,10 @@ fn detail_reports_missing_extra_and_differing_settlements() {
         let no = upload(&h, INST, &zipped("stmt.txt", text.as_bytes())).await;
         let v = detail(&h, &h.msgid(INST), &no).await;
         assert!(ok(&v), "{}: 3202 {v}", h.backend);
+        assert_eq!(
+            v["output"]["stmtinfo"]["stmt_rslt_dscr"],
+            "对账不一致：中心多 1 笔；医药机构多 1 笔；数据不一致 1 笔（明细见结果文件）"
+        );
         let info = &v["output"]["fileinfo"];
         let result_no = info["file_qury_no"].as_str().unwrap();
         assert!(info["filename"].as_str().unwrap().ends_with(".zip"), "{v}");

@@ -258,6 +258,26 @@ fn result_text(rows: &[Differing]) -> String {
     out
 }
 
+/// Beside the result file, as 3201 answers: `stmt_rslt` 0 when nothing differs, else 1,
+/// and how many settlements differ in which way.
+fn summary(setl_optins: &str, rows: &[Differing]) -> Value {
+    let n = |code: &str| rows.iter().filter(|d| d.rslt == code).count();
+    let (rslt, dscr) = if rows.is_empty() {
+        ("0", "对账一致".to_string())
+    } else {
+        (
+            "1",
+            format!(
+                "对账不一致：中心多 {} 笔；医药机构多 {} 笔；数据不一致 {} 笔（明细见结果文件）",
+                n("1"),
+                n("2"),
+                n("3")
+            ),
+        )
+    };
+    json!({"setl_optins": setl_optins, "stmt_rslt": rslt, "stmt_rslt_dscr": dscr})
+}
+
 fn count(data: &Obj<'_>, key: &str) -> Result<i64, Failure> {
     let t = data.text(key)?;
     t.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
@@ -311,7 +331,8 @@ pub(super) async fn detail(
     let zip_name = format!("{}_{}_{}_result.zip", meta.fixmedins_code, from, to);
     let result = new_file(meta, "FR", &zip_name, "result", &zipped);
     g.insert_file(&result);
-    Ok(json!({ "fileinfo": file_info(&result) }))
+    let setl_optins = data.opt_text("setl_optins")?.unwrap_or_default();
+    Ok(json!({ "fileinfo": file_info(&result), "stmtinfo": summary(&setl_optins, &rows) }))
 }
 
 /// Totals of settlements, as 3203 declares them.
