@@ -495,14 +495,8 @@ pub(super) async fn cancel(
 
 #[cfg(test)]
 mod tests {
+    use super::super::files::tests::done;
     use super::*;
-
-    fn done<T>(r: Result<T, Failure>) -> T {
-        match r {
-            Ok(v) => v,
-            Err(_) => panic!("refused or failed"),
-        }
-    }
 
     fn settled(setl_id: &str, medfee: i64, reversed: bool) -> SettlementRecord {
         SettlementRecord {

@@ -282,10 +282,11 @@ pub(super) fn zip_text(name: &str, text: &str) -> Result<Vec<u8>, Failure> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn done<T>(r: Result<T, Failure>) -> T {
+    /// The value of `r`, which must be neither refused nor failed.
+    pub(in crate::tx) fn done<T>(r: Result<T, Failure>) -> T {
         match r {
             Ok(v) => v,
             Err(_) => panic!("refused or failed"),
