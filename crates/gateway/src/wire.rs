@@ -114,6 +114,12 @@ pub const FIELD_MAX_CHARS: &[(&str, usize)] = &[
     ("clr_type", 6),
     ("setl_optins", 6),
     ("fixmedins_setl_cnt", 10),
+    // Clearing and files: the gateway issues `FL`/`FR`/`CA` + msgid (32 characters).
+    ("file_qury_no", 32),
+    ("clr_appy_evt_id", 32),
+    ("filename", 200),
+    ("setlym", 6),
+    ("psntime", 10),
     // Date-times (`yyyy-MM-dd HH:mm:ss`).
     ("begntime", 19),
     ("endtime", 19),

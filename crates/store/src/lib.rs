@@ -25,8 +25,8 @@ pub use account::{Account, AccountMovement};
 pub use duplicates::{DuplicateFinding, DuplicateKind};
 pub use eligibility::Eligibility;
 pub use gateway::{
-    Answered, AuthFacts, FeeLine, GatewayTx, MessageMeta, NewFeeLine, ReadAhead, SettlementRecord,
-    SettlementTotals, Visit,
+    Answered, AuthFacts, ClearingApplication, FeeLine, GatewayFile, GatewayTx, MessageMeta,
+    NewFeeLine, ReadAhead, SettlementRecord, SettlementTotals, Visit,
 };
 pub use import::{import_roster, ImportOptions, ImportReport};
 pub use yibao_core::employer::{unit_arrears, Employment, UnitFacts};

@@ -15,7 +15,9 @@ use yibao_store::{
     FeeLine, GatewayTx, MessageMeta, NewFeeLine, ReadAhead, SettlementRecord, Visit,
 };
 
+mod clearing;
 mod fees;
+mod files;
 mod person;
 mod query;
 mod render;
@@ -92,6 +94,12 @@ pub enum Handler {
     Reverse(VisitKind),
     QuerySettlement,
     Reconcile,
+    /// 3202: the institution's file of settlements against the centre's.
+    ReconcileDetail,
+    ClearingApply,
+    ClearingCancel,
+    FileUpload,
+    FileDownload,
 }
 
 /// One transaction the gateway accepts.
@@ -168,7 +176,12 @@ pub const TRANSACTIONS: &[Transaction] = &[
     tx("2404", "入院办理撤销", Handler::CancelVisit(In)),
     tx("2405", "出院办理撤销", Handler::CancelDischarge),
     tx("3201", "医药机构费用结算对总账", Handler::Reconcile),
+    tx("3202", "医药机构费用结算对明细账", Handler::ReconcileDetail),
+    tx("3203", "清算申请", Handler::ClearingApply),
+    tx("3204", "清算撤销", Handler::ClearingCancel),
     tx("5203", "结算信息查询", Handler::QuerySettlement),
+    tx("9101", "文件上传", Handler::FileUpload),
+    tx("9102", "文件下载", Handler::FileDownload),
 ];
 
 /// The transaction `infno`, or the refusal naming what the gateway accepts.
@@ -208,6 +221,11 @@ pub(crate) async fn dispatch(
         Handler::Reverse(kind) => settlement::reversal(g, meta, input, kind).await,
         Handler::QuerySettlement => query::query_settlement(g, meta, input).await,
         Handler::Reconcile => query::reconcile(gw, meta, input).await,
+        Handler::ReconcileDetail => clearing::detail(g, meta, input).await,
+        Handler::ClearingApply => clearing::apply(g, meta, input).await,
+        Handler::ClearingCancel => clearing::cancel(g, meta, input).await,
+        Handler::FileUpload => files::upload(g, meta, input).await,
+        Handler::FileDownload => files::download(g, meta, input).await,
     }
 }
 

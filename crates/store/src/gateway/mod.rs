@@ -22,6 +22,7 @@
 //! - `queries`: the store's gateway reads outside transactions (authentication, reads
 //!   ahead, checks, totals).
 //! - `tx`: [`GatewayTx`].
+//! - `clearing`: files (9101/9102/3202) and clearing applications (3203/3204).
 //! - `writes`: the typed writes of a transaction, their SQL and version keys, and
 //!   PostgreSQL's one-statement batch.
 
@@ -33,6 +34,7 @@ macro_rules! visit_columns {
     };
 }
 
+mod clearing;
 mod keys;
 mod queries;
 mod rows;
@@ -42,6 +44,7 @@ mod writes;
 #[cfg(test)]
 mod tests;
 
+pub use clearing::{ClearingApplication, GatewayFile};
 pub(crate) use rows::Cols;
 pub use tx::GatewayTx;
 pub(crate) use writes::bind_params;

@@ -89,7 +89,7 @@ impl GatewayTx {
 
     /// Where this transaction reads on PostgreSQL (its transaction). SQLite reads go
     /// through the engine's readers after [`sqlite_ready`](Self::sqlite_ready).
-    fn db(&mut self) -> Result<&mut sqlx::AnyConnection> {
+    pub(super) fn db(&mut self) -> Result<&mut sqlx::AnyConnection> {
         match &mut self.conn {
             Conn::Postgres(t) => Ok(t),
             Conn::Sqlite { .. } => fault("SQLite 网关交易不经 sqlx 读库（内部错误）"),
@@ -102,7 +102,10 @@ impl GatewayTx {
     /// reads as committed: the turn is held, so nothing of it can be queued meanwhile, and
     /// the transaction can still be committed in a group. The engine to read through
     /// (`None` on PostgreSQL).
-    async fn sqlite_ready(&mut self, key: Option<Key<'_>>) -> Result<Option<&SqliteEngine>> {
+    pub(super) async fn sqlite_ready(
+        &mut self,
+        key: Option<Key<'_>>,
+    ) -> Result<Option<&SqliteEngine>> {
         let Conn::Sqlite { engine, conn, .. } = &mut self.conn else {
             return Ok(None);
         };
@@ -144,6 +147,15 @@ impl GatewayTx {
         }
         let lock = self.lock_suffix();
         visit_in(self.db()?, mdtrt_id, lock).await
+    }
+
+    pub(super) fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Keeps `w` to be written at [`finish`](Self::finish).
+    pub(super) fn push_write(&mut self, w: GatewayWrite) {
+        self.writes.push(w);
     }
 
     pub fn insert_visit(&mut self, v: &Visit) {

@@ -65,6 +65,8 @@ pub(super) enum GatewayWrite {
         entry: crate::journal::StoredEntry,
         at: String,
     },
+    /// A clearing row: a file, an application or its cancellation (`super::clearing`).
+    Clearing(super::clearing::ClearingWrite),
     /// The message answered (idempotency by msgid, replay by nonce).
     Message {
         fixmedins_code: String,
@@ -167,6 +169,8 @@ impl GatewayWrite {
             // Journal entries too: a reversal reads its settlement's by reference
             // (`GatewayTx::journal_entry`).
             InsertSettlement { .. } | InsertReversal { .. } | JournalEntry { .. } => None,
+            // Read only after committing what is queued (`super::clearing`).
+            Clearing(_) => None,
             // Not read by transactions (the msgid and nonce are checked before, and again
             // by the commit's unique constraints).
             Message { .. } | OperationLog { .. } => None,
@@ -262,6 +266,7 @@ impl GatewayWrite {
                     push(st.sql, st.params);
                 }
             }
+            Clearing(w) => w.lower(out),
             Message {
                 fixmedins_code,
                 msgid,
