@@ -512,6 +512,7 @@ mod tests {
             fund_pay_sumamt: medfee / 2,
             acct_pay: 0,
             hosp_part_amt: 0,
+            med_type: "11".into(),
             delta: Default::default(),
             output: "{}".into(),
             msgid: format!("M{setl_id}"),
