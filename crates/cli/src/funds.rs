@@ -31,6 +31,16 @@ pub enum FundCommand {
         #[command(flatten)]
         a: crate::payments::AgreementArgs,
     },
+    /// 总额控制年终清算：按全年结算单、预拨与考核得分，拨付（或追回）年终差额并调整待遇支出
+    YearEnd {
+        #[arg(long)]
+        year: u16,
+        /// 考核得分 CSV（机构编码,得分），每家总额控制机构一行
+        #[arg(long)]
+        scores: PathBuf,
+        #[command(flatten)]
+        a: crate::payments::AgreementArgs,
+    },
     /// 月度拨付：按结算单向各机构拨付，结算单与记账分录同一事务记录，同一机构同一月份只拨付一次
     Pay {
         /// 月份 YYYY-MM
@@ -84,6 +94,7 @@ pub fn fund(c: FundCommand) -> Result<()> {
     match c {
         FundCommand::Statement { month, a } => crate::payments::statement(&month, &a, false),
         FundCommand::Pay { month, a } => crate::payments::statement(&month, &a, true),
+        FundCommand::YearEnd { year, scores, a } => crate::payments::year_end(year, &scores, &a),
         FundCommand::Report {
             year,
             db,

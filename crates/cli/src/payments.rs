@@ -13,8 +13,8 @@ use yibao_core::engine::Amounts;
 use yibao_core::format_fen;
 use yibao_core::funds::Payer;
 use yibao_core::payment::{
-    insurer_corridor, insurer_premium_schedule, monthly_statement, Method, MonthlyStatement,
-    PayLine, PaymentPolicy,
+    insurer_corridor, insurer_premium_schedule, monthly_statement, year_end_global_budget, Method,
+    MonthlyStatement, PayLine, PaymentPolicy, Score,
 };
 use yibao_core::{Date, Policy};
 use yibao_store::transfers::Transfer;
@@ -156,7 +156,7 @@ async fn statements(
         .into_iter()
         .map(|code| {
             monthly_statement(agreement, code, month.year(), month.month(), &visits, &[])
-                .map_err(|e| anyhow!("机构 {code}：{e}"))
+                .map_err(|e| anyhow!("{e}"))
         })
         .collect()
 }
@@ -223,6 +223,138 @@ pub fn statement(month: &str, a: &AgreementArgs, pay: bool) -> Result<()> {
                 "{period} 拨付 {} 家机构，合计 {} 元",
                 all.len(),
                 format_fen(total)
+            );
+        }
+        Ok(())
+    })
+}
+
+/// The assessment scores file: `fixmedins_code,score` a line (a header line may lead).
+fn read_scores(path: &Path) -> Result<std::collections::BTreeMap<String, Score>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("无法读取考核得分文件 {}", path.display()))?;
+    let mut out = std::collections::BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim().trim_start_matches('\u{feff}');
+        if line.is_empty() || (n == 0 && !line.starts_with(|c: char| c.is_ascii_alphanumeric())) {
+            continue;
+        }
+        let Some((code, score)) = line.split_once(',') else {
+            bail!("考核得分文件第 {} 行应为“机构编码,得分”：{line:?}", n + 1);
+        };
+        if n == 0 && Score::parse(score.trim()).is_none() {
+            continue; // a header
+        }
+        let score = Score::parse(score.trim()).ok_or_else(|| {
+            anyhow!(
+                "考核得分文件第 {} 行的得分 {score:?} 无效（0 到 100，最多一位小数）",
+                n + 1
+            )
+        })?;
+        out.insert(code.trim().to_string(), score);
+    }
+    Ok(out)
+}
+
+/// `yibao fund year-end`: 总额控制 year-end settlement of every budget institution — the
+/// balance paid (or recovered) and the year's 统筹 spending adjusted to what it earned.
+pub fn year_end(year: u16, scores: &Path, a: &AgreementArgs) -> Result<()> {
+    let agreement = load_agreement(&a.agreement)?;
+    let rule = agreement
+        .global_budget
+        .clone()
+        .ok_or_else(|| anyhow!("支付协议文件没有 [global_budget] 节（总额控制）"))?;
+    let scores = read_scores(scores)?;
+    let op = Operator::from_env();
+    block_on(async {
+        let store = open(&a.db).await?;
+        let policy = books_of(&store, year, &a.insutype).await?;
+        let books = books(&policy);
+        let expense = books
+            .payer_account(Payer::Basic)
+            .ok_or_else(|| anyhow!("政策的 [books.payers] 没有统筹基金（hifp_pay）的科目"))?;
+        let paid = store
+            .transfers(EntryKind::Payment, &a.insutype, year)
+            .await?;
+        let mut visits = Vec::new();
+        for m in 1..=12 {
+            visits.extend(store.settled_visits(&a.insutype, year, m).await?);
+        }
+        for ag in &agreement.institutions {
+            let Method::GlobalBudget { budget } = ag.method else {
+                continue;
+            };
+            let code = &ag.fixmedins_code;
+            let score = *scores
+                .get(code)
+                .ok_or_else(|| anyhow!("考核得分文件没有总额控制机构 {code} 的得分"))?;
+            let months = paid
+                .iter()
+                .filter(|(p, period, _)| p == code && period.len() == 7)
+                .count();
+            if months != 12 {
+                bail!("机构 {code} 本年只拨付了 {months} 个月：年终清算前须完成 12 个月的月度拨付");
+            }
+            let (mut actual, mut advances, mut withheld) = (0, 0, 0);
+            for m in 1..=12 {
+                let s = monthly_statement(&agreement, code, year, m, &visits, &[])
+                    .map_err(|e| anyhow!("{e}"))?;
+                actual += s.hifp_approved;
+                if let Some(adv) = &s.advance {
+                    advances += adv.net;
+                    withheld += adv.reserve_withheld;
+                }
+            }
+            let ye = year_end_global_budget(budget, actual, advances, withheld, score, &rule);
+            let doc = json!({"zone": format!("{:?}", ye.zone), "budget": format_fen(budget),
+                "actual": format_fen(actual), "total_due": format_fen(ye.total_due),
+                "advances_paid": format_fen(advances), "balance": format_fen(ye.balance),
+                "lines": lines_json(&ye.lines)})
+            .to_string();
+            let on = month_end(parse_month(&format!("{year}-12"))?);
+            // The balance paid or recovered, then the payable closed against spending: what
+            // was settled at actual but not earned (borne by the hospital, forfeited) comes
+            // off the year's 统筹 spending, a saving bonus goes onto it.
+            let parts = [
+                (
+                    EntryKind::Payment,
+                    ye.balance,
+                    (books.payable.as_str(), code.as_str()),
+                    (books.bank.as_str(), ""),
+                ),
+                (
+                    EntryKind::YearEndAdjustment,
+                    actual - ye.total_due,
+                    (books.payable.as_str(), code.as_str()),
+                    (expense, ""),
+                ),
+            ];
+            for (kind, amount, debit, credit) in parts {
+                let t = Transfer {
+                    kind,
+                    id: format!("{}:{code}:{year}-年终", a.insutype),
+                    insutype: a.insutype.clone(),
+                    party: code.clone(),
+                    year,
+                    period: format!("{year} 年终"),
+                    on_date: on,
+                    amount_fen: amount,
+                    document: doc.clone(),
+                };
+                let reference = t.reference();
+                let entry = books.transfer(&reference, kind, debit, credit, amount);
+                store.record_transfer(&op, &t, entry.as_ref()).await?;
+            }
+            for l in &ye.lines {
+                println!("{code} {}：{} 元（{}）", l.item, l.amount, l.how);
+            }
+            println!(
+                "{code} {}：年终认定 {} 元，已预拨 {} 元，{} {} 元",
+                ag.name,
+                format_fen(ye.total_due),
+                format_fen(advances),
+                if ye.balance >= 0 { "补拨" } else { "追回" },
+                format_fen(ye.balance.abs())
             );
         }
         Ok(())

@@ -285,6 +285,8 @@ pub enum EntryKind {
     InsurerClaims,
     /// 大病保险年终盈亏调节：承办机构返还基金，或基金分担亏损。
     Corridor,
+    /// 年终清算调整：机构应得（年终认定额）与实际结算统筹支付之差，冲减（或增加）待遇支出。
+    YearEndAdjustment,
     /// 个人账户期初余额（参考数据）、按月划入、年度计息：记入个人账户科目的贷方。
     AccountOpening,
     AccountCredit,
@@ -292,7 +294,7 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 10] = [
+    pub const ALL: [EntryKind; 11] = [
         EntryKind::Settlement,
         EntryKind::Reversal,
         EntryKind::Contribution,
@@ -300,6 +302,7 @@ impl EntryKind {
         EntryKind::Premium,
         EntryKind::InsurerClaims,
         EntryKind::Corridor,
+        EntryKind::YearEndAdjustment,
         EntryKind::AccountOpening,
         EntryKind::AccountCredit,
         EntryKind::AccountInterest,
@@ -314,6 +317,7 @@ impl EntryKind {
             EntryKind::Premium => "premium",
             EntryKind::InsurerClaims => "insurer_claims",
             EntryKind::Corridor => "corridor",
+            EntryKind::YearEndAdjustment => "year_end_adjustment",
             EntryKind::AccountOpening => "account_opening",
             EntryKind::AccountCredit => "account_credit",
             EntryKind::AccountInterest => "account_interest",
@@ -329,6 +333,7 @@ impl EntryKind {
             EntryKind::Premium => "大病保险保费",
             EntryKind::InsurerClaims => "大病保险赔付结算",
             EntryKind::Corridor => "大病保险盈亏调节",
+            EntryKind::YearEndAdjustment => "年终清算调整",
             EntryKind::AccountOpening => "个人账户期初余额",
             EntryKind::AccountCredit => "个人账户划入",
             EntryKind::AccountInterest => "个人账户计息",

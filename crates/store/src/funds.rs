@@ -428,7 +428,8 @@ impl Store {
             });
         }
         for r in q("SELECT e.reference FROM journal_entries e WHERE e.kind IN \
-             ('payment', 'premium', 'insurer_claims', 'corridor') AND NOT EXISTS \
+             ('payment', 'premium', 'insurer_claims', 'corridor', 'year_end_adjustment') \
+             AND NOT EXISTS \
              (SELECT 1 FROM fund_transfers t WHERE t.reference = e.reference) \
              ORDER BY e.reference")
         .fetch_all(&self.pool)

@@ -118,6 +118,20 @@ impl Store {
             .collect()
     }
 
+    /// Credits less debits of `account`'s sub-account `sub` over every entry (what the funds
+    /// still owe an institution, on the payable).
+    pub async fn owed(&self, account: &str, sub: &str) -> Result<Fen> {
+        let r = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(credit_fen) - SUM(debit_fen), 0) AS BIGINT) \
+             FROM journal_postings WHERE account = $1 AND sub = $2",
+        )
+        .bind(account)
+        .bind(sub)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(r.try_get(0)?)
+    }
+
     /// Persons enrolled in `insutype` for `year` (the 大病 premium is per insured person).
     pub async fn enrolled_count(&self, insutype: &str, year: u16) -> Result<u64> {
         let n: i64 =
