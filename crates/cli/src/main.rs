@@ -60,7 +60,7 @@ enum Command {
     Settle(SettleArgs),
     /// 生成可复现的合成数据（参考数据目录 + 结算单）
     Gen(GenArgs),
-    /// 智能审核：规则筛查（screen）、按标注评估（eval）
+    /// 智能审核：规则筛查（screen）、按标注评估（eval）、机构指标（indicators）
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,

@@ -282,7 +282,7 @@ fn overlapping_stay_outpatient_visit_inside_a_stay_elsewhere() {
 
 #[test]
 fn high_cost_outlier_against_the_peer_median() {
-    let text = REFERENCE_RULES.replace("min_peer_stays = 20", "min_peer_stays = 5");
+    let text = REFERENCE_RULES.replace("min_peer_stays = 10", "min_peer_stays = 5");
     let rules = AuditRules::from_toml("test", &text).unwrap();
     let mut records: Vec<String> = (0..5)
         .map(|k| {

@@ -26,7 +26,7 @@ const NATURAL_COST_MULTIPLE: i64 = 3;
 /// An injected outlier costs at least this multiple of its peer median.
 const OUTLIER_MULTIPLE: i64 = 8;
 /// Peer groups smaller than this get no injected outlier (the rule may not judge them).
-const MIN_PEERS: usize = 40;
+const MIN_PEERS: usize = 20;
 
 /// The patterns, with the family code of their labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

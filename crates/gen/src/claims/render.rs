@@ -32,11 +32,16 @@ impl<'a> Renderer<'a> {
             _ => self.chronic(&mut rng, person, v.day, v.reg),
         };
         claim.acct = account_flag(&mut rng, person);
-        if self.audit {
-            let age = age_on(person.birth, self.ctx.year.jan1 + claim.begn);
-            audit::clean(self.ctx.cat, &mut claim, person.sex, age);
-        }
+        self.audit_clean(&mut claim, person);
         claim
+    }
+
+    /// In audit mode, leaves out of `claim` what would be a natural finding ([`audit::clean`]).
+    fn audit_clean(&self, claim: &mut Claim, p: &Person) {
+        if self.audit {
+            let age = age_on(p.birth, self.ctx.year.jan1 + claim.begn);
+            audit::clean(self.ctx.cat, claim, p.sex, age);
+        }
     }
 
     /// Writes visit `v` as settlement `pos`; returns the audit label's family, if any.
@@ -645,6 +650,7 @@ impl<'a> Renderer<'a> {
         };
         let p = &persons.list[person_idx];
         let mut claim = self.outpatient(&mut rng, p, day);
+        self.audit_clean(&mut claim, p);
         let mut psn = Vec::with_capacity(12);
         push_psn_no(&mut psn, person_idx);
         let mut inst = ctx.inst.codes[claim.inst as usize].as_bytes().to_vec();
@@ -690,6 +696,7 @@ impl<'a> Renderer<'a> {
                     .collect();
                 claim.med_type = "14";
                 claim.diag = CHRONIC_CODES[free[rng.gen_range(0..free.len())]].code;
+                self.audit_clean(&mut claim, p);
             }
             BadKind::NotJson | BadKind::NotEnrolled => {}
         }
