@@ -7,14 +7,12 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use yibao_core::audit::eval::{ratio_text, score};
+use yibao_core::audit::rules::{REFERENCE_RULES, REFERENCE_RULES_NAME};
 use yibao_core::audit::{AuditRules, Family, ScreenClaim};
 use yibao_core::RefData;
 use yibao_files::audit::{read_claims, read_flags, read_labels, screen_claims, write_findings};
 use yibao_files::load_dir;
 
-/// The reference rules, built into the binary: used when `--rules` is not given.
-const REFERENCE_RULES: &str = include_str!("../../../rules/sample-county-2024-audit.toml");
-const REFERENCE_RULES_NAME: &str = "rules/sample-county-2024-audit.toml（内置）";
 
 #[derive(clap::Subcommand)]
 pub enum AuditCommand {
@@ -74,7 +72,7 @@ pub fn run(command: AuditCommand) -> Result<()> {
     }
 }
 
-fn load_rules(path: Option<&Path>) -> Result<AuditRules> {
+pub(crate) fn load_rules(path: Option<&Path>) -> Result<AuditRules> {
     let (name, text) = match path {
         Some(p) => (
             p.display().to_string(),

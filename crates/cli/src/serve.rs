@@ -17,6 +17,9 @@ pub struct ServeArgs {
     /// 主密钥文件（缺省取环境变量 YIBAO_KEY_FILE，再缺省 ./yibao-keys/master.key）
     #[arg(long)]
     key_file: Option<PathBuf>,
+    /// 审核规则文件（TOML）：预结算与 3101/3102 据此返回疑点；缺省为内置的 rules/sample-county-2024-audit.toml
+    #[arg(long)]
+    rules: Option<PathBuf>,
     /// 工作线程数（缺省为 CPU 核数）
     #[arg(long)]
     threads: Option<usize>,
@@ -136,6 +139,7 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         reserve_connections: a.reserve_connections,
         drain_timeout: std::time::Duration::from_secs(a.drain_timeout),
     };
+    let rules = crate::audit::load_rules(a.rules.as_deref())?;
     let rt = rt.enable_all().build().context("无法启动异步运行时")?;
     rt.block_on(async move {
         let path = key_file(a.key_file.as_deref());
@@ -144,7 +148,8 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         let store = open(&a.db).await?;
         let gateway = Gateway::new(store, master)
             .await
-            .map_err(|e| anyhow!("无法读取参考数据：{e}"))?;
+            .map_err(|e| anyhow!("无法读取参考数据：{e}"))?
+            .with_rules(rules);
         let listener = tokio::net::TcpListener::bind(&a.listen)
             .await
             .with_context(|| format!("无法监听 --listen={}", a.listen))?;

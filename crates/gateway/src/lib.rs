@@ -43,6 +43,8 @@ pub struct Gateway {
     master: MasterKey,
     /// Institutions and catalog (persons are read per request from the store).
     tables: Arc<RefData>,
+    /// The audit rules run on uploaded fee lines at pre-settlement and settlement.
+    rules: Arc<yibao_core::audit::AuditRules>,
     /// This process's claim on the database (SQLite), held while the gateway lives.
     _claim: Option<Arc<std::fs::File>>,
     /// Permits to open a transaction ([`Store::max_open_transactions`]).
@@ -71,8 +73,16 @@ impl Gateway {
             store,
             master,
             tables,
+            rules: Arc::new(yibao_core::audit::AuditRules::reference()),
             open_transactions: Arc::new(tokio::sync::Semaphore::new(permits)),
         })
+    }
+
+    /// The gateway with `rules` as its audit rules (`yibao serve --rules`) instead of the
+    /// built-in reference rules.
+    pub fn with_rules(mut self, rules: yibao_core::audit::AuditRules) -> Gateway {
+        self.rules = Arc::new(rules);
+        self
     }
 
     /// The HTTP routes: the endpoint and `/healthz`; anything else is answered with a

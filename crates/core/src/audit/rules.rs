@@ -46,7 +46,19 @@ pub struct AuditRules {
     pub outpatient_diagnoses: Vec<String>,
 }
 
+/// The reference rules file, built into the binaries (`yibao audit`, the gateway): used when
+/// no other rules file is given.
+pub const REFERENCE_RULES: &str = include_str!("../../../../rules/sample-county-2024-audit.toml");
+/// How messages name [`REFERENCE_RULES`].
+pub const REFERENCE_RULES_NAME: &str = "rules/sample-county-2024-audit.toml（内置）";
+
 impl AuditRules {
+    /// The reference rules ([`REFERENCE_RULES`]).
+    pub fn reference() -> AuditRules {
+        AuditRules::from_toml(REFERENCE_RULES_NAME, REFERENCE_RULES)
+            .expect("the built-in reference rules are valid (tested)")
+    }
+
     /// The rule of `family`, when screened.
     pub fn rule(&self, family: Family) -> Option<&Rule> {
         self.rules[family as usize].as_ref()

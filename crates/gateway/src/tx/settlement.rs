@@ -222,6 +222,39 @@ fn checked_lines(refdata: &yibao_core::RefData, lines: &[FeeLine]) -> Result<Vec
         .collect()
 }
 
+/// The audit findings (智能审核疑点) of the visit's uploaded lines under the gateway's rules,
+/// in the national analysis' fields. Only the rules on one visit's lines and diagnosis run
+/// here (the peer group and the person's other stays are the batch screening's,
+/// `yibao audit screen`). Findings never change what the visit settles for.
+fn findings(gw: &Gateway, refdata: &yibao_core::RefData, draft: &ClaimDraft<'_>) -> Value {
+    use yibao_core::audit::{ScreenClaim, Screener};
+    // A claim the engine would refuse is refused by it, with its own message.
+    let Ok(claim) = ScreenClaim::from_draft(refdata, draft, 0) else {
+        return json!([]);
+    };
+    let rules = &*gw.rules;
+    let screener = Screener::new(rules, refdata, std::slice::from_ref(&claim));
+    let found: Vec<Value> = screener
+        .person(&[&claim])
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let rule = rules.rule(f.family)?;
+            Some(json!({
+                "jr_id": format!("{}-{}", draft.claim_id, i + 1),
+                "rule_id": rule.id,
+                "rule_name": f.family.name(),
+                "vola_type": f.family.code(),
+                "sev_deg": rule.severity.as_str(),
+                "vola_amt": format_fen(f.amount),
+                "vola_cont": f.message,
+                "mdtrt_id": draft.claim_id,
+            }))
+        })
+        .collect();
+    Value::Array(found)
+}
+
 /// The settlement's `med_type` (taken when 2203 sent none) and `insutype` agree with the visit.
 async fn check_visit_fields(
     gw: &Gateway,
@@ -376,7 +409,9 @@ pub(super) async fn settlement(
             policy: &policy,
             balance_after: balance - s.amounts.acct_pay,
         };
-        return Ok(setl_output(&v, None, &person, &s, &at));
+        let mut out = setl_output(&v, None, &person, &s, &at);
+        out["audit_result"] = findings(gw, &refdata, &draft);
+        return Ok(out);
     }
     let setl_id = format!("ST{}", meta.msgid);
     let render = |s: &Settlement| {

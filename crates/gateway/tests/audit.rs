@@ -1,0 +1,65 @@
+//! Audit at the point of care: pre-settlement (2206) answers the audit findings of the
+//! visit's uploaded lines under the gateway's rules, and a finding never changes what the
+//! visit settles for (invariant 19).
+
+mod common;
+
+use common::{ok, on_every_backend, outpatient_settle_input, outpatient_with_one_line};
+use serde_json::json;
+
+const A: &str = "H99010110000";
+const PSN: &str = "P01000001";
+
+#[test]
+fn presettlement_answers_findings_and_settles_the_same() {
+    on_every_backend("audit_presettlement", |h| async move {
+        // The near miss: one line of S0100001, no finding.
+        let clean = outpatient_with_one_line(&h, A, PSN, "10.00", "1").await;
+        let pre = h
+            .call(A, "2206", outpatient_settle_input(PSN, &clean, "10.00"))
+            .await;
+        assert!(ok(&pre), "2206: {pre}");
+        assert_eq!(pre["output"]["audit_result"], json!([]), "{pre}");
+
+        // The same item billed twice on the same day: 重复收费.
+        let dup = outpatient_with_one_line(&h, A, PSN, "10.00", "1").await;
+        let v = h
+            .call(
+                A,
+                "2204",
+                json!({"feedetail": [{"feedetl_sn": "2", "mdtrt_id": dup, "psn_no": PSN,
+                    "chrg_bchno": "B", "fee_ocur_time": "2024-03-01 09:30:00",
+                    "med_list_codg": "S0100001", "pric": "10.00", "cnt": "1",
+                    "det_item_fee_sumamt": "10.00"}]}),
+            )
+            .await;
+        assert!(ok(&v), "2204: {v}");
+        let pre = h
+            .call(A, "2206", outpatient_settle_input(PSN, &dup, "20.00"))
+            .await;
+        assert!(ok(&pre), "2206: {pre}");
+        let found = pre["output"]["audit_result"].as_array().unwrap();
+        assert_eq!(found.len(), 1, "{pre}");
+        let f = &found[0];
+        assert_eq!(f["vola_type"], "DUPLICATE_CHARGE");
+        assert_eq!(f["rule_id"], "AUD-CF-01");
+        assert_eq!(f["sev_deg"], "违规");
+        assert_eq!(f["vola_amt"], "10.00");
+        assert_eq!(f["mdtrt_id"], json!(dup));
+        let text = f["vola_cont"].as_str().unwrap();
+        assert!(text.contains("S0100001") && text.contains("重复收费"), "{text}");
+
+        // What it settles for is what the pre-settlement previewed, finding or not.
+        let settled = h
+            .call(A, "2207", outpatient_settle_input(PSN, &dup, "20.00"))
+            .await;
+        assert!(ok(&settled), "2207: {settled}");
+        for field in ["medfee_sumamt", "fund_pay_sumamt", "psn_cash_pay", "acct_pay"] {
+            assert_eq!(
+                settled["output"]["setlinfo"][field], pre["output"]["setlinfo"][field],
+                "{field}"
+            );
+        }
+        h
+    });
+}
