@@ -60,6 +60,20 @@ fn presettlement_answers_findings_and_settles_the_same() {
                 "{field}"
             );
         }
+        // The settlement carries its finding, recorded with it.
+        let setl_id = settled["output"]["setlinfo"]["setl_id"].as_str().unwrap();
+        let recorded = h.store.settlement_findings(setl_id).await.unwrap();
+        assert_eq!(recorded.len(), 1, "{recorded:?}");
+        assert_eq!(recorded[0].family, "DUPLICATE_CHARGE");
+        assert_eq!(recorded[0].amount_fen, 1000);
+        assert_eq!(recorded[0].message, text);
+        // The clean visit settles with none.
+        let settled = h
+            .call(A, "2207", outpatient_settle_input(PSN, &clean, "10.00"))
+            .await;
+        assert!(ok(&settled), "2207: {settled}");
+        let setl_id = settled["output"]["setlinfo"]["setl_id"].as_str().unwrap();
+        assert!(h.store.settlement_findings(setl_id).await.unwrap().is_empty());
         h
     });
 }

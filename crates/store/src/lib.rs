@@ -26,7 +26,7 @@ pub use duplicates::{DuplicateFinding, DuplicateKind};
 pub use eligibility::Eligibility;
 pub use gateway::{
     Answered, AuthFacts, ClearingApplication, FeeLine, GatewayFile, GatewayTx, MessageMeta,
-    NewFeeLine, ReadAhead, SettlementRecord, SettlementTotals, Visit,
+    NewFeeLine, ReadAhead, SettlementFinding, SettlementRecord, SettlementTotals, Visit,
 };
 pub use import::{import_roster, ImportOptions, ImportReport};
 pub use yibao_core::employer::{unit_arrears, Employment, UnitFacts};

@@ -5,6 +5,7 @@ use super::*;
 use yibao_core::books::{EntryKind, Paid};
 use yibao_core::checks::Violation;
 use yibao_store::journal::StoredEntry;
+use yibao_store::SettlementFinding;
 
 /// The gateway's ledger for one visit's transaction: the engine reads the person-year's
 /// accumulators as this transaction read them, and records through its typed writes, so the
@@ -222,37 +223,58 @@ fn checked_lines(refdata: &yibao_core::RefData, lines: &[FeeLine]) -> Result<Vec
         .collect()
 }
 
-/// The audit findings (智能审核疑点) of the visit's uploaded lines under the gateway's rules,
-/// in the national analysis' fields. Only the rules on one visit's lines and diagnosis run
-/// here (the peer group and the person's other stays are the batch screening's,
-/// `yibao audit screen`). Findings never change what the visit settles for.
-fn findings(gw: &Gateway, refdata: &yibao_core::RefData, draft: &ClaimDraft<'_>) -> Value {
+/// The audit findings (智能审核疑点) of the visit's uploaded lines under the gateway's rules.
+/// Only the rules on one visit's lines and diagnosis run here (the peer group and the
+/// person's other stays are the batch screening's, `yibao audit screen`). Findings never
+/// change what the visit settles for (invariant 19): they are computed beside the engine.
+pub(super) fn findings(
+    gw: &Gateway,
+    refdata: &yibao_core::RefData,
+    draft: &ClaimDraft<'_>,
+) -> Vec<SettlementFinding> {
     use yibao_core::audit::{ScreenClaim, Screener};
     // A claim the engine would refuse is refused by it, with its own message.
     let Ok(claim) = ScreenClaim::from_draft(refdata, draft, 0) else {
-        return json!([]);
+        return Vec::new();
     };
     let rules = &*gw.rules;
     let screener = Screener::new(rules, refdata, std::slice::from_ref(&claim));
-    let found: Vec<Value> = screener
+    screener
         .person(&[&claim])
+        .into_iter()
+        .filter_map(|f| {
+            let rule = rules.rule(f.family)?;
+            Some(SettlementFinding {
+                family: f.family.code().into(),
+                rule_id: rule.id.clone(),
+                severity: rule.severity.as_str().into(),
+                amount_fen: f.amount,
+                message: f.message,
+            })
+        })
+        .collect()
+}
+
+/// The findings of visit `mdtrt_id` in the national analysis' fields (`jr_id` numbers them
+/// within the visit).
+pub(super) fn findings_json(mdtrt_id: &str, found: &[SettlementFinding]) -> Value {
+    let name = |code: &str| yibao_core::audit::Family::parse(code).map_or("", |f| f.name());
+    found
         .iter()
         .enumerate()
-        .filter_map(|(i, f)| {
-            let rule = rules.rule(f.family)?;
-            Some(json!({
-                "jr_id": format!("{}-{}", draft.claim_id, i + 1),
-                "rule_id": rule.id,
-                "rule_name": f.family.name(),
-                "vola_type": f.family.code(),
-                "sev_deg": rule.severity.as_str(),
-                "vola_amt": format_fen(f.amount),
+        .map(|(i, f)| {
+            json!({
+                "jr_id": format!("{mdtrt_id}-{}", i + 1),
+                "rule_id": f.rule_id,
+                "rule_name": name(&f.family),
+                "vola_type": f.family,
+                "sev_deg": f.severity,
+                "vola_amt": format_fen(f.amount_fen),
                 "vola_cont": f.message,
-                "mdtrt_id": draft.claim_id,
-            }))
+                "mdtrt_id": mdtrt_id,
+            })
         })
-        .collect();
-    Value::Array(found)
+        .collect()
 }
 
 /// The settlement's `med_type` (taken when 2203 sent none) and `insutype` agree with the visit.
@@ -410,7 +432,7 @@ pub(super) async fn settlement(
             balance_after: balance - s.amounts.acct_pay,
         };
         let mut out = setl_output(&v, None, &person, &s, &at);
-        out["audit_result"] = findings(gw, &refdata, &draft);
+        out["audit_result"] = findings_json(&v.mdtrt_id, &findings(gw, &refdata, &draft));
         return Ok(out);
     }
     let setl_id = format!("ST{}", meta.msgid);
@@ -449,6 +471,9 @@ pub(super) async fn settlement(
         .new
         .and_then(|n| n.output)
         .ok_or_else(|| Failure::Fault("结算未记录（内部错误）".into()))?;
+    // The settlement carries its findings, recorded with it.
+    let found = findings(gw, &refdata, &draft);
+    g.settlement_findings(&setl_id, found);
     v.state = next;
     g.update_visit(&v);
     meta.target = format!("{} {}", v.mdtrt_id, setl_id);

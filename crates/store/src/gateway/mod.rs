@@ -142,6 +142,20 @@ pub struct NewFeeLine {
     pub fee_ocur_date: Date,
 }
 
+/// An audit finding recorded with a settlement (migration 0010): it never changes the
+/// settlement's amounts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettlementFinding {
+    /// The family's code (`DUPLICATE_CHARGE` …).
+    pub family: String,
+    pub rule_id: String,
+    /// 违规 / 可疑 / 待核实.
+    pub severity: String,
+    /// 涉及金额, fen.
+    pub amount_fen: i64,
+    pub message: String,
+}
+
 /// A settlement as recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SettlementRecord {

@@ -229,6 +229,28 @@ impl Store {
         row.as_ref().map(settlement_of).transpose()
     }
 
+    /// The audit findings recorded with settlement `setl_id`, in order.
+    pub async fn settlement_findings(&self, setl_id: &str) -> Result<Vec<super::SettlementFinding>> {
+        let rows = sqlx::query(
+            "SELECT family, rule_id, severity, amount_fen, message FROM settlement_findings \
+             WHERE setl_id = $1 ORDER BY seq",
+        )
+        .bind(setl_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(super::SettlementFinding {
+                    family: r.try_get(0)?,
+                    rule_id: r.try_get(1)?,
+                    severity: r.try_get(2)?,
+                    amount_fen: r.try_get(3)?,
+                    message: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
     /// All settlements, oldest first (for checks and replays).
     pub async fn settlements(&self) -> Result<Vec<SettlementRecord>> {
         let rows = sqlx::query(&format!(

@@ -333,6 +333,18 @@ impl GatewayTx {
         });
     }
 
+    /// Records the audit findings of settlement `setl_id` (in order), with it.
+    pub fn settlement_findings(&mut self, setl_id: &str, findings: Vec<super::SettlementFinding>) {
+        if findings.is_empty() {
+            return;
+        }
+        self.writes.push(GatewayWrite::SettlementFindings {
+            setl_id: setl_id.into(),
+            findings,
+            at: now_text(),
+        });
+    }
+
     /// The settlement `setl_id` (with its reversal flag).
     pub async fn settlement(&mut self, setl_id: &str) -> Result<Option<SettlementRecord>> {
         let sql = format!("{SETTLEMENT_SELECT} WHERE s.setl_id = $1");

@@ -51,6 +51,12 @@ pub(super) enum GatewayWrite {
         msgid: String,
         at: String,
     },
+    /// A settlement's audit findings (migration 0010), with the settlement.
+    SettlementFindings {
+        setl_id: String,
+        findings: Vec<super::SettlementFinding>,
+        at: String,
+    },
     /// A personal-account movement (a payment or a restoration).
     AccountMovement {
         psn_no: String,
@@ -112,6 +118,8 @@ const INSERT_ACCOUNT_MOVEMENT: &str = "INSERT INTO account_movements (psn_no, on
      kind, amount_fen, ref, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)";
 const INSERT_REVERSAL: &str =
     "INSERT INTO settlement_reversals (setl_id, reversed_at, msgid) VALUES ($1, $2, $3)";
+const INSERT_FINDING: &str = "INSERT INTO settlement_findings (setl_id, seq, family, \
+     rule_id, severity, amount_fen, message, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 /// A plain insert: a concurrent repeat of the msgid, or a reused nonce, that committed
 /// first makes it fail, and with it the whole transaction.
 const INSERT_MESSAGE: &str = "INSERT INTO gateway_messages (fixmedins_code, msgid, nonce, \
@@ -168,7 +176,11 @@ impl GatewayWrite {
             // commits what is queued first (`GatewayTx::settlement`).
             // Journal entries too: a reversal reads its settlement's by reference
             // (`GatewayTx::journal_entry`).
-            InsertSettlement { .. } | InsertReversal { .. } | JournalEntry { .. } => None,
+            // Findings: read only outside transactions (`Store::settlement_findings`).
+            InsertSettlement { .. }
+            | InsertReversal { .. }
+            | SettlementFindings { .. }
+            | JournalEntry { .. } => None,
             // Read only after committing what is queued (`super::clearing`).
             Clearing(_) => None,
             // Not read by transactions (the msgid and nonce are checked before, and again
@@ -242,6 +254,27 @@ impl GatewayWrite {
             }
             InsertReversal { setl_id, msgid, at } => {
                 push(INSERT_REVERSAL, vec![Text(setl_id), Text(at), Text(msgid)])
+            }
+            SettlementFindings {
+                setl_id,
+                findings,
+                at,
+            } => {
+                for (i, f) in findings.into_iter().enumerate() {
+                    push(
+                        INSERT_FINDING,
+                        vec![
+                            Text(setl_id.clone()),
+                            Int(i as i64 + 1),
+                            Text(f.family),
+                            Text(f.rule_id),
+                            Text(f.severity),
+                            Int(f.amount_fen),
+                            Text(f.message),
+                            Text(at.clone()),
+                        ],
+                    );
+                }
             }
             AccountMovement {
                 psn_no,
