@@ -13,7 +13,6 @@ use yibao_core::RefData;
 use yibao_files::audit::{read_claims, read_flags, read_labels, screen_claims, write_findings};
 use yibao_files::load_dir;
 
-
 #[derive(clap::Subcommand)]
 pub enum AuditCommand {
     /// 智能审核筛查：按规则筛查全部结算单，每条疑点输出一行 JSON

@@ -47,14 +47,22 @@ fn presettlement_answers_findings_and_settles_the_same() {
         assert_eq!(f["vola_amt"], "10.00");
         assert_eq!(f["mdtrt_id"], json!(dup));
         let text = f["vola_cont"].as_str().unwrap();
-        assert!(text.contains("S0100001") && text.contains("重复收费"), "{text}");
+        assert!(
+            text.contains("S0100001") && text.contains("重复收费"),
+            "{text}"
+        );
 
         // What it settles for is what the pre-settlement previewed, finding or not.
         let settled = h
             .call(A, "2207", outpatient_settle_input(PSN, &dup, "20.00"))
             .await;
         assert!(ok(&settled), "2207: {settled}");
-        for field in ["medfee_sumamt", "fund_pay_sumamt", "psn_cash_pay", "acct_pay"] {
+        for field in [
+            "medfee_sumamt",
+            "fund_pay_sumamt",
+            "psn_cash_pay",
+            "acct_pay",
+        ] {
             assert_eq!(
                 settled["output"]["setlinfo"][field], pre["output"]["setlinfo"][field],
                 "{field}"
@@ -73,7 +81,48 @@ fn presettlement_answers_findings_and_settles_the_same() {
             .await;
         assert!(ok(&settled), "2207: {settled}");
         let setl_id = settled["output"]["setlinfo"]["setl_id"].as_str().unwrap();
-        assert!(h.store.settlement_findings(setl_id).await.unwrap().is_empty());
+        assert!(h
+            .store
+            .settlement_findings(setl_id)
+            .await
+            .unwrap()
+            .is_empty());
+        h
+    });
+}
+
+#[test]
+fn analysis_3101_3102_answers_findings() {
+    on_every_backend("audit_analysis", |h| async move {
+        let dup = outpatient_with_one_line(&h, A, PSN, "10.00", "1").await;
+        let v = h
+            .call(
+                A,
+                "2204",
+                json!({"feedetail": [{"feedetl_sn": "2", "mdtrt_id": dup, "psn_no": PSN,
+                    "chrg_bchno": "B", "fee_ocur_time": "2024-03-01 09:30:00",
+                    "med_list_codg": "S0100001", "pric": "10.00", "cnt": "1",
+                    "det_item_fee_sumamt": "10.00"}]}),
+            )
+            .await;
+        assert!(ok(&v), "2204: {v}");
+        // Before 2206 the visit has no med_type: the analysis must be told it.
+        let bare = json!({"data": {"mdtrt_id": dup, "psn_no": PSN}});
+        let v = h.call(A, "3101", bare).await;
+        assert!(!ok(&v) && common::err(&v).contains("med_type"), "{v}");
+        for infno in ["3101", "3102"] {
+            let input = json!({"data": {"mdtrt_id": dup, "psn_no": PSN, "med_type": "11"}});
+            let v = h.call(A, infno, input).await;
+            assert!(ok(&v), "{infno}: {v}");
+            let result = v["output"]["result"].as_array().unwrap();
+            assert_eq!(result.len(), 1, "{v}");
+            assert_eq!(result[0]["vola_type"], "DUPLICATE_CHARGE");
+            assert_eq!(result[0]["jr_id"], json!(format!("{dup}-1")));
+        }
+        // Another institution may not analyse A's visit.
+        let input = json!({"data": {"mdtrt_id": dup, "psn_no": PSN, "med_type": "11"}});
+        let v = h.call("H99010110001", "3101", input).await;
+        assert!(!ok(&v), "{v}");
         h
     });
 }

@@ -93,6 +93,8 @@ pub enum Handler {
     },
     Reverse(VisitKind),
     QuerySettlement,
+    /// 3101 / 3102: the audit findings of a visit's uploaded lines.
+    Analysis,
     Reconcile,
     /// 3202: the institution's file of settlements against the centre's.
     ReconcileDetail,
@@ -175,6 +177,8 @@ pub const TRANSACTIONS: &[Transaction] = &[
     tx("2402", "出院办理", Handler::Discharge),
     tx("2404", "入院办理撤销", Handler::CancelVisit(In)),
     tx("2405", "出院办理撤销", Handler::CancelDischarge),
+    tx("3101", "明细审核事前分析", Handler::Analysis),
+    tx("3102", "明细审核事中分析", Handler::Analysis),
     tx("3201", "医药机构费用结算对总账", Handler::Reconcile),
     tx("3202", "医药机构费用结算对明细账", Handler::ReconcileDetail),
     tx("3203", "清算申请", Handler::ClearingApply),
@@ -220,6 +224,7 @@ pub(crate) async fn dispatch(
         }
         Handler::Reverse(kind) => settlement::reversal(g, meta, input, kind).await,
         Handler::QuerySettlement => query::query_settlement(g, meta, input).await,
+        Handler::Analysis => settlement::analysis(gw, g, meta, input).await,
         Handler::Reconcile => query::reconcile(gw, meta, input).await,
         Handler::ReconcileDetail => clearing::detail(g, meta, input).await,
         Handler::ClearingApply => clearing::apply(g, meta, input).await,

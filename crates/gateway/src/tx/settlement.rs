@@ -277,6 +277,58 @@ pub(super) fn findings_json(mdtrt_id: &str, found: &[SettlementFinding]) -> Valu
         .collect()
 }
 
+/// 3101 事前分析 / 3102 事中分析: the audit findings of a visit's uploaded lines, before
+/// it settles; reads only (its answer is the message's).
+pub(super) async fn analysis(
+    gw: &Gateway,
+    g: &mut GatewayTx,
+    meta: &mut MessageMeta,
+    input: &Map<String, Value>,
+) -> TxResult {
+    let data = object(input, "data")?;
+    let mdtrt_id = data.text("mdtrt_id")?;
+    let kind = match g.visit(&mdtrt_id).await? {
+        Some(v) => v.kind,
+        None => VisitKind::Outpatient,
+    };
+    let v = own_visit(g, meta, &data, kind, true).await?;
+    // Before 2206 an outpatient visit may have no med_type yet: the analysis may name it.
+    let med_type = match data.opt_text("med_type")? {
+        Some(t) if v.med_type.is_empty() => t,
+        _ => v.med_type.clone(),
+    };
+    if med_type.is_empty() {
+        return Err(refuse(format!(
+            "就诊 {} 尚无医疗类别：请在 input.data.med_type 中给出",
+            v.mdtrt_id
+        )));
+    }
+    let end = v.enddate.unwrap_or(v.begndate);
+    let person = g
+        .person(&v.psn_no, end)
+        .await?
+        .ok_or_else(|| refuse(format!("人员编号 {} 不存在（UNKNOWN_PERSON）", v.psn_no)))?;
+    let mut refdata = gw.tables.sharing_tables();
+    refdata
+        .add_person(person)
+        .map_err(|e| refuse(e.to_string()))?;
+    let lines = g.lines(&v.mdtrt_id).await?;
+    let (begn_text, end_text) = (v.begndate.to_string(), end.to_string());
+    let draft = ClaimDraft {
+        claim_id: &v.mdtrt_id,
+        psn_no: Val::Text(&v.psn_no),
+        fixmedins_code: Val::Text(&v.fixmedins_code),
+        med_type: Val::Text(&med_type),
+        begndate: Val::Text(&begn_text),
+        enddate: Val::Text(&end_text),
+        dise_codg: Val::Text(&v.dise_codg),
+        lines: LinesDraft::Checked(checked_lines(&refdata, &lines)?),
+        acct_used_flag: Val::Missing,
+    };
+    let found = findings(gw, &refdata, &draft);
+    Ok(json!({ "result": findings_json(&v.mdtrt_id, &found) }))
+}
+
 /// The settlement's `med_type` (taken when 2203 sent none) and `insutype` agree with the visit.
 async fn check_visit_fields(
     gw: &Gateway,

@@ -230,7 +230,10 @@ impl Store {
     }
 
     /// The audit findings recorded with settlement `setl_id`, in order.
-    pub async fn settlement_findings(&self, setl_id: &str) -> Result<Vec<super::SettlementFinding>> {
+    pub async fn settlement_findings(
+        &self,
+        setl_id: &str,
+    ) -> Result<Vec<super::SettlementFinding>> {
         let rows = sqlx::query(
             "SELECT family, rule_id, severity, amount_fen, message FROM settlement_findings \
              WHERE setl_id = $1 ORDER BY seq",
