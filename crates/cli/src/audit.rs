@@ -19,8 +19,8 @@ pub enum AuditCommand {
     Screen(ScreenArgs),
     /// 评估：按标注文件计算各规则族的精确率与召回率
     Eval(EvalArgs),
-    /// 机构指标（JSON）：次均住院费用、药占比、自费（丙类）占比、每百门诊人次住院数、再入院率
-    Indicators(ScreenArgs),
+    /// 机构指标（JSON 或 xlsx）：次均住院费用、药占比、自费（丙类）占比、每百门诊人次住院数、再入院率；xlsx 另有排名与按月趋势
+    Indicators(IndicatorsArgs),
 }
 
 #[derive(clap::Args)]
@@ -46,6 +46,15 @@ pub struct ScreenArgs {
     /// 输出文件（JSONL）；缺省为标准输出
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct IndicatorsArgs {
+    #[command(flatten)]
+    screen: ScreenArgs,
+    /// 输出格式：json（缺省）或 xlsx（中文表头：机构指标（含排名）、按月趋势；须给 --out）
+    #[arg(long, default_value = "json")]
+    format: String,
 }
 
 #[derive(clap::Args)]
@@ -148,12 +157,27 @@ fn to_out(a: &ScreenArgs, fill: impl FnOnce(&mut dyn Write) -> Result<()>) -> Re
     }
 }
 
-fn indicators(a: ScreenArgs) -> Result<()> {
+fn indicators(a: IndicatorsArgs) -> Result<()> {
+    let xlsx = match a.format.as_str() {
+        "json" => false,
+        "xlsx" => true,
+        other => bail!("--format={other} 无效：应为 json 或 xlsx"),
+    };
+    if xlsx && a.screen.out.is_none() {
+        bail!("--format xlsx 需要 --out 文件");
+    }
+    let a = a.screen;
     to_out(&a, |out| {
         let (rules, refdata, claims) = read_input(&a.input)?;
-        let list = yibao_core::audit::indicators::indicators(&rules, &refdata, &claims);
-        let json = yibao_files::audit::indicators_json(&refdata, &list);
-        writeln!(out, "{json}")?;
+        use yibao_core::audit::indicators::{indicators, monthly};
+        let list = indicators(&rules, &refdata, &claims);
+        if xlsx {
+            let months = monthly(&rules, &refdata, &claims);
+            out.write_all(&crate::indicators_xlsx::workbook(&refdata, &list, &months)?)?;
+        } else {
+            let json = yibao_files::audit::indicators_json(&refdata, &list);
+            writeln!(out, "{json}")?;
+        }
         out.flush()?;
         Ok(())
     })

@@ -25,6 +25,7 @@ mod bench_fund;
 mod bench_gateway;
 mod demo;
 mod funds;
+mod indicators_xlsx;
 mod payments;
 mod register;
 mod serve;

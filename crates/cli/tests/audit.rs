@@ -152,3 +152,75 @@ fn eval_on_a_generated_county_meets_the_thresholds() {
     let table = ok(&eval);
     assert!(table.starts_with("规则族\t名称"), "{table}");
 }
+
+#[test]
+fn indicators_xlsx_has_the_json_figures_ranks_and_months() {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let claims = format!("{DATA}/claims.jsonl");
+    let args = ["audit", "indicators", "--data", DATA, "--claims", &claims];
+    let json: serde_json::Value = serde_json::from_str(&ok(&args)).unwrap();
+    let insts = json["institutions"].as_array().unwrap();
+    assert!(!insts.is_empty());
+    // xlsx without --out, and an unknown format, are refused in Chinese.
+    let o = yibao(&[&args[..], &["--format", "xlsx"]].concat());
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--out"));
+    let o = yibao(&[&args[..], &["--format", "csv"]].concat());
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--format=csv"));
+
+    let dir = tmp("indicators");
+    let path = dir.join("indicators.xlsx");
+    let out = path.to_str().unwrap();
+    ok(&[&args[..], &["--format", "xlsx", "--out", out]].concat());
+    let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+    assert_eq!(wb.sheet_names(), ["机构指标", "按月趋势"]);
+    let sheet = wb.worksheet_range("机构指标").unwrap();
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Data::String(s) => s.clone(),
+                    Data::Float(f) => f.to_string(),
+                    Data::Int(i) => i.to_string(),
+                    _ => String::new(),
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows[0][0], "机构编码");
+    assert_eq!(rows[0][6], "次均住院费用（元）");
+    assert_eq!(rows.len(), insts.len() + 1);
+    for (row, inst) in rows[1..].iter().zip(insts) {
+        assert_eq!(row[0], inst["fixmedins_code"].as_str().unwrap());
+        assert_eq!(row[5], inst["medfee_sumamt"].as_str().unwrap());
+        assert_eq!(row[6], inst["cost_per_admission"].as_str().unwrap_or(""));
+        assert_eq!(row[7], inst["drug_share"].as_str().unwrap_or(""));
+    }
+    // The largest cost per admission is ranked 1.
+    let cost = |r: &Vec<String>| r[6].parse::<f64>().ok();
+    let top = rows[1..]
+        .iter()
+        .filter(|r| cost(r).is_some())
+        .max_by(|a, b| cost(a).partial_cmp(&cost(b)).unwrap());
+    if let Some(top) = top {
+        assert_eq!(top[11], "1");
+    }
+    // The months' admissions add up to the year's.
+    let trend = wb.worksheet_range("按月趋势").unwrap();
+    assert_eq!(trend.get((0, 0)), Some(&Data::String("月份".into())));
+    for inst in insts {
+        let code = inst["fixmedins_code"].as_str().unwrap();
+        let sum: u64 = trend
+            .rows()
+            .skip(1)
+            .filter(|r| r[1] == Data::String(code.into()))
+            .map(|r| match &r[4] {
+                Data::String(s) => s.parse::<u64>().unwrap(),
+                other => panic!("{other:?}"),
+            })
+            .sum();
+        assert_eq!(sum, inst["admissions"].as_u64().unwrap(), "{code}");
+    }
+}

@@ -67,6 +67,33 @@ pub fn indicators(
     refdata: &RefData,
     claims: &[ScreenClaim],
 ) -> Vec<InstitutionIndicators> {
+    tally(rules, refdata, claims, |_| true)
+}
+
+/// The indicators month by month (by the claim's `enddate`), months in order. A
+/// re-admission counts in the month of the second stay, the first may be in any month.
+pub fn monthly(
+    rules: &AuditRules,
+    refdata: &RefData,
+    claims: &[ScreenClaim],
+) -> Vec<((u16, u32), Vec<InstitutionIndicators>)> {
+    let month = |c: &ScreenClaim| (c.enddate.year(), c.enddate.month());
+    let mut months: Vec<(u16, u32)> = claims.iter().map(month).collect();
+    months.sort_unstable();
+    months.dedup();
+    months
+        .into_iter()
+        .map(|m| (m, tally(rules, refdata, claims, |c| month(c) == m)))
+        .collect()
+}
+
+/// The indicators of the claims `keep` selects.
+fn tally(
+    rules: &AuditRules,
+    refdata: &RefData,
+    claims: &[ScreenClaim],
+    keep: impl Fn(&ScreenClaim) -> bool,
+) -> Vec<InstitutionIndicators> {
     let mut per: Vec<InstitutionIndicators> = (0..refdata.institutions().len() as u32)
         .map(|institution| InstitutionIndicators {
             institution,
@@ -74,7 +101,7 @@ pub fn indicators(
         })
         .collect();
     let catalog = refdata.catalog();
-    for c in claims {
+    for c in claims.iter().filter(|c| keep(c)) {
         let ind = &mut per[c.institution as usize];
         let total = c.total();
         ind.total += total;
@@ -103,7 +130,7 @@ pub fn indicators(
         stays.sort_by_key(|c| (c.begndate, c.enddate, c.seq));
         for w in stays.windows(2) {
             let gap = w[1].begndate.day_number() - w[0].enddate.day_number();
-            if (0..=rules.split_window_days).contains(&gap) {
+            if keep(w[1]) && (0..=rules.split_window_days).contains(&gap) {
                 per[w[1].institution as usize].readmissions += 1;
             }
         }
