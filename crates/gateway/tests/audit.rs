@@ -10,6 +10,21 @@ use serde_json::json;
 const A: &str = "H99010110000";
 const PSN: &str = "P01000001";
 
+/// Uploads a second line of S0100001 on the visit's day: 重复收费.
+async fn bill_again(h: &common::Harness, mdtrt_id: &str) {
+    let v = h
+        .call(
+            A,
+            "2204",
+            json!({"feedetail": [{"feedetl_sn": "2", "mdtrt_id": mdtrt_id, "psn_no": PSN,
+                "chrg_bchno": "B", "fee_ocur_time": "2024-03-01 09:30:00",
+                "med_list_codg": "S0100001", "pric": "10.00", "cnt": "1",
+                "det_item_fee_sumamt": "10.00"}]}),
+        )
+        .await;
+    assert!(ok(&v), "2204: {v}");
+}
+
 #[test]
 fn presettlement_answers_findings_and_settles_the_same() {
     on_every_backend("audit_presettlement", |h| async move {
@@ -23,17 +38,7 @@ fn presettlement_answers_findings_and_settles_the_same() {
 
         // The same item billed twice on the same day: 重复收费.
         let dup = outpatient_with_one_line(&h, A, PSN, "10.00", "1").await;
-        let v = h
-            .call(
-                A,
-                "2204",
-                json!({"feedetail": [{"feedetl_sn": "2", "mdtrt_id": dup, "psn_no": PSN,
-                    "chrg_bchno": "B", "fee_ocur_time": "2024-03-01 09:30:00",
-                    "med_list_codg": "S0100001", "pric": "10.00", "cnt": "1",
-                    "det_item_fee_sumamt": "10.00"}]}),
-            )
-            .await;
-        assert!(ok(&v), "2204: {v}");
+        bill_again(&h, &dup).await;
         let pre = h
             .call(A, "2206", outpatient_settle_input(PSN, &dup, "20.00"))
             .await;
@@ -95,17 +100,7 @@ fn presettlement_answers_findings_and_settles_the_same() {
 fn analysis_3101_3102_answers_findings() {
     on_every_backend("audit_analysis", |h| async move {
         let dup = outpatient_with_one_line(&h, A, PSN, "10.00", "1").await;
-        let v = h
-            .call(
-                A,
-                "2204",
-                json!({"feedetail": [{"feedetl_sn": "2", "mdtrt_id": dup, "psn_no": PSN,
-                    "chrg_bchno": "B", "fee_ocur_time": "2024-03-01 09:30:00",
-                    "med_list_codg": "S0100001", "pric": "10.00", "cnt": "1",
-                    "det_item_fee_sumamt": "10.00"}]}),
-            )
-            .await;
-        assert!(ok(&v), "2204: {v}");
+        bill_again(&h, &dup).await;
         // Before 2206 the visit has no med_type: the analysis must be told it.
         let bare = json!({"data": {"mdtrt_id": dup, "psn_no": PSN}});
         let v = h.call(A, "3101", bare).await;

@@ -223,6 +223,27 @@ fn checked_lines(refdata: &yibao_core::RefData, lines: &[FeeLine]) -> Result<Vec
         .collect()
 }
 
+/// The claim of visit `v` under `med_type`, its `dates` (begndate, enddate) as text.
+fn visit_draft<'a>(
+    v: &'a Visit,
+    med_type: &'a str,
+    dates: &'a (String, String),
+    lines: Vec<Line>,
+    acct_used_flag: Option<&'a str>,
+) -> ClaimDraft<'a> {
+    ClaimDraft {
+        claim_id: &v.mdtrt_id,
+        psn_no: Val::Text(&v.psn_no),
+        fixmedins_code: Val::Text(&v.fixmedins_code),
+        med_type: Val::Text(med_type),
+        begndate: Val::Text(&dates.0),
+        enddate: Val::Text(&dates.1),
+        dise_codg: Val::Text(&v.dise_codg),
+        lines: LinesDraft::Checked(lines),
+        acct_used_flag: acct_used_flag.map_or(Val::Missing, Val::Text),
+    }
+}
+
 /// The audit findings (智能审核疑点) of the visit's uploaded lines under the gateway's rules.
 /// Only the rules on one visit's lines and diagnosis run here (the peer group and the
 /// person's other stays are the batch screening's, `yibao audit screen`). Findings never
@@ -313,18 +334,9 @@ pub(super) async fn analysis(
         .add_person(person)
         .map_err(|e| refuse(e.to_string()))?;
     let lines = g.lines(&v.mdtrt_id).await?;
-    let (begn_text, end_text) = (v.begndate.to_string(), end.to_string());
-    let draft = ClaimDraft {
-        claim_id: &v.mdtrt_id,
-        psn_no: Val::Text(&v.psn_no),
-        fixmedins_code: Val::Text(&v.fixmedins_code),
-        med_type: Val::Text(&med_type),
-        begndate: Val::Text(&begn_text),
-        enddate: Val::Text(&end_text),
-        dise_codg: Val::Text(&v.dise_codg),
-        lines: LinesDraft::Checked(checked_lines(&refdata, &lines)?),
-        acct_used_flag: Val::Missing,
-    };
+    let dates = (v.begndate.to_string(), end.to_string());
+    let lines = checked_lines(&refdata, &lines)?;
+    let draft = visit_draft(&v, &med_type, &dates, lines, None);
     let found = findings(gw, &refdata, &draft);
     Ok(json!({ "result": findings_json(&v.mdtrt_id, &found) }))
 }
@@ -431,19 +443,10 @@ pub(super) async fn settlement(
     refdata
         .add_person(person.clone())
         .map_err(|e| refuse(e.to_string()))?;
-    let (begn_text, end_text) = (v.begndate.to_string(), end.to_string());
+    let dates = (v.begndate.to_string(), end.to_string());
     let acct_flag = data.opt_text("acct_used_flag")?;
-    let draft = ClaimDraft {
-        claim_id: &v.mdtrt_id,
-        psn_no: Val::Text(&v.psn_no),
-        fixmedins_code: Val::Text(&v.fixmedins_code),
-        med_type: Val::Text(&v.med_type),
-        begndate: Val::Text(&begn_text),
-        enddate: Val::Text(&end_text),
-        dise_codg: Val::Text(&v.dise_codg),
-        lines: LinesDraft::Checked(checked_lines(&refdata, &lines)?),
-        acct_used_flag: acct_flag.as_deref().map_or(Val::Missing, Val::Text),
-    };
+    let checked = checked_lines(&refdata, &lines)?;
+    let draft = visit_draft(&v, &v.med_type, &dates, checked, acct_flag.as_deref());
     let year = end.year();
     let acc = g.accumulators(&v.psn_no, year, record).await?;
     let balance = match policy.account {
