@@ -46,11 +46,17 @@ fn presettlement_answers_findings_and_settles_the_same() {
         let found = pre["output"]["audit_result"].as_array().unwrap();
         assert_eq!(found.len(), 1, "{pre}");
         let f = &found[0];
-        assert_eq!(f["vola_type"], "DUPLICATE_CHARGE");
+        assert_eq!(f["vola_bhvr_type"], "DUPLICATE_CHARGE");
         assert_eq!(f["rule_id"], "AUD-CF-01");
         assert_eq!(f["sev_deg"], "违规");
         assert_eq!(f["vola_amt"], "10.00");
         assert_eq!(f["mdtrt_id"], json!(dup));
+        assert_eq!(f["patn_id"], PSN);
+        assert_eq!(f["vola_amt_stas"], "1");
+        assert!(
+            f["vola_evid"].as_str().unwrap().contains("AUD-CF-01"),
+            "{f}"
+        );
         let text = f["vola_cont"].as_str().unwrap();
         assert!(
             text.contains("S0100001") && text.contains("重复收费"),
@@ -111,7 +117,7 @@ fn analysis_3101_3102_answers_findings() {
             assert!(ok(&v), "{infno}: {v}");
             let result = v["output"]["result"].as_array().unwrap();
             assert_eq!(result.len(), 1, "{v}");
-            assert_eq!(result[0]["vola_type"], "DUPLICATE_CHARGE");
+            assert_eq!(result[0]["vola_bhvr_type"], "DUPLICATE_CHARGE");
             assert_eq!(result[0]["jr_id"], json!(format!("{dup}-1")));
         }
         // Another institution may not analyse A's visit.

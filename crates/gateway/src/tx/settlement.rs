@@ -276,9 +276,11 @@ pub(super) fn findings(
         .collect()
 }
 
-/// The findings of visit `mdtrt_id` in the national analysis' fields (`jr_id` numbers them
-/// within the visit).
-pub(super) fn findings_json(mdtrt_id: &str, found: &[SettlementFinding]) -> Value {
+/// The findings of a visit in the national analysis' result fields (3101/3102 输出-违规信息:
+/// `jr_id` numbers them within the visit, `patn_id` is the person, `vola_bhvr_type` the rule
+/// family, `vola_evid` the rule and its family, `vola_amt_stas` "1" as the amount is computed).
+pub(super) fn findings_json(v: &Visit, found: &[SettlementFinding]) -> Value {
+    let mdtrt_id = &v.mdtrt_id;
     let name = |code: &str| yibao_core::audit::Family::parse(code).map_or("", |f| f.name());
     found
         .iter()
@@ -288,11 +290,14 @@ pub(super) fn findings_json(mdtrt_id: &str, found: &[SettlementFinding]) -> Valu
                 "jr_id": format!("{mdtrt_id}-{}", i + 1),
                 "rule_id": f.rule_id,
                 "rule_name": name(&f.family),
-                "vola_type": f.family,
-                "sev_deg": f.severity,
-                "vola_amt": format_fen(f.amount_fen),
                 "vola_cont": f.message,
+                "patn_id": v.psn_no,
                 "mdtrt_id": mdtrt_id,
+                "vola_amt": format_fen(f.amount_fen),
+                "vola_amt_stas": "1",
+                "sev_deg": f.severity,
+                "vola_evid": format!("审核规则 {}（{}）", f.rule_id, name(&f.family)),
+                "vola_bhvr_type": f.family,
             })
         })
         .collect()
@@ -338,7 +343,7 @@ pub(super) async fn analysis(
     let lines = checked_lines(&refdata, &lines)?;
     let draft = visit_draft(&v, &med_type, &dates, lines, None);
     let found = findings(gw, &refdata, &draft);
-    Ok(json!({ "result": findings_json(&v.mdtrt_id, &found) }))
+    Ok(json!({ "result": findings_json(&v, &found) }))
 }
 
 /// The settlement's `med_type` (taken when 2203 sent none) and `insutype` agree with the visit.
@@ -487,7 +492,7 @@ pub(super) async fn settlement(
             balance_after: balance - s.amounts.acct_pay,
         };
         let mut out = setl_output(&v, None, &person, &s, &at);
-        out["audit_result"] = findings_json(&v.mdtrt_id, &findings(gw, &refdata, &draft));
+        out["audit_result"] = findings_json(&v, &findings(gw, &refdata, &draft));
         return Ok(out);
     }
     let setl_id = format!("ST{}", meta.msgid);
