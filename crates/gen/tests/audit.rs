@@ -14,7 +14,7 @@ fn dir(tag: &str) -> PathBuf {
 #[test]
 fn audit_mode_is_reproducible_and_labels_settlements_in_the_file() {
     let cfg = GenConfig {
-        persons: 4_000,
+        persons: 6_000,
         audit_ppm: 20_000,
         ..Default::default()
     };

@@ -216,8 +216,8 @@ pub(crate) struct Levels {
 /// Residents: village clinics and township centres first.
 const RESIDENT_LEVELS: Levels = Levels {
     outpatient: [800, 160, 20, 12, 8],
-    inpatient: [380, 470, 90, 40, 20],
-    inpatient_serious: [80, 500, 230, 140, 50],
+    inpatient: [300, 480, 140, 55, 25],
+    inpatient_serious: [60, 460, 270, 160, 50],
     chronic_two: [550, 380, 40, 20, 10],
     chronic_one: [30, 470, 260, 200, 40],
 };

@@ -288,11 +288,9 @@ impl<'a> Renderer<'a> {
         let los = v.los.max(1);
         let whole: u32 = match (it.kind, v.setting) {
             _ if it.flags & F_DAY != 0 => los,
-            (Kind::Drug, Setting::Out) if v.chronic && it.ref_fen >= yuan(1000) => {
-                rng.gen_range(1..=2)
-            }
-            (Kind::Drug, Setting::Out) if v.chronic => rng.gen_range(1..=4),
-            (Kind::Drug, Setting::Out) => [1, 2, 3][pick_weighted(rng, &[50, 35, 15])],
+            (Kind::Drug, Setting::Out) if v.chronic && it.ref_fen >= yuan(1000) => 1,
+            (Kind::Drug, Setting::Out) if v.chronic => rng.gen_range(1..=2),
+            (Kind::Drug, Setting::Out) => [1, 2, 3][pick_weighted(rng, &[35, 40, 25])],
             // Doses over the stay: many of the cheap, few of the dear.
             (Kind::Drug, Setting::In) => {
                 let cap = match it.ref_fen {
@@ -401,7 +399,7 @@ impl<'a> Renderer<'a> {
         );
         let inst = self.pick_inst(rng, level, p, false);
         let v = self.visitor(p, day, level, Setting::Out, 1, false);
-        let n = 1 + pick_weighted(rng, &[25, 25, 20, 15, 10, 5]);
+        let n = 1 + pick_weighted(rng, &[10, 20, 25, 20, 15, 10]);
         let mut lines = Vec::with_capacity(n);
         if chance(rng, 750) {
             self.add_from(
@@ -456,7 +454,7 @@ impl<'a> Renderer<'a> {
         v.cheap = false;
         v.damp_pm = 0;
         let area = code.group.area();
-        let n = 1 + pick_weighted(rng, &[30, 30, 20, 12, 8]);
+        let n = 1 + pick_weighted(rng, &[45, 30, 15, 7, 3]);
         let mut lines = Vec::with_capacity(n + 1);
         if chance(rng, 400) {
             self.add_from(
@@ -523,7 +521,7 @@ impl<'a> Renderer<'a> {
         let mut v = self.visitor(p, day, level, Setting::In, los, false);
         v.cheap = diag.severity == 0;
         v.damp_pm = if diag.severity == 0 { 900 } else { 700 };
-        let extra = rng.gen_range(0..=los * 2 + 6) as usize;
+        let extra = rng.gen_range(0..=los + 2) as usize;
         let target = (10
             + extra
             + [0, 4, 8, 10, 10][level as usize]
