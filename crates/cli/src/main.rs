@@ -29,6 +29,7 @@ mod indicators_xlsx;
 mod payments;
 mod register;
 mod serve;
+mod user;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -121,6 +122,11 @@ enum Command {
     },
     /// 医院网关：按国家医保接口规范实时结算（HTTP）
     Serve(serve::ServeArgs),
+    /// 控制台用户：新建（密码从标准输入读一行）、停用
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
     /// 定点机构接口密钥：签发、撤销
     Keys {
         #[command(subcommand)]
@@ -240,6 +246,7 @@ fn main() -> ExitCode {
         Command::BenchGateway(a) => bench_gateway::run(a),
         Command::Load(a) => register::load(a),
         Command::Serve(a) => serve::serve(a),
+        Command::User { command } => user::user(command),
         Command::Keys { command } => serve::keys(command),
         Command::Enrol { command } => match register::enrol(command) {
             Ok(true) => Ok(()),

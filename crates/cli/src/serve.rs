@@ -146,10 +146,12 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         let master = MasterKey::load(&path)
             .map_err(|e| anyhow!("{e}；请先用 yibao keys issue 为机构签发密钥"))?;
         let store = open(&a.db).await?;
+        let console = yibao_console::router(store.clone());
         let gateway = Gateway::new(store, master)
             .await
             .map_err(|e| anyhow!("无法读取参考数据：{e}"))?
-            .with_rules(rules);
+            .with_rules(rules)
+            .with_routes(console);
         let listener = tokio::net::TcpListener::bind(&a.listen)
             .await
             .with_context(|| format!("无法监听 --listen={}", a.listen))?;

@@ -49,6 +49,8 @@ pub struct Gateway {
     _claim: Option<Arc<std::fs::File>>,
     /// Permits to open a transaction ([`Store::max_open_transactions`]).
     open_transactions: Arc<tokio::sync::Semaphore>,
+    /// More routes served on the same address (the console under `/console/`).
+    extra: Option<Router>,
 }
 
 impl Gateway {
@@ -75,6 +77,7 @@ impl Gateway {
             tables,
             rules: Arc::new(yibao_core::audit::AuditRules::reference()),
             open_transactions: Arc::new(tokio::sync::Semaphore::new(permits)),
+            extra: None,
         })
     }
 
@@ -85,14 +88,25 @@ impl Gateway {
         self
     }
 
-    /// The HTTP routes: the endpoint and `/healthz`; anything else is answered with a
+    /// Also serves `routes` (paths of their own, no fallback: the console's `/console/…`).
+    pub fn with_routes(mut self, routes: Router) -> Gateway {
+        self.extra = Some(routes);
+        self
+    }
+
+    /// The HTTP routes: the endpoint, `/healthz` and the extra routes; anything else is answered with a
     /// refusal envelope.
     pub fn router(self) -> Router {
-        Router::new()
+        let extra = self.extra.clone();
+        let main = Router::new()
             .route(ENDPOINT, post(call_service).fallback(wrong_method))
             .route("/healthz", get(healthz))
             .fallback(not_found)
-            .with_state(self)
+            .with_state(self);
+        match extra {
+            Some(routes) => main.merge(routes),
+            None => main,
+        }
     }
 
     /// The routes of a connection over [`Limits::max_connections`]: `/healthz` as usual,

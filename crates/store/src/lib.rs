@@ -7,6 +7,7 @@
 //! payments) are only ever inserted; a change is a new row that supersedes an older one.
 
 pub mod account;
+pub mod console;
 mod contribution;
 mod duplicates;
 mod eligibility;
