@@ -4,21 +4,10 @@
 
 mod common;
 
-use common::{root, wait_healthy, yibao, DATA, POLICY};
+use common::{free_address, loaded_county, root, wait_healthy, Child};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use yibao_his::HisClient;
-
-struct Child(Option<std::process::Child>);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 /// `yibao user add` with `password` on standard input: success, standard error.
 fn user_add(url: &str, login: &str, role: &str, password: &str) -> (bool, String) {
@@ -53,30 +42,7 @@ fn user_add(url: &str, login: &str, role: &str, password: &str) -> (bool, String
 
 #[test]
 fn serve_answers_the_console() {
-    let dir = std::env::temp_dir().join(format!("yibao-console-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
-    let key_file = dir.join("master.key");
-    yibao(&[
-        "load",
-        "--policy",
-        POLICY,
-        "--data",
-        DATA,
-        "--database",
-        &url,
-    ]);
-    yibao(&[
-        "keys",
-        "issue",
-        "--institution",
-        "H99010110000",
-        "--database",
-        &url,
-        "--key-file",
-        key_file.to_str().unwrap(),
-    ]);
+    let (_, url, key_file, _) = loaded_county("console", "H99010110000");
 
     let (ok, err) = user_add(&url, "admin", "admin", "short\n");
     assert!(!ok && err.contains("太短"), "{err}");
@@ -87,12 +53,7 @@ fn serve_answers_the_console() {
     let (ok, err) = user_add(&url, "admin", "operator", "long enough password\n");
     assert!(!ok && err.contains("已存在"), "{err}");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = free_address();
     let _server = Child(Some(
         Command::new(env!("CARGO_BIN_EXE_yibao"))
             .args(["serve", "--listen", &addr, "--database", &url])

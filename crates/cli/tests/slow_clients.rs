@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{root, wait_healthy, yibao, DATA, POLICY};
+use common::{free_address, loaded_county, root, wait_healthy, Child};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
@@ -33,18 +33,6 @@ const RESERVE: usize = 16;
 const IDLE: usize = 80;
 const HALF_HEADER: usize = 80;
 const DRIBBLING: usize = 30;
-
-/// Kills the server if the test fails on the way.
-struct Child(Option<std::process::Child>);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 /// Opens `n` connections to `addr`, each sending `prefix` first (maybe nothing).
 async fn open(addr: &str, n: usize, prefix: &str) -> Vec<TcpStream> {
@@ -92,38 +80,9 @@ async fn healthz(client: &HisClient) -> (bool, Duration) {
 
 #[test]
 fn slow_clients_do_not_hold_the_gateway() {
-    let dir = std::env::temp_dir().join(format!("yibao-slow-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
-    let key_file = dir.join("master.key");
-    let key = key_file.to_str().unwrap();
-    yibao(&[
-        "load",
-        "--policy",
-        POLICY,
-        "--data",
-        DATA,
-        "--database",
-        &url,
-    ]);
-    let secret = yibao(&[
-        "keys",
-        "issue",
-        "--institution",
-        INST,
-        "--database",
-        &url,
-        "--key-file",
-        key,
-    ]);
-    let secrets = HashMap::from([(INST.to_string(), secret.trim().to_string())]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let (dir, url, key_file, secret) = loaded_county("slow", INST);
+    let secrets = HashMap::from([(INST.to_string(), secret)]);
+    let addr = free_address();
     let log = dir.join("serve.log");
     let mut server = Child(Some(
         Command::new(env!("CARGO_BIN_EXE_yibao"))

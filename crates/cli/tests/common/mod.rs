@@ -41,3 +41,56 @@ pub async fn wait_healthy(client: &HisClient) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Kills the child (a spawned `yibao serve`) if the test fails on the way.
+pub struct Child(pub Option<std::process::Child>);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A fresh SQLite database under the temporary directory `yibao-{tag}-{pid}` with the sample
+/// county loaded and a key issued to `institution`: (directory, database URL, master key file,
+/// the institution's secret).
+pub fn loaded_county(tag: &str, institution: &str) -> (PathBuf, String, PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("yibao-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
+    let key_file = dir.join("master.key");
+    yibao(&[
+        "load",
+        "--policy",
+        POLICY,
+        "--data",
+        DATA,
+        "--database",
+        &url,
+    ]);
+    let secret = yibao(&[
+        "keys",
+        "issue",
+        "--institution",
+        institution,
+        "--database",
+        &url,
+        "--key-file",
+        key_file.to_str().unwrap(),
+    ]);
+    (dir, url, key_file, secret.trim().to_string())
+}
+
+/// A loopback address with a port free right now.
+pub fn free_address() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
